@@ -1,0 +1,35 @@
+// Two projects named by cost: `unit` is pure (*.spec.ts, no broker, no model),
+// `integration` talks to the real local stack (*.int-spec.ts).
+const transform = {
+  '^.+\\.ts$': [
+    '@swc/jest',
+    {
+      jsc: {
+        parser: { syntax: 'typescript', decorators: true },
+        transform: { legacyDecorator: true, decoratorMetadata: true },
+        target: 'es2023',
+      },
+      module: { type: 'commonjs' },
+      sourceMaps: 'inline',
+    },
+  ],
+};
+
+module.exports = {
+  projects: [
+    {
+      displayName: 'unit',
+      testEnvironment: 'node',
+      transform,
+      testMatch: ['<rootDir>/services/**/*.spec.ts', '<rootDir>/schemas/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts'],
+      testPathIgnorePatterns: ['\\.int-spec\\.ts$'],
+    },
+    {
+      displayName: 'integration',
+      testEnvironment: 'node',
+      transform,
+      testMatch: ['<rootDir>/test/**/*.int-spec.ts', '<rootDir>/services/**/*.int-spec.ts'],
+      testTimeout: 120000,
+    },
+  ],
+};
