@@ -1,0 +1,10 @@
+import type { Command } from 'commander';
+
+/**
+ * Each command module exports `register(program)`. Add one line per command here.
+ */
+const commandModules: Array<{ register(program: Command): void }> = [];
+
+export function registerCommands(program: Command): void {
+  for (const m of commandModules) m.register(program);
+}

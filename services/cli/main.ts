@@ -1,0 +1,23 @@
+import { Command } from 'commander';
+import { registerCommands } from './commands';
+
+/** Entry point of `dg`: every subcommand lives in ./commands and registers itself there. */
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command('dg')
+    .description('dialog-games: VLMs play dialog games over Kafka to produce curated fine-tuning data')
+    .showHelpAfterError()
+    .exitOverride((err) => {
+      process.exitCode = err.exitCode;
+      throw err;
+    });
+  registerCommands(program);
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    // commander already printed usage errors and help; only unexpected errors go up.
+    if (err && typeof err === 'object' && 'code' in err && String((err as { code: unknown }).code).startsWith('commander.')) {
+      return;
+    }
+    throw err;
+  }
+}
