@@ -1,0 +1,24 @@
+# One image for every role: `dg run <role>` picks what the container does.
+FROM node:24-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --omit=optional && npm rebuild @swc/core || true
+COPY tsconfig.json tsconfig.build.json ./
+COPY schemas ./schemas
+COPY services ./services
+RUN npx tsc -p tsconfig.build.json
+
+FROM node:24-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+COPY --from=build /app/dist ./dist
+COPY schemas ./schemas
+COPY services ./services
+COPY bin ./bin
+COPY scripts/ensure-built.js ./scripts/ensure-built.js
+RUN mkdir -p dist && date -u +%FT%TZ > dist/.build-stamp && chown -R node:node /app
+USER node
+ENTRYPOINT ["node", "bin/dg"]
+CMD ["run"]
