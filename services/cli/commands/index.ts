@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
+import * as codegen from './codegen';
 
 /**
  * Each command module exports `register(program)`. Add one line per command here.
  */
-const commandModules: Array<{ register(program: Command): void }> = [];
+const commandModules: Array<{ register(program: Command): void }> = [codegen];
 
 export function registerCommands(program: Command): void {
   for (const m of commandModules) m.register(program);

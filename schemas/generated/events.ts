@@ -1,0 +1,408 @@
+// generated — do not edit. Source: schemas/avro/**/*.avsc; regenerate with `npm run generate:types`.
+
+/**
+ * The filter's decision on one judged game.
+ * Avro: dialoggames.v1.Curation
+ */
+export interface Curation {
+  /** True when the game goes into the fine-tuning dataset. */
+  kept: boolean;
+  /**
+   * Rule ids that rejected the game (empty when kept).
+   * Default: []
+   */
+  reasons: string[];
+  filterVersion: string;
+  /**
+   * SHA-256 of the normalised transcript, for duplicate detection.
+   * Default: ""
+   */
+  transcriptHash: string;
+  curatedAtMs: number;
+}
+
+/**
+ * How the game ended: the questioner's guess, or why there is none.
+ * Avro: dialoggames.v1.GameEnding
+ */
+export interface GameEnding {
+  /** guess when the questioner guessed; otherwise what stopped the game. */
+  kind: EndingKind;
+  /** Role that ended the game. */
+  endedBy: EndedBy;
+  /**
+   * The questioner's raw final output.
+   * Default: null
+   */
+  rawGuess: string | null;
+  /**
+   * Parsed guess as an index into the display order.
+   * Default: null
+   */
+  guessedIndex: number | null;
+  /**
+   * Image id at guessedIndex.
+   * Default: null
+   */
+  guessedImageId: string | null;
+  /**
+   * Wall time of the guessing model call.
+   * Default: 0
+   */
+  guessLatencyMs: number;
+  /** Default: 0 */
+  guessPromptTokens: number;
+  /** Default: 0 */
+  guessCompletionTokens: number;
+  /** Default: 0 */
+  guessCostUsd: number;
+  /**
+   * What went wrong and where, for endings other than guess.
+   * Default: null
+   */
+  errorMessage: string | null;
+  /** Epoch ms when the game ended. */
+  endedAtMs: number;
+}
+
+/** Avro: dialoggames.v1.EndingKind */
+export type EndingKind = 'guess' | 'no_guess' | 'turn_limit' | 'unparseable_output' | 'model_error' | 'bad_image' | 'timeout' | 'rule_violation';
+export const EndingKindSymbols = ['guess', 'no_guess', 'turn_limit', 'unparseable_output', 'model_error', 'bad_image', 'timeout', 'rule_violation'] as const satisfies readonly EndingKind[];
+
+/** Avro: dialoggames.v1.EndedBy */
+export type EndedBy = 'questioner' | 'answerer' | 'launcher' | 'referee';
+export const EndedBySymbols = ['questioner', 'answerer', 'launcher', 'referee'] as const satisfies readonly EndedBy[];
+
+/**
+ * Identity and provenance of one game; the Kafka key of every game event is gameId.
+ * Avro: dialoggames.v1.GameHeader
+ */
+export interface GameHeader {
+  /** Unique game id (UUID). */
+  gameId: string;
+  /** The launch (dg play / npm start session) that requested the game. */
+  runId: string;
+  /** Self-improvement iteration k whose model M_k plays. */
+  iteration: number;
+  /** Dataset name the candidates were drawn from. */
+  dataset: string;
+  /** Seed of the sampler and the display shuffle. */
+  seed: number;
+  /**
+   * Candidate sampler name.
+   * Default: "random"
+   */
+  sampler: string;
+  /** Epoch ms when the launcher requested the game. */
+  requestedAtMs: number;
+  /** Epoch ms after which a role that sees the game ends it as timeout. */
+  deadlineAtMs: number;
+}
+
+/**
+ * An image by reference: bytes never travel on Kafka.
+ * Avro: dialoggames.v1.ImageRef
+ */
+export interface ImageRef {
+  /** Dataset-unique image id. */
+  id: string;
+  /** Where the bytes live: file://, http(s):// or data: URI. */
+  uri: string;
+  /** Hex SHA-256 of the image bytes, checked by roles that load them. */
+  sha256: string;
+  /**
+   * MIME type of the bytes.
+   * Default: "image/png"
+   */
+  mediaType: string;
+  /**
+   * Optional caption from the dataset manifest.
+   * Default: null
+   */
+  caption: string | null;
+}
+
+/**
+ * The model a role plays with: recorded on every game so analytics can compare models.
+ * Avro: dialoggames.v1.ModelSpec
+ */
+export interface ModelSpec {
+  /**
+   * Base URL of the OpenAI-compatible endpoint actually used; filled in by the role.
+   * Default: ""
+   */
+  endpoint: string;
+  /** Model name sent to the endpoint. */
+  model: string;
+  /** Version of the prompt files the role used. */
+  promptVersion: string;
+  /**
+   * Sampling temperature.
+   * Default: 0
+   */
+  temperature: number;
+  /**
+   * Nucleus sampling mass, when set.
+   * Default: null
+   */
+  topP: number | null;
+  /**
+   * Completion token cap per call.
+   * Default: 256
+   */
+  maxTokens: number;
+}
+
+/**
+ * Rules, candidates and models of one game; fixed once requested.
+ * Avro: dialoggames.v1.GameSetup
+ */
+export interface GameSetup {
+  /** All candidates in the questioner's (shuffled) display order; 2 to 16. */
+  candidates: ImageRef[];
+  /** Index of the target in candidates. Never shown to the questioner's model. */
+  targetIndex: number;
+  /**
+   * Questions allowed before the questioner must guess.
+   * Default: 10
+   */
+  maxTurns: number;
+  /**
+   * yesno: answers are yes/no/unsure; open: short free text.
+   * Default: "yesno"
+   */
+  questionMode: QuestionMode;
+  /**
+   * The answerer opens with a description of the target.
+   * Default: false
+   */
+  describeFirst: boolean;
+  /** Model of the questioner (guesser). */
+  questioner: ModelSpec;
+  /** Model of the answerer (describer). */
+  answerer: ModelSpec;
+}
+
+/** Avro: dialoggames.v1.QuestionMode */
+export type QuestionMode = 'yesno' | 'open';
+export const QuestionModeSymbols = ['yesno', 'open'] as const satisfies readonly QuestionMode[];
+
+/**
+ * One utterance of the dialog with the model call that produced it.
+ * Avro: dialoggames.v1.Turn
+ */
+export interface Turn {
+  /** 0-based position in the transcript. */
+  index: number;
+  /** Who said it. */
+  speaker: Speaker;
+  /** What it is. */
+  kind: TurnKind;
+  /** Parsed utterance as it enters the dialog. */
+  text: string;
+  /**
+   * The model's raw completion text.
+   * Default: ""
+   */
+  rawOutput: string;
+  /**
+   * Wall time of the model call.
+   * Default: 0
+   */
+  latencyMs: number;
+  /**
+   * Prompt tokens reported by the endpoint.
+   * Default: 0
+   */
+  promptTokens: number;
+  /**
+   * Completion tokens reported by the endpoint.
+   * Default: 0
+   */
+  completionTokens: number;
+  /**
+   * Cost of the call at the role's configured prices.
+   * Default: 0
+   */
+  costUsd: number;
+  /** Epoch ms when the turn was produced. */
+  createdAtMs: number;
+}
+
+/** Avro: dialoggames.v1.Speaker */
+export type Speaker = 'questioner' | 'answerer';
+export const SpeakerSymbols = ['questioner', 'answerer'] as const satisfies readonly Speaker[];
+
+/** Avro: dialoggames.v1.TurnKind */
+export type TurnKind = 'question' | 'answer' | 'description';
+export const TurnKindSymbols = ['question', 'answer', 'description'] as const satisfies readonly TurnKind[];
+
+/**
+ * Everything the next role needs: roles keep no per-game state.
+ * Avro: dialoggames.v1.GameState
+ */
+export interface GameState {
+  header: GameHeader;
+  setup: GameSetup;
+  /**
+   * Turns so far, oldest first.
+   * Default: []
+   */
+  transcript: Turn[];
+}
+
+/**
+ * The referee's verdict.
+ * Avro: dialoggames.v1.Judgement
+ */
+export interface Judgement {
+  verdict: Verdict;
+  /**
+   * Closed set from the product spec; null on success.
+   * Default: null
+   */
+  failureReason: FailureReason | null;
+  /**
+   * Human-readable explanation.
+   * Default: ""
+   */
+  detail: string;
+  /** Version of the referee rules. */
+  refereeVersion: string;
+  judgedAtMs: number;
+}
+
+/** Avro: dialoggames.v1.Verdict */
+export type Verdict = 'success' | 'failure';
+export const VerdictSymbols = ['success', 'failure'] as const satisfies readonly Verdict[];
+
+/** Avro: dialoggames.v1.FailureReason */
+export type FailureReason = 'wrong_guess' | 'no_guess' | 'turn_limit' | 'unparseable_output' | 'model_error' | 'timeout' | 'rule_violation';
+export const FailureReasonSymbols = ['wrong_guess', 'no_guess', 'turn_limit', 'unparseable_output', 'model_error', 'timeout', 'rule_violation'] as const satisfies readonly FailureReason[];
+
+/**
+ * The answerer answered (or described the target). Consumed by the questioner.
+ * Avro: dialoggames.v1.AnswerGiven
+ */
+export interface AnswerGiven {
+  /** State with the answer as the last transcript turn. */
+  game: GameState;
+  /** The answer text (same as the last turn). */
+  answer: string;
+}
+
+/**
+ * A message no handler could process, kept with its coordinates and the cause.
+ * Avro: dialoggames.v1.DeadLetter
+ */
+export interface DeadLetter {
+  sourceTopic: string;
+  sourcePartition: number;
+  /** Kafka offset as a decimal string (64-bit safe). */
+  sourceOffset: string;
+  /** Default: null */
+  key: Buffer | null;
+  /** Default: [] */
+  headers: DeadLetterHeader[];
+  /**
+   * The original value bytes, untouched.
+   * Default: null
+   */
+  value: Buffer | null;
+  consumerGroup: string;
+  /** decode | handler | validation | ... */
+  errorKind: string;
+  errorName: string;
+  errorMessage: string;
+  /** Default: "" */
+  errorStack: string;
+  /**
+   * Handler attempts before giving up.
+   * Default: 1
+   */
+  attempts: number;
+  failedAtMs: number;
+}
+
+/** Avro: dialoggames.v1.DeadLetterHeader */
+export interface DeadLetterHeader {
+  key: string;
+  /** Default: null */
+  value: Buffer | null;
+}
+
+/**
+ * The filter's decision on a judged game. Consumed by the sink.
+ * Avro: dialoggames.v1.GameCurated
+ */
+export interface GameCurated {
+  game: GameState;
+  ending: GameEnding;
+  judgement: Judgement;
+  curation: Curation;
+}
+
+/**
+ * The referee's verdict on a finished game. Consumed by the filter.
+ * Avro: dialoggames.v1.GameJudged
+ */
+export interface GameJudged {
+  game: GameState;
+  ending: GameEnding;
+  judgement: Judgement;
+}
+
+/**
+ * The launcher asks for one game to be played. Consumed by the questioner (and the answerer when describeFirst).
+ * Avro: dialoggames.v1.GameRequested
+ */
+export interface GameRequested {
+  /** Header, setup and an empty transcript. */
+  game: GameState;
+}
+
+/**
+ * The game is over for the players: the questioner guessed, or a role could not continue. Consumed by the referee.
+ * Avro: dialoggames.v1.GuessMade
+ */
+export interface GuessMade {
+  game: GameState;
+  ending: GameEnding;
+}
+
+/**
+ * The questioner asked a question. Consumed by the answerer.
+ * Avro: dialoggames.v1.QuestionAsked
+ */
+export interface QuestionAsked {
+  /** State with the question as the last transcript turn. */
+  game: GameState;
+  /** The question text (same as the last turn). */
+  question: string;
+}
+
+/** Every event type that travels on a topic, by name. */
+export interface EventTypes {
+  AnswerGiven: AnswerGiven;
+  DeadLetter: DeadLetter;
+  GameCurated: GameCurated;
+  GameJudged: GameJudged;
+  GameRequested: GameRequested;
+  GuessMade: GuessMade;
+  QuestionAsked: QuestionAsked;
+}
+
+export type EventName = keyof EventTypes;
+
+export const EventNames = ['AnswerGiven', 'DeadLetter', 'GameCurated', 'GameJudged', 'GameRequested', 'GuessMade', 'QuestionAsked'] as const satisfies readonly EventName[];
+
+/** Avro full name of each event (what the registered schema is called). */
+export const EventFullNames: Readonly<Record<EventName, string>> = {
+  AnswerGiven: 'dialoggames.v1.AnswerGiven',
+  DeadLetter: 'dialoggames.v1.DeadLetter',
+  GameCurated: 'dialoggames.v1.GameCurated',
+  GameJudged: 'dialoggames.v1.GameJudged',
+  GameRequested: 'dialoggames.v1.GameRequested',
+  GuessMade: 'dialoggames.v1.GuessMade',
+  QuestionAsked: 'dialoggames.v1.QuestionAsked',
+};

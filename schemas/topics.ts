@@ -1,0 +1,126 @@
+import type { EventName, EventTypes } from './generated/events';
+
+/**
+ * THE topic map: the only place topic names appear. Actual names are `${topicPrefix}${baseName}`
+ * (prefix from config, default `dg.`), so tests isolate themselves with a unique prefix.
+ * Every game topic is keyed by game id so all events of one game stay ordered on one partition.
+ */
+
+export type CleanupPolicy = 'delete' | 'compact';
+
+export interface TopicSpec {
+  /** Name without the prefix. */
+  readonly baseName: string;
+  /** Event type carried as the value (registered under `<topic>-value`). */
+  readonly valueEvent: EventName;
+  /** What the Kafka key holds (UTF-8 string). */
+  readonly key: string;
+  readonly partitions: number;
+  readonly retentionMs: number;
+  readonly cleanupPolicy: CleanupPolicy;
+  readonly description: string;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const GAME_TOPIC_PARTITIONS = 6;
+const GAME_TOPIC_RETENTION_MS = 7 * DAY_MS;
+const GAME_ID_KEY = 'game id (header.gameId), UTF-8';
+
+export const TOPICS = {
+  gameRequested: {
+    baseName: 'game-requested',
+    valueEvent: 'GameRequested',
+    key: GAME_ID_KEY,
+    partitions: GAME_TOPIC_PARTITIONS,
+    retentionMs: GAME_TOPIC_RETENTION_MS,
+    cleanupPolicy: 'delete',
+    description: 'launcher asks for a game; consumed by the questioner (and the answerer when describeFirst)',
+  },
+  questionAsked: {
+    baseName: 'question-asked',
+    valueEvent: 'QuestionAsked',
+    key: GAME_ID_KEY,
+    partitions: GAME_TOPIC_PARTITIONS,
+    retentionMs: GAME_TOPIC_RETENTION_MS,
+    cleanupPolicy: 'delete',
+    description: 'questioner asked a question; consumed by the answerer',
+  },
+  answerGiven: {
+    baseName: 'answer-given',
+    valueEvent: 'AnswerGiven',
+    key: GAME_ID_KEY,
+    partitions: GAME_TOPIC_PARTITIONS,
+    retentionMs: GAME_TOPIC_RETENTION_MS,
+    cleanupPolicy: 'delete',
+    description: 'answerer answered or described; consumed by the questioner',
+  },
+  guessMade: {
+    baseName: 'guess-made',
+    valueEvent: 'GuessMade',
+    key: GAME_ID_KEY,
+    partitions: GAME_TOPIC_PARTITIONS,
+    retentionMs: GAME_TOPIC_RETENTION_MS,
+    cleanupPolicy: 'delete',
+    description: 'game over for the players (guess or failure ending); consumed by the referee',
+  },
+  gameJudged: {
+    baseName: 'game-judged',
+    valueEvent: 'GameJudged',
+    key: GAME_ID_KEY,
+    partitions: GAME_TOPIC_PARTITIONS,
+    retentionMs: GAME_TOPIC_RETENTION_MS,
+    cleanupPolicy: 'delete',
+    description: "referee's verdict; consumed by the filter",
+  },
+  gameCurated: {
+    baseName: 'game-curated',
+    valueEvent: 'GameCurated',
+    key: GAME_ID_KEY,
+    partitions: GAME_TOPIC_PARTITIONS,
+    retentionMs: GAME_TOPIC_RETENTION_MS,
+    cleanupPolicy: 'delete',
+    description: "filter's decision; consumed by the sink",
+  },
+  deadLetter: {
+    baseName: 'dead-letter',
+    valueEvent: 'DeadLetter',
+    key: 'the original message key (game id when it had one)',
+    partitions: 3,
+    retentionMs: 30 * DAY_MS,
+    cleanupPolicy: 'delete',
+    description: 'messages no handler could process, with their coordinates and the cause',
+  },
+} as const satisfies Record<string, TopicSpec>;
+
+export type TopicKey = keyof typeof TOPICS;
+
+export const TOPIC_KEYS = Object.keys(TOPICS) as TopicKey[];
+
+/** Event name carried by a topic. */
+export type TopicEventName<K extends TopicKey> = (typeof TOPICS)[K]['valueEvent'];
+
+/** The value interface of a topic, e.g. `TopicEvent<'guessMade'>` is `GuessMade`. */
+export type TopicEvent<K extends TopicKey> = EventTypes[TopicEventName<K>];
+
+export function topicName(key: TopicKey, prefix: string): string {
+  return `${prefix}${TOPICS[key].baseName}`;
+}
+
+/** Schema-registry subject of a topic's values (TopicNameStrategy). */
+export function subjectFor(topic: string): string {
+  return `${topic}-value`;
+}
+
+/** Inverse of topicName: which topic key a full topic name belongs to under a prefix. */
+export function topicKeyOf(topic: string, prefix: string): TopicKey | undefined {
+  return TOPIC_KEYS.find((key) => topicName(key, prefix) === topic);
+}
+
+/** Topic-level configs for creating a topic (Kafka config names). */
+export function topicConfigEntries(key: TopicKey): Array<{ name: string; value: string }> {
+  const spec = TOPICS[key];
+  return [
+    { name: 'retention.ms', value: String(spec.retentionMs) },
+    { name: 'cleanup.policy', value: spec.cleanupPolicy },
+  ];
+}
