@@ -1,0 +1,183 @@
+/**
+ * Every error the project raises on purpose carries a retry decision: `retriable` says whether
+ * trying the same operation again may succeed. Transient failures are retried with backoff;
+ * the rest are poison (dead-letter topic) or fatal (stop the process).
+ */
+
+export interface DgErrorOptions {
+  cause?: unknown;
+  /** Overrides the class default. */
+  retriable?: boolean;
+  /** Overrides the class default code. */
+  code?: string;
+  /** Server-suggested wait (e.g. HTTP Retry-After) before the next attempt. */
+  retryAfterMs?: number;
+}
+
+export class DgError extends Error {
+  readonly code: string;
+  readonly retriable: boolean;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(message: string, options: DgErrorOptions = {}, defaults: { code: string; retriable: boolean } = { code: 'DG_ERROR', retriable: false }) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = options.code ?? defaults.code;
+    this.retriable = options.retriable ?? defaults.retriable;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/** A transient failure: the same operation may succeed later (broker, registry, network hiccups). */
+export class RetriableError extends DgError {
+  constructor(message: string, options: DgErrorOptions = {}) {
+    super(message, options, { code: 'RETRIABLE', retriable: true });
+  }
+}
+
+/** A failure that will repeat on every attempt. */
+export class NonRetriableError extends DgError {
+  constructor(message: string, options: DgErrorOptions = {}) {
+    super(message, options, { code: 'NON_RETRIABLE', retriable: false });
+  }
+}
+
+/** A message that can never be handled: it goes to the dead-letter topic and the partition moves on. */
+export class PoisonMessageError extends DgError {
+  constructor(message: string, options: DgErrorOptions = {}) {
+    super(message, { ...options, retriable: false }, { code: 'POISON_MESSAGE', retriable: false });
+  }
+}
+
+/** Bytes that are not a valid message of ours (wrong framing, unknown schema id, corrupt Avro). */
+export class DecodeError extends PoisonMessageError {
+  constructor(message: string, options: DgErrorOptions = {}) {
+    super(message, { code: 'DECODE', ...options });
+  }
+}
+
+export interface FieldIssue {
+  /** Dotted field path, e.g. `game.header.iteration` or `game.transcript.0.kind`. */
+  path: string;
+  message: string;
+}
+
+/** A value does not match its Avro schema; names every bad field path. */
+export class SchemaValidationError extends DgError {
+  readonly schemaName: string;
+  readonly issues: readonly FieldIssue[];
+
+  constructor(schemaName: string, issues: FieldIssue[], options: DgErrorOptions = {}) {
+    const listed = issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ');
+    super(`invalid ${schemaName}: ${listed}`, options, { code: 'SCHEMA_VALIDATION', retriable: false });
+    this.schemaName = schemaName;
+    this.issues = issues;
+  }
+
+  get paths(): string[] {
+    return this.issues.map((i) => i.path);
+  }
+}
+
+export interface ConfigIssue {
+  /** Environment variable name, e.g. `KAFKA_BROKERS`. */
+  variable: string;
+  message: string;
+}
+
+/** Bad configuration: the process must stop before it connects to anything. */
+export class ConfigError extends DgError {
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(issues: ConfigIssue[], options: DgErrorOptions = {}) {
+    super(`invalid configuration:\n${issues.map((i) => `  ${i.variable}: ${i.message}`).join('\n')}`, options, { code: 'CONFIG', retriable: false });
+    this.issues = issues;
+  }
+}
+
+/** HTTP statuses worth retrying: timeouts, conflicts, rate limits and server errors. */
+export function isRetriableHttpStatus(status: number): boolean {
+  return status === 408 || status === 409 || status === 425 || status === 429 || status >= 500;
+}
+
+/** A model endpoint call failed. Retriable for rate limits, timeouts, 5xx and network errors (no status). */
+export class ModelError extends DgError {
+  readonly status: number | undefined;
+
+  constructor(message: string, options: DgErrorOptions & { status?: number } = {}) {
+    const status = options.status;
+    super(message, options, { code: 'MODEL', retriable: status === undefined ? true : isRetriableHttpStatus(status) });
+    this.status = status;
+  }
+}
+
+/** Input that is wrong in itself (bad image, malformed request): retrying cannot help. */
+export class BadInputError extends DgError {
+  constructor(message: string, options: DgErrorOptions = {}) {
+    super(message, options, { code: 'BAD_INPUT', retriable: false });
+  }
+}
+
+/** The schema registry refused or failed a request. Retriable when unreachable or 5xx. */
+export class SchemaRegistryError extends DgError {
+  readonly status: number | undefined;
+  readonly subject: string | undefined;
+
+  constructor(message: string, options: DgErrorOptions & { status?: number; subject?: string } = {}) {
+    const status = options.status;
+    super(message, options, { code: 'SCHEMA_REGISTRY', retriable: status === undefined ? true : isRetriableHttpStatus(status) });
+    this.status = status;
+    this.subject = options.subject;
+  }
+}
+
+/** An operation was cancelled through its AbortSignal. */
+export class AbortedError extends DgError {
+  constructor(message = 'operation aborted', options: DgErrorOptions = {}) {
+    super(message, options, { code: 'ABORTED', retriable: false });
+  }
+}
+
+const RETRIABLE_SYSTEM_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+
+/**
+ * The retry decision for any thrown value: DgError and kafkajs errors say it themselves;
+ * otherwise network errors (anywhere in the cause chain) are retriable and the rest are not.
+ */
+export function isRetriable(err: unknown): boolean {
+  const seen = new Set<unknown>();
+  let current: unknown = err;
+  while (current && typeof current === 'object' && !seen.has(current)) {
+    seen.add(current);
+    if (current instanceof DgError) return current.retriable;
+    const obj = current as { retriable?: unknown; code?: unknown; name?: unknown; cause?: unknown };
+    if (obj.name === 'AbortError') return false;
+    if (typeof obj.retriable === 'boolean') return obj.retriable;
+    if (typeof obj.code === 'string' && RETRIABLE_SYSTEM_CODES.has(obj.code)) return true;
+    current = obj.cause;
+  }
+  return false;
+}
+
+/** Name, message and stack of any thrown value, for logs and dead letters. */
+export function describeError(err: unknown): { name: string; message: string; stack: string; code?: string } {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return { name: err.name, message: err.message, stack: err.stack ?? '', ...(typeof code === 'string' ? { code } : {}) };
+  }
+  return { name: typeof err, message: String(err), stack: '' };
+}
