@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import * as codegen from './codegen';
+import * as stack from './stack';
 
 /**
  * Each command module exports `register(program)`. Add one line per command here.
  */
-const commandModules: Array<{ register(program: Command): void }> = [codegen];
+const commandModules: Array<{ register(program: Command): void }> = [codegen, stack];
 
 export function registerCommands(program: Command): void {
   for (const m of commandModules) m.register(program);
