@@ -1,0 +1,331 @@
+import { isAbsolute, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { ConfigError, ConfigIssue } from '../errors/errors';
+import { repoRoot } from './repo-root';
+
+/**
+ * The only place that reads the environment. Parsed once at boot; every variable is validated
+ * and all problems are reported together, each by its environment variable name, so a bad
+ * deployment stops before it connects to anything.
+ *
+ * To add a setting: one entry in VARIABLES (name, schema, default) and one line in buildConfig.
+ */
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const;
+const LOG_FORMATS = ['json', 'pretty'] as const;
+
+function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
+  const bound = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `between ${min} and ${max}`;
+  return z
+    .string()
+    .trim()
+    .regex(/^-?\d+$/, { error: `expected an integer ${bound}` })
+    .transform(Number)
+    .pipe(z.number().min(min, { error: `expected an integer ${bound}` }).max(max, { error: `expected an integer ${bound}` }));
+}
+
+function decimal(min: number, max: number) {
+  const message = `expected a number between ${min} and ${max}`;
+  return z
+    .string()
+    .trim()
+    .regex(/^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/, { error: message })
+    .transform(Number)
+    .pipe(z.number().min(min, { error: message }).max(max, { error: message }));
+}
+
+function optionalDecimal(min: number, max: number) {
+  return z.union([z.literal('').transform(() => null), decimal(min, max)], { error: `expected a number between ${min} and ${max}, or empty` });
+}
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+  return z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(values, { error: `expected one of ${values.join(', ')}` }));
+}
+
+const httpUrl = z
+  .string()
+  .trim()
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return url.protocol === 'http:' || url.protocol === 'https:';
+    } catch {
+      return false;
+    }
+  }, { error: 'expected an http(s) URL' })
+  .transform((value) => value.replace(/\/+$/, ''));
+
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(\d{1,5})$/;
+const brokerList = z
+  .string()
+  .refine(
+    (value) => {
+      const parts = value.split(',').map((p) => p.trim());
+      return parts.length > 0 && parts.every((p) => HOST_PORT.test(p) && Number(HOST_PORT.exec(p)?.[3]) <= 65535 && Number(HOST_PORT.exec(p)?.[3]) > 0);
+    },
+    { error: 'expected host:port list' },
+  )
+  .transform((value) => value.split(',').map((p) => p.trim()));
+
+const nonEmpty = z.string().trim().min(1, { error: 'expected a non-empty string' });
+const anyString = z.string();
+const identifier = z.string().trim().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an identifier (letters, digits, _)' });
+const topicPrefix = z.string().regex(/^[A-Za-z0-9._-]{0,100}$/, { error: 'expected up to 100 of A-Z a-z 0-9 . _ -' });
+const host = z.string().trim().regex(/^[A-Za-z0-9.:[\]-]+$/, { error: 'expected a host name or IP address' });
+const directory = nonEmpty.transform((value) => (isAbsolute(value) ? value : resolve(value)));
+
+/** Simulated latency: `<ms>` (fixed) or `mean:<ms>,jitter:<ms>` (either key optional). */
+export interface LatencySpec {
+  meanMs: number;
+  jitterMs: number;
+}
+
+export function parseLatencySpec(value: string): LatencySpec | undefined {
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return { meanMs: Number(text), jitterMs: 0 };
+  const spec: LatencySpec = { meanMs: 0, jitterMs: 0 };
+  const seen = new Set<string>();
+  for (const part of text.split(',')) {
+    const match = /^\s*(mean|jitter)\s*:\s*(\d+)\s*$/.exec(part);
+    if (!match || seen.has(match[1])) return undefined;
+    seen.add(match[1]);
+    if (match[1] === 'mean') spec.meanMs = Number(match[2]);
+    else spec.jitterMs = Number(match[2]);
+  }
+  return spec;
+}
+
+const latency = z.string().transform((value, ctx) => {
+  const spec = parseLatencySpec(value);
+  if (!spec) {
+    ctx.addIssue({ code: 'custom', message: 'expected <ms> or mean:<ms>,jitter:<ms>' });
+    return z.NEVER;
+  }
+  return spec;
+});
+
+interface Variable<T> {
+  schema: z.ZodType<T, string>;
+  /** Default as the string a user would write; a function when it depends on the machine. */
+  default: string | (() => string);
+}
+
+function variable<T>(schema: z.ZodType<T, string>, defaultValue: string | (() => string)): Variable<T> {
+  return { schema, default: defaultValue };
+}
+
+const VARIABLES = {
+  KAFKA_BROKERS: variable(brokerList, '127.0.0.1:9092'),
+  KAFKA_CLIENT_ID: variable(nonEmpty, 'dialog-games'),
+  KAFKA_SESSION_TIMEOUT_MS: variable(integer(1000), '30000'),
+  KAFKA_REBALANCE_TIMEOUT_MS: variable(integer(1000), '60000'),
+  KAFKA_HEARTBEAT_INTERVAL_MS: variable(integer(100), '3000'),
+  SCHEMA_REGISTRY_URL: variable(httpUrl, 'http://127.0.0.1:8081/apis/ccompat/v7'),
+  CLICKHOUSE_URL: variable(httpUrl, 'http://127.0.0.1:8123'),
+  CLICKHOUSE_DATABASE: variable(identifier, 'dialog_games'),
+  CLICKHOUSE_USER: variable(nonEmpty, 'default'),
+  CLICKHOUSE_PASSWORD: variable(anyString, ''),
+  DG_TOPIC_PREFIX: variable(topicPrefix, 'dg.'),
+  DG_MAX_IN_FLIGHT: variable(integer(1, 10_000), '16'),
+  DG_SHUTDOWN_TIMEOUT_MS: variable(integer(0), '15000'),
+  DG_RETRY_MAX_ATTEMPTS: variable(integer(1, 1000), '5'),
+  DG_RETRY_INITIAL_MS: variable(integer(0), '100'),
+  DG_RETRY_MAX_MS: variable(integer(0), '10000'),
+  DG_LOG_LEVEL: variable(oneOf(LOG_LEVELS), 'info'),
+  DG_LOG_FORMAT: variable(oneOf(LOG_FORMATS), 'json'),
+  DG_DATA_DIR: variable(directory, () => join(repoRoot(), '.dg', 'data')),
+  DG_DATASETS_DIR: variable(directory, () => join(repoRoot(), '.dg', 'datasets')),
+  DG_GAME_DEADLINE_MS: variable(integer(1000), '600000'),
+  DG_SINK_BATCH_SIZE: variable(integer(1, 1_000_000), '500'),
+  DG_SINK_FLUSH_INTERVAL_MS: variable(integer(10), '1000'),
+
+  QUESTIONER_BASE_URL: variable(httpUrl, 'http://127.0.0.1:8000/v1'),
+  QUESTIONER_MODEL: variable(nonEmpty, 'sim-vlm'),
+  QUESTIONER_API_KEY: variable(anyString, 'sim-local'),
+  QUESTIONER_TEMPERATURE: variable(decimal(0, 2), '0.7'),
+  QUESTIONER_TOP_P: variable(optionalDecimal(0, 1), ''),
+  QUESTIONER_MAX_TOKENS: variable(integer(1, 1_000_000), '256'),
+  QUESTIONER_CONCURRENCY: variable(integer(1, 10_000), '8'),
+  QUESTIONER_TIMEOUT_MS: variable(integer(1), '60000'),
+  QUESTIONER_PROMPT_VERSION: variable(nonEmpty, 'v1'),
+  QUESTIONER_PRICE_PROMPT_PER_MTOK: variable(decimal(0, 1_000_000), '0'),
+  QUESTIONER_PRICE_COMPLETION_PER_MTOK: variable(decimal(0, 1_000_000), '0'),
+
+  ANSWERER_BASE_URL: variable(httpUrl, 'http://127.0.0.1:8000/v1'),
+  ANSWERER_MODEL: variable(nonEmpty, 'sim-vlm'),
+  ANSWERER_API_KEY: variable(anyString, 'sim-local'),
+  ANSWERER_TEMPERATURE: variable(decimal(0, 2), '0'),
+  ANSWERER_TOP_P: variable(optionalDecimal(0, 1), ''),
+  ANSWERER_MAX_TOKENS: variable(integer(1, 1_000_000), '256'),
+  ANSWERER_CONCURRENCY: variable(integer(1, 10_000), '8'),
+  ANSWERER_TIMEOUT_MS: variable(integer(1), '60000'),
+  ANSWERER_PROMPT_VERSION: variable(nonEmpty, 'v1'),
+  ANSWERER_PRICE_PROMPT_PER_MTOK: variable(decimal(0, 1_000_000), '0'),
+  ANSWERER_PRICE_COMPLETION_PER_MTOK: variable(decimal(0, 1_000_000), '0'),
+
+  SIM_VLM_HOST: variable(host, '127.0.0.1'),
+  SIM_VLM_PORT: variable(integer(0, 65535), '8000'),
+  SIM_VLM_ERROR_RATE: variable(decimal(0, 1), '0'),
+  SIM_VLM_LATENCY_MS: variable(latency, '0'),
+};
+
+export type ConfigVariable = keyof typeof VARIABLES;
+export const CONFIG_VARIABLES = Object.keys(VARIABLES) as ConfigVariable[];
+
+type Parsed = { [K in ConfigVariable]: (typeof VARIABLES)[K] extends Variable<infer T> ? T : never };
+
+/** Values from CLI flags, keyed by the environment variable they override. */
+export type ConfigOverrides = Partial<Record<ConfigVariable, string | number | boolean | undefined>>;
+
+export type DeepReadonly<T> = T extends (infer U)[]
+  ? ReadonlyArray<DeepReadonly<U>>
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+export interface ModelRoleSettings {
+  baseUrl: string;
+  model: string;
+  apiKey: string;
+  temperature: number;
+  /** null: not sent to the endpoint. */
+  topP: number | null;
+  maxTokens: number;
+  /** Model calls in flight at once per process. */
+  concurrency: number;
+  timeoutMs: number;
+  promptVersion: string;
+  /** USD per million prompt tokens. */
+  pricePromptPerMTok: number;
+  /** USD per million completion tokens. */
+  priceCompletionPerMTok: number;
+}
+
+export interface DgConfigShape {
+  kafka: {
+    brokers: string[];
+    clientId: string;
+    sessionTimeoutMs: number;
+    rebalanceTimeoutMs: number;
+    heartbeatIntervalMs: number;
+    /** Handlers in flight per consumer. */
+    maxInFlight: number;
+  };
+  schemaRegistry: { url: string };
+  clickhouse: { url: string; database: string; user: string; password: string };
+  topics: { prefix: string };
+  retry: { maxAttempts: number; initialDelayMs: number; maxDelayMs: number };
+  shutdownTimeoutMs: number;
+  log: { level: (typeof LOG_LEVELS)[number]; format: (typeof LOG_FORMATS)[number] };
+  paths: { dataDir: string; datasetsDir: string };
+  game: { deadlineMs: number };
+  sink: { batchSize: number; flushIntervalMs: number };
+  models: { questioner: ModelRoleSettings; answerer: ModelRoleSettings };
+  simVlm: { host: string; port: number; errorRate: number; latency: LatencySpec };
+}
+
+export type DgConfig = DeepReadonly<DgConfigShape>;
+
+/**
+ * Parses configuration from `env` with `overrides` (CLI flags) on top. Empty strings count as
+ * unset. Throws ConfigError listing every invalid variable.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: ConfigOverrides = {}): DgConfig {
+  const issues: ConfigIssue[] = [];
+  const parsed: Partial<Record<ConfigVariable, unknown>> = {};
+  for (const name of CONFIG_VARIABLES) {
+    const spec: Variable<unknown> = VARIABLES[name];
+    const override = overrides[name];
+    const fromEnv = env[name];
+    const raw =
+      override !== undefined && override !== '' ? String(override) : fromEnv !== undefined && fromEnv !== '' ? fromEnv : typeof spec.default === 'function' ? spec.default() : spec.default;
+    const result = spec.schema.safeParse(raw);
+    if (result.success) parsed[name] = result.data;
+    else issues.push({ variable: name, message: `${result.error.issues[0]?.message ?? 'invalid'}, got ${JSON.stringify(raw)}` });
+  }
+  if (issues.length === 0) issues.push(...crossChecks(parsed as Parsed));
+  if (issues.length > 0) throw new ConfigError(issues);
+  return deepFreeze(buildConfig(parsed as Parsed));
+}
+
+function crossChecks(p: Parsed): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  if (p.KAFKA_HEARTBEAT_INTERVAL_MS >= p.KAFKA_SESSION_TIMEOUT_MS) {
+    issues.push({ variable: 'KAFKA_HEARTBEAT_INTERVAL_MS', message: `must be below KAFKA_SESSION_TIMEOUT_MS (${p.KAFKA_SESSION_TIMEOUT_MS}), got ${p.KAFKA_HEARTBEAT_INTERVAL_MS}` });
+  }
+  if (p.DG_RETRY_INITIAL_MS > p.DG_RETRY_MAX_MS) {
+    issues.push({ variable: 'DG_RETRY_INITIAL_MS', message: `must not exceed DG_RETRY_MAX_MS (${p.DG_RETRY_MAX_MS}), got ${p.DG_RETRY_INITIAL_MS}` });
+  }
+  return issues;
+}
+
+function buildConfig(p: Parsed): DgConfigShape {
+  return {
+    kafka: {
+      brokers: p.KAFKA_BROKERS,
+      clientId: p.KAFKA_CLIENT_ID,
+      sessionTimeoutMs: p.KAFKA_SESSION_TIMEOUT_MS,
+      rebalanceTimeoutMs: p.KAFKA_REBALANCE_TIMEOUT_MS,
+      heartbeatIntervalMs: p.KAFKA_HEARTBEAT_INTERVAL_MS,
+      maxInFlight: p.DG_MAX_IN_FLIGHT,
+    },
+    schemaRegistry: { url: p.SCHEMA_REGISTRY_URL },
+    clickhouse: { url: p.CLICKHOUSE_URL, database: p.CLICKHOUSE_DATABASE, user: p.CLICKHOUSE_USER, password: p.CLICKHOUSE_PASSWORD },
+    topics: { prefix: p.DG_TOPIC_PREFIX },
+    retry: { maxAttempts: p.DG_RETRY_MAX_ATTEMPTS, initialDelayMs: p.DG_RETRY_INITIAL_MS, maxDelayMs: p.DG_RETRY_MAX_MS },
+    shutdownTimeoutMs: p.DG_SHUTDOWN_TIMEOUT_MS,
+    log: { level: p.DG_LOG_LEVEL, format: p.DG_LOG_FORMAT },
+    paths: { dataDir: p.DG_DATA_DIR, datasetsDir: p.DG_DATASETS_DIR },
+    game: { deadlineMs: p.DG_GAME_DEADLINE_MS },
+    sink: { batchSize: p.DG_SINK_BATCH_SIZE, flushIntervalMs: p.DG_SINK_FLUSH_INTERVAL_MS },
+    models: {
+      questioner: {
+        baseUrl: p.QUESTIONER_BASE_URL,
+        model: p.QUESTIONER_MODEL,
+        apiKey: p.QUESTIONER_API_KEY,
+        temperature: p.QUESTIONER_TEMPERATURE,
+        topP: p.QUESTIONER_TOP_P,
+        maxTokens: p.QUESTIONER_MAX_TOKENS,
+        concurrency: p.QUESTIONER_CONCURRENCY,
+        timeoutMs: p.QUESTIONER_TIMEOUT_MS,
+        promptVersion: p.QUESTIONER_PROMPT_VERSION,
+        pricePromptPerMTok: p.QUESTIONER_PRICE_PROMPT_PER_MTOK,
+        priceCompletionPerMTok: p.QUESTIONER_PRICE_COMPLETION_PER_MTOK,
+      },
+      answerer: {
+        baseUrl: p.ANSWERER_BASE_URL,
+        model: p.ANSWERER_MODEL,
+        apiKey: p.ANSWERER_API_KEY,
+        temperature: p.ANSWERER_TEMPERATURE,
+        topP: p.ANSWERER_TOP_P,
+        maxTokens: p.ANSWERER_MAX_TOKENS,
+        concurrency: p.ANSWERER_CONCURRENCY,
+        timeoutMs: p.ANSWERER_TIMEOUT_MS,
+        promptVersion: p.ANSWERER_PROMPT_VERSION,
+        pricePromptPerMTok: p.ANSWERER_PRICE_PROMPT_PER_MTOK,
+        priceCompletionPerMTok: p.ANSWERER_PRICE_COMPLETION_PER_MTOK,
+      },
+    },
+    simVlm: { host: p.SIM_VLM_HOST, port: p.SIM_VLM_PORT, errorRate: p.SIM_VLM_ERROR_RATE, latency: p.SIM_VLM_LATENCY_MS },
+  };
+}
+
+function deepFreeze<T>(value: T): DeepReadonly<T> {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value as DeepReadonly<T>;
+}
+
+/** Where each variable ended up, for `--help` texts and docs: name → default as written. */
+export function configDefaults(): Record<ConfigVariable, string> {
+  return Object.fromEntries(CONFIG_VARIABLES.map((name) => {
+    const d = VARIABLES[name].default;
+    return [name, typeof d === 'function' ? d() : d];
+  })) as Record<ConfigVariable, string>;
+}
