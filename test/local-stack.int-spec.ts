@@ -1,0 +1,162 @@
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/**
+ * `dg stack` against a second, isolated stack: its own folder and free ports, sharing the download
+ * cache with the main stack (which may keep running meanwhile on the default ports).
+ */
+
+const repoRoot = path.resolve(__dirname, '..');
+const dgBin = path.join(repoRoot, 'bin', 'dg');
+
+interface DgRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  elapsedMs: number;
+}
+
+interface StatusJson {
+  stackDir: string;
+  components: Array<{ name: string; address: string; pid: number | null; state: string }>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function isPortOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    const done = (open: boolean) => {
+      socket.destroy();
+      resolve(open);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** Alive means present in /proc and not a zombie. */
+function isProcessAlive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+describe('dg stack (isolated second stack)', () => {
+  let stackDir: string;
+  let ports: { kafka: number; kafkaController: number; schemaRegistry: number; clickhouseHttp: number; clickhouseTcp: number };
+  let env: NodeJS.ProcessEnv;
+
+  function dg(args: string[], timeoutMs = 150_000): Promise<DgRun> {
+    const started = Date.now();
+    return new Promise((resolve) => {
+      execFile(process.execPath, [dgBin, ...args], { cwd: repoRoot, env, timeout: timeoutMs }, (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr, elapsedMs: Date.now() - started });
+      });
+    });
+  }
+
+  async function status(): Promise<{ code: number; json: StatusJson }> {
+    const run = await dg(['stack', 'status', '--json'], 30_000);
+    return { code: run.code, json: JSON.parse(run.stdout) as StatusJson };
+  }
+
+  beforeAll(async () => {
+    stackDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dg-stack-test-'));
+    ports = {
+      kafka: await freePort(),
+      kafkaController: await freePort(),
+      schemaRegistry: await freePort(),
+      clickhouseHttp: await freePort(),
+      clickhouseTcp: await freePort(),
+    };
+    env = {
+      ...process.env,
+      DG_STACK_DIR: stackDir,
+      KAFKA_PORT: String(ports.kafka),
+      KAFKA_CONTROLLER_PORT: String(ports.kafkaController),
+      SCHEMA_REGISTRY_PORT: String(ports.schemaRegistry),
+      CLICKHOUSE_HTTP_PORT: String(ports.clickhouseHttp),
+      CLICKHOUSE_TCP_PORT: String(ports.clickhouseTcp),
+    };
+  });
+
+  afterAll(async () => {
+    // Whatever a failed test left behind: stop it and delete the folder.
+    if (env) await dg(['stack', 'down', '--purge'], 90_000);
+    if (stackDir) fs.rmSync(stackDir, { recursive: true, force: true });
+  }, 120_000);
+
+  it('refuses to start a component whose port a foreign process holds, naming the port', async () => {
+    const squatter = net.createServer();
+    await new Promise<void>((resolve) => squatter.listen(ports.kafka, '127.0.0.1', resolve));
+    try {
+      const run = await dg(['stack', 'up']);
+      expect(run.code).not.toBe(0);
+      expect(run.stderr).toContain(`port ${ports.kafka}`);
+      expect(run.stderr).toContain('kafka');
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+  }, 180_000);
+
+  it('up starts what is missing and waits until every component answers', async () => {
+    const run = await dg(['stack', 'up']);
+    expect(run.stderr).not.toContain('dg stack:');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('kafka: ready');
+  }, 180_000);
+
+  it('status lists every component up with its address and pid', async () => {
+    const { code, json } = await status();
+    expect(code).toBe(0);
+    expect(json.stackDir).toBe(stackDir);
+    const byName = Object.fromEntries(json.components.map((c) => [c.name, c]));
+    expect(byName.kafka).toMatchObject({ state: 'up', address: `127.0.0.1:${ports.kafka}` });
+    expect(byName['schema-registry']).toMatchObject({ state: 'up', address: `http://127.0.0.1:${ports.schemaRegistry}/apis/ccompat/v7` });
+    expect(byName.clickhouse).toMatchObject({ state: 'up', address: `http://127.0.0.1:${ports.clickhouseHttp}` });
+    for (const c of json.components) expect(c.pid).toEqual(expect.any(Number));
+  }, 60_000);
+
+  it('a second up is a quick no-op that keeps the same processes', async () => {
+    const before = (await status()).json.components.map((c) => c.pid);
+    const run = await dg(['stack', 'up']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('already up');
+    expect(run.stdout).not.toContain('started pid');
+    expect((await status()).json.components.map((c) => c.pid)).toEqual(before);
+    // Node start-up and the status probes only: far below any component's start time.
+    expect(run.elapsedMs).toBeLessThan(15_000);
+  }, 60_000);
+
+  it('down stops exactly the recorded processes and frees every port', async () => {
+    const pids = (await status()).json.components.map((c) => c.pid as number);
+    const run = await dg(['stack', 'down'], 90_000);
+    expect(run.code).toBe(0);
+    for (const pid of pids) expect(isProcessAlive(pid)).toBe(false);
+    for (const port of Object.values(ports)) expect(await isPortOpen(port)).toBe(false);
+    const after = await status();
+    expect(after.code).not.toBe(0);
+    expect(after.json.components.map((c) => c.state)).toEqual(['down', 'down', 'down']);
+    // Data survives `down`: the formatted Kafka storage is still there for the next `up`.
+    expect(fs.existsSync(path.join(stackDir, 'kafka', 'data', 'meta.properties'))).toBe(true);
+  }, 120_000);
+});
