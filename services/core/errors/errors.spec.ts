@@ -66,10 +66,12 @@ describe('errors', () => {
   });
 
   it('registry errors keep subject and decide by status', () => {
-    const conflict = new SchemaRegistryError('incompatible', { status: 422, subject: 'dg.x-value' });
+    const conflict = new SchemaRegistryError('incompatible', { status: 409, subject: 'dg.x-value' });
     expect(conflict.retriable).toBe(false);
     expect(conflict.subject).toBe('dg.x-value');
+    expect(new SchemaRegistryError('invalid schema', { status: 422 }).retriable).toBe(false);
     expect(new SchemaRegistryError('unreachable').retriable).toBe(true);
+    expect(new SchemaRegistryError('busy', { status: 503 }).retriable).toBe(true);
   });
 
   describe('isRetriable', () => {

@@ -118,14 +118,16 @@ export class BadInputError extends DgError {
   }
 }
 
-/** The schema registry refused or failed a request. Retriable when unreachable or 5xx. */
+/** The schema registry refused or failed a request. Retriable when unreachable, timed out, throttled or 5xx. */
 export class SchemaRegistryError extends DgError {
   readonly status: number | undefined;
   readonly subject: string | undefined;
 
   constructor(message: string, options: DgErrorOptions & { status?: number; subject?: string } = {}) {
     const status = options.status;
-    super(message, options, { code: 'SCHEMA_REGISTRY', retriable: status === undefined ? true : isRetriableHttpStatus(status) });
+    // 409 means "incompatible schema" here, which no retry fixes.
+    const retriable = status === undefined || status === 408 || status === 429 || status >= 500;
+    super(message, options, { code: 'SCHEMA_REGISTRY', retriable });
     this.status = status;
     this.subject = options.subject;
   }

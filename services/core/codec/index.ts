@@ -1,0 +1,7 @@
+export * from './event-codec';
+export * from './registry-client';
+export * from './schemas';
+export * from './validation';
+export * from './wire';
+export { runCodegen, generateEventTypes } from './codegen';
+export * from './codec.module';
