@@ -81,7 +81,7 @@ export function findRuleViolations(game: GameState, ending: GameEnding): string[
     if (turn.index !== i) problems.push(`turn ${i} is numbered ${turn.index}`);
     const expected = expectedTurn(i, describeFirst);
     if (turn.speaker !== expected.speaker || turn.kind !== expected.kind) {
-      problems.push(`turn ${i} is a ${turn.kind} by the ${turn.speaker}, expected a ${expected.kind} by the ${expected.speaker}`);
+      problems.push(`turn ${i} is ${withArticle(turn.kind)} by the ${turn.speaker}, expected ${withArticle(expected.kind)} by the ${expected.speaker}`);
     }
     if (turn.kind === 'question') questions++;
   });
@@ -106,4 +106,8 @@ function expectedTurn(index: number, describeFirst: boolean): { speaker: 'questi
   if (describeFirst && index === 0) return { speaker: 'answerer', kind: 'description' };
   const position = describeFirst ? index - 1 : index;
   return position % 2 === 0 ? { speaker: 'questioner', kind: 'question' } : { speaker: 'answerer', kind: 'answer' };
+}
+
+function withArticle(word: string): string {
+  return /^[aeiou]/.test(word) ? `an ${word}` : `a ${word}`;
 }
