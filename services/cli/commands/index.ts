@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import * as codegen from './codegen';
+import * as migrate from './migrate';
 import * as stack from './stack';
 
 /**
  * Each command module exports `register(program)`. Add one line per command here.
  */
-const commandModules: Array<{ register(program: Command): void }> = [codegen, stack];
+const commandModules: Array<{ register(program: Command): void }> = [codegen, migrate, stack];
 
 export function registerCommands(program: Command): void {
   for (const m of commandModules) m.register(program);

@@ -19,7 +19,7 @@ import {
 const file = (fileName: string, source = 'SELECT 1;') => parseMigrationFile(fileName, source);
 const applied = (f: ReturnType<typeof file>, checksum = f.checksum): AppliedMigration => ({ id: f.id, name: f.name, checksum, applied_at_ms: 1 });
 const silent = createLogger('migrate-test');
-beforeAll(() => jest.spyOn(silent, 'info').mockImplementation(() => undefined));
+beforeAll(() => jest.spyOn(silent, 'debug').mockImplementation(() => undefined));
 
 describe('migration files', () => {
   it('parses NNN_name.sql and hashes the content with normalised line endings', () => {

@@ -186,7 +186,7 @@ export async function runMigrations(executor: SqlExecutor, options: MigrateOptio
     );
     const ms = appliedAt - started;
     result.applied.push({ id: file.id, name: file.name, statements: statements.length, ms });
-    log.info('migration applied', { database, migration: file.fileName, statements: statements.length, ms });
+    log.debug('migration applied', { database, migration: file.fileName, statements: statements.length, ms });
   }
   return result;
 }

@@ -1,0 +1,184 @@
+import { NonRetriableError, RetriableError } from '../errors';
+import { createLogger } from '../logging';
+import { BatchWriter, BatchWriterOptions } from './batch-writer';
+import type { TableSpec } from './tables';
+
+interface Row {
+  id: string;
+}
+const GAMES: TableSpec<Row> = { name: 'games', columns: ['id'] };
+const TURNS: TableSpec<Row> = { name: 'turns', columns: ['id'] };
+const rows = (...ids: string[]): Row[] => ids.map((id) => ({ id }));
+
+const quiet = createLogger('writer-test');
+beforeAll(() => {
+  jest.spyOn(quiet, 'warn').mockImplementation(() => undefined);
+  jest.spyOn(quiet, 'error').mockImplementation(() => undefined);
+});
+
+interface Call {
+  table: string;
+  ids: string[];
+  columns: readonly string[];
+}
+
+/** Records inserts; `behaviour` decides per call (default: succeed at once). */
+function fakeInsert(behaviour: (call: Call, attempt: number) => Promise<void> = async () => undefined) {
+  const calls: Call[] = [];
+  const insert = (table: string, batch: readonly object[], columns: readonly string[]): Promise<void> => {
+    const call = { table, ids: (batch as Row[]).map((r) => r.id), columns };
+    calls.push(call);
+    return behaviour(call, calls.length);
+  };
+  return { calls, insert };
+}
+
+function writer(insert: ReturnType<typeof fakeInsert>['insert'], options: Partial<BatchWriterOptions> = {}): BatchWriter {
+  return new BatchWriter(insert, {
+    maxBatchRows: 3,
+    flushIntervalMs: 1000,
+    retry: { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 1 },
+    retryHooks: { sleep: async () => undefined },
+    logger: quiet,
+    ...options,
+  });
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+afterEach(() => jest.useRealTimers());
+
+describe('BatchWriter', () => {
+  it('sends a batch as soon as a table buffer reaches maxBatchRows, naming the columns', async () => {
+    const fake = fakeInsert();
+    const w = writer(fake.insert);
+    const first = w.add(GAMES, rows('a'));
+    const second = w.add(GAMES, rows('b', 'c'));
+    await Promise.all([first, second]);
+    expect(fake.calls).toEqual([{ table: 'games', ids: ['a', 'b', 'c'], columns: ['id'] }]);
+    expect(w.stats()).toEqual({ bufferedRows: 0, insertedRows: 3, insertedBatches: 1, failedRows: 0 });
+    await w.close();
+  });
+
+  it('sends a partial buffer when the interval has passed', async () => {
+    jest.useFakeTimers();
+    const fake = fakeInsert();
+    const w = writer(fake.insert);
+    let done = false;
+    void w.add(GAMES, rows('a')).then(() => (done = true));
+    await jest.advanceTimersByTimeAsync(999);
+    expect(fake.calls).toHaveLength(0);
+    expect(w.stats().bufferedRows).toBe(1);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(fake.calls).toEqual([{ table: 'games', ids: ['a'], columns: ['id'] }]);
+    expect(done).toBe(true);
+  });
+
+  it('flush() and close() send what is buffered; add after close rejects as retriable', async () => {
+    const fake = fakeInsert();
+    const w = writer(fake.insert, { flushIntervalMs: 60_000 });
+    const a = w.add(GAMES, rows('a'));
+    const t = w.add(TURNS, rows('t1', 't2'));
+    await w.flush();
+    await expect(Promise.all([a, t])).resolves.toBeDefined();
+    expect(fake.calls.map((c) => [c.table, c.ids])).toEqual([
+      ['games', ['a']],
+      ['turns', ['t1', 't2']],
+    ]);
+
+    const b = w.add(GAMES, rows('b'));
+    await w.close();
+    await expect(b).resolves.toBeUndefined();
+    expect(fake.calls.at(-1)).toMatchObject({ ids: ['b'] });
+    const late = w.add(GAMES, rows('c'));
+    await expect(late).rejects.toBeInstanceOf(RetriableError);
+    await expect(late).rejects.toMatchObject({ retriable: true });
+  });
+
+  it('keeps one insert in flight per table and batches what arrives meanwhile, capped at maxBatchRows', async () => {
+    const gates: Array<ReturnType<typeof deferred>> = [];
+    const fake = fakeInsert(() => {
+      const gate = deferred();
+      gates.push(gate);
+      return gate.promise;
+    });
+    const w = writer(fake.insert, { maxBatchRows: 2 });
+    const pending = [w.add(GAMES, rows('a', 'b')), w.add(GAMES, rows('c')), w.add(GAMES, rows('d')), w.add(GAMES, rows('e'))];
+    const flushed = w.flush();
+    expect(fake.calls.map((c) => c.ids)).toEqual([['a', 'b']]);
+    gates[0]!.resolve();
+    await pending[0];
+    await waitFor(() => fake.calls.length === 2);
+    expect(fake.calls[1]!.ids).toEqual(['c', 'd']);
+    gates[1]!.resolve();
+    await waitFor(() => fake.calls.length === 3);
+    expect(fake.calls[2]!.ids).toEqual(['e']);
+    gates[2]!.resolve();
+    await flushed;
+    await Promise.all(pending);
+  });
+
+  it('retries retriable failures and resolves when an attempt succeeds', async () => {
+    const fake = fakeInsert(async (_call, n) => {
+      if (n < 3) throw new RetriableError('Code: 252, too many parts');
+    });
+    const w = writer(fake.insert);
+    await w.add(GAMES, rows('a', 'b', 'c'));
+    expect(fake.calls).toHaveLength(3);
+    expect(w.stats().insertedRows).toBe(3);
+  });
+
+  it('rejects every row of the batch with the retriable error when attempts run out', async () => {
+    const fake = fakeInsert(async () => {
+      throw new RetriableError('connect ECONNREFUSED');
+    });
+    const w = writer(fake.insert);
+    const a = w.add(GAMES, rows('a', 'b'));
+    const b = w.add(GAMES, rows('c'));
+    await expect(a).rejects.toMatchObject({ retriable: true });
+    await expect(b).rejects.toMatchObject({ retriable: true });
+    expect(fake.calls).toHaveLength(3);
+    expect(w.stats()).toMatchObject({ failedRows: 3, insertedRows: 0 });
+  });
+
+  it('isolates a non-retriable bad row: only its add() rejects, its neighbours are inserted', async () => {
+    const fake = fakeInsert(async (call) => {
+      if (call.ids.includes('bad')) throw new NonRetriableError("Code: 36, Unknown element 'bad' for type Enum8");
+    });
+    const w = writer(fake.insert, { maxBatchRows: 4 });
+    const results = await Promise.allSettled([w.add(GAMES, rows('a')), w.add(GAMES, rows('b')), w.add(GAMES, rows('bad')), w.add(GAMES, rows('d'))]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect((results[2] as PromiseRejectedResult).reason).toMatchObject({ retriable: false });
+    const inserted = fake.calls.filter((c) => !c.ids.includes('bad')).flatMap((c) => c.ids);
+    expect(inserted.sort()).toEqual(['a', 'b', 'd']);
+    expect(fake.calls.filter((c) => c.ids.includes('bad')).length).toBeLessThanOrEqual(3);
+    expect(w.stats()).toMatchObject({ insertedRows: 3, failedRows: 1 });
+  });
+
+  it('flush() rejects with the failure of a row it waited for', async () => {
+    const fake = fakeInsert(async () => {
+      throw new NonRetriableError('Code: 60, table gone');
+    });
+    const w = writer(fake.insert, { flushIntervalMs: 60_000 });
+    const a = w.add(GAMES, rows('a'));
+    a.catch(() => undefined);
+    await expect(w.flush()).rejects.toThrow(/table gone/);
+    await expect(w.flush()).resolves.toBeUndefined();
+  });
+
+  it('refuses nonsense options', () => {
+    expect(() => new BatchWriter(fakeInsert().insert, { maxBatchRows: 0 })).toThrow(RangeError);
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met before the deadline');
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}

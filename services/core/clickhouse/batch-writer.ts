@@ -1,0 +1,203 @@
+import { DEFAULT_RETRY_POLICY, isRetriable, retry, RetriableError, RetryPolicy, RetryOptions } from '../errors';
+import { createLogger, Logger } from '../logging';
+import type { TableSpec } from './tables';
+
+/** Inserts rows into a table naming the columns; ClickHouseConnection.insert fits. */
+export type InsertRows = (table: string, rows: readonly object[], columns: readonly string[]) => Promise<void>;
+
+export interface BatchWriterOptions {
+  /** A table's buffer is sent as soon as it holds this many rows; also the most rows per insert. */
+  maxBatchRows: number;
+  /** Rows wait at most this long before their buffer is sent. */
+  flushIntervalMs: number;
+  /** Retries of retriable insert failures (network, too many parts, ...). */
+  retry?: RetryPolicy;
+  logger?: Logger;
+  /** Injected by tests. */
+  retryHooks?: Pick<RetryOptions, 'sleep' | 'random'>;
+}
+
+export interface BatchWriterStats {
+  bufferedRows: number;
+  insertedRows: number;
+  insertedBatches: number;
+  failedRows: number;
+}
+
+interface Entry {
+  rows: readonly object[];
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+interface TableState {
+  spec: TableSpec<object>;
+  buffer: Entry[];
+  bufferedRows: number;
+  timer: NodeJS.Timeout | undefined;
+  /** Entries of the insert in flight (empty when none). */
+  sending: Entry[];
+  /** Send whatever is buffered without waiting for size or interval (interval fired, flush(), close()). */
+  drain: boolean;
+}
+
+const DEFAULT_OPTIONS: BatchWriterOptions = { maxBatchRows: 500, flushIntervalMs: 1000 };
+
+/**
+ * Buffers rows per table and inserts them in batches: when a buffer reaches maxBatchRows, when its
+ * oldest row has waited flushIntervalMs, and on flush()/close(). Each add() returns a promise that
+ * settles when its rows are durably inserted (or definitely failed), so a Kafka consumer commits an
+ * offset only after the insert that carries its rows.
+ *
+ * - One insert in flight per table: rows arriving meanwhile form the next batch.
+ * - Retriable failures are retried with jittered backoff (core retry); when attempts run out every
+ *   row of the batch gets the (retriable) error.
+ * - A non-retriable failure of a batch holding several add() calls is bisected until the bad calls
+ *   are isolated: only their promises reject, the rest are inserted.
+ * - Re-sending rows is safe: every table is a ReplacingMergeTree keyed by the game (and turn /
+ *   filter version), and the same event yields the same rows, so a duplicate insert (a retry after a
+ *   lost response, a redelivered message) collapses under FINAL and in merges.
+ */
+export class BatchWriter {
+  private readonly options: BatchWriterOptions;
+  private readonly tables = new Map<string, TableState>();
+  private readonly log: Logger;
+  private closed = false;
+  private readonly counters = { insertedRows: 0, insertedBatches: 0, failedRows: 0 };
+
+  constructor(
+    private readonly insert: InsertRows,
+    options: Partial<BatchWriterOptions> = {},
+  ) {
+    this.options = { ...DEFAULT_OPTIONS, ...options };
+    if (!(this.options.maxBatchRows >= 1)) throw new RangeError(`maxBatchRows must be >= 1, got ${this.options.maxBatchRows}`);
+    if (!(this.options.flushIntervalMs >= 0)) throw new RangeError(`flushIntervalMs must be >= 0, got ${this.options.flushIntervalMs}`);
+    this.log = this.options.logger ?? createLogger('clickhouse-writer');
+  }
+
+  /** Resolves when these rows are inserted; rejects with the insert's error (carrying its retry decision). */
+  add<Row extends object>(spec: TableSpec<Row>, rows: readonly Row[]): Promise<void> {
+    if (this.closed) return Promise.reject(new RetriableError(`batch writer is closed; ${rows.length} rows for ${spec.name} not accepted`));
+    if (rows.length === 0) return Promise.resolve();
+    const state = this.stateFor(spec as TableSpec<object>);
+    let resolve!: () => void;
+    let reject!: (err: unknown) => void;
+    const promise = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    state.buffer.push({ rows, promise, resolve, reject });
+    state.bufferedRows += rows.length;
+    if (state.bufferedRows >= this.options.maxBatchRows) this.pump(state);
+    else this.armTimer(state);
+    return promise;
+  }
+
+  /** Sends everything buffered now; resolves when those rows have settled, rejects with the first failure among them. */
+  async flush(): Promise<void> {
+    const waiting: Entry[] = [];
+    for (const state of this.tables.values()) {
+      waiting.push(...state.sending, ...state.buffer);
+      state.drain = true;
+      this.pump(state);
+    }
+    const outcomes = await Promise.allSettled(waiting.map((e) => e.promise));
+    const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failure) throw failure.reason;
+  }
+
+  /** Stops accepting rows and flushes what is buffered. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.flush();
+    for (const state of this.tables.values()) this.clearTimer(state);
+  }
+
+  stats(): BatchWriterStats {
+    let bufferedRows = 0;
+    for (const state of this.tables.values()) bufferedRows += state.bufferedRows;
+    return { bufferedRows, ...this.counters };
+  }
+
+  private stateFor(spec: TableSpec<object>): TableState {
+    let state = this.tables.get(spec.name);
+    if (!state) {
+      state = { spec, buffer: [], bufferedRows: 0, timer: undefined, sending: [], drain: false };
+      this.tables.set(spec.name, state);
+    }
+    return state;
+  }
+
+  private armTimer(state: TableState): void {
+    if (state.timer || state.sending.length > 0) return;
+    state.timer = setTimeout(() => {
+      state.timer = undefined;
+      state.drain = true;
+      this.pump(state);
+    }, this.options.flushIntervalMs);
+  }
+
+  private clearTimer(state: TableState): void {
+    if (state.timer) clearTimeout(state.timer);
+    state.timer = undefined;
+  }
+
+  /** Starts the next insert for this table unless one is in flight. */
+  private pump(state: TableState): void {
+    if (state.sending.length > 0) return;
+    if (state.buffer.length === 0) {
+      state.drain = false;
+      return;
+    }
+    if (!state.drain && state.bufferedRows < this.options.maxBatchRows) {
+      this.armTimer(state);
+      return;
+    }
+    this.clearTimer(state);
+    const batch = this.takeBatch(state);
+    state.sending = batch;
+    void this.send(state.spec, batch).finally(() => {
+      state.sending = [];
+      this.pump(state);
+    });
+  }
+
+  private takeBatch(state: TableState): Entry[] {
+    const batch: Entry[] = [];
+    let rows = 0;
+    while (state.buffer.length > 0) {
+      const next = state.buffer[0]!;
+      if (batch.length > 0 && rows + next.rows.length > this.options.maxBatchRows) break;
+      batch.push(state.buffer.shift()!);
+      rows += next.rows.length;
+    }
+    state.bufferedRows -= rows;
+    return batch;
+  }
+
+  private async send(spec: TableSpec<object>, batch: Entry[]): Promise<void> {
+    const rows = batch.flatMap((e) => e.rows);
+    try {
+      await retry(() => this.insert(spec.name, rows, spec.columns), {
+        ...(this.options.retry ?? DEFAULT_RETRY_POLICY),
+        ...this.options.retryHooks,
+        onRetry: ({ attempt, delayMs, error }) => this.log.warn('insert failed, retrying', { table: spec.name, rows: rows.length, attempt, delayMs, error }),
+      });
+      this.counters.insertedRows += rows.length;
+      this.counters.insertedBatches += 1;
+      for (const entry of batch) entry.resolve();
+    } catch (err) {
+      if (!isRetriable(err) && batch.length > 1) {
+        // One bad row must not fail its neighbours: split and retry the halves to find it.
+        const middle = Math.ceil(batch.length / 2);
+        await this.send(spec, batch.slice(0, middle));
+        await this.send(spec, batch.slice(middle));
+        return;
+      }
+      this.counters.failedRows += rows.length;
+      this.log.error('insert failed', { table: spec.name, rows: rows.length, retriable: isRetriable(err), error: err });
+      for (const entry of batch) entry.reject(err);
+    }
+  }
+}

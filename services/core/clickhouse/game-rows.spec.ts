@@ -1,0 +1,78 @@
+import { curatedEvent } from '../../../test/clickhouse/curated-event';
+import { BadInputError } from '../errors';
+import { rowsFromCurated } from './game-rows';
+import { FILTER_DECISIONS_TABLE, GAMES_TABLE, TURNS_TABLE } from './tables';
+
+const source = { topic: 'dg.game-curated', partition: 3, offset: '1234' };
+
+describe('rowsFromCurated', () => {
+  it('maps a successful game to one games row, one turn row per utterance and one filter decision', () => {
+    const event = curatedEvent({ gameId: 'g1', questions: 2 });
+    const { game, turns, filterDecision } = rowsFromCurated(event, source);
+
+    expect(game).toMatchObject({
+      game_id: 'g1',
+      run_id: 'run-1',
+      num_candidates: 4,
+      candidate_ids: ['g1-img-a', 'g1-img-b', 'g1-img-c', 'g1-img-d'],
+      target_index: 2,
+      target_id: 'g1-img-c',
+      describe_first: 0,
+      questioner_model: 'sim-vlm',
+      questioner_top_p: null,
+      answerer_top_p: 0.9,
+      turns_used: 4,
+      questions_asked: 2,
+      ending_kind: 'guess',
+      guessed_index: 2,
+      verdict: 'success',
+      failure_reason: '',
+      kept: 1,
+      filter_reasons: [],
+      source_topic: 'dg.game-curated',
+      source_partition: 3,
+      source_offset: '1234',
+      row_version: event.curation.curatedAtMs,
+      curated_at_ms: event.curation.curatedAtMs,
+    });
+    // questioner: turns 0 and 2 (50 + 52 prompt tokens) plus the guess call (100).
+    expect(game.questioner_prompt_tokens).toBe(202);
+    expect(game.questioner_completion_tokens).toBe(7 + 7 + 5);
+    expect(game.questioner_latency_ms).toBe(10 + 12 + 15);
+    expect(game.answerer_prompt_tokens).toBe(51 + 53);
+    expect(game.cost_usd).toBeCloseTo(0.0001 * 4 + 0.001, 10);
+
+    expect(turns.map((t) => [t.turn_index, t.speaker, t.kind])).toEqual([
+      [0, 'questioner', 'question'],
+      [1, 'answerer', 'answer'],
+      [2, 'questioner', 'question'],
+      [3, 'answerer', 'answer'],
+    ]);
+    expect(turns[0]).toMatchObject({ game_id: 'g1', model: 'sim-vlm', game_requested_at_ms: event.game.header.requestedAtMs, row_version: event.curation.curatedAtMs });
+    expect(filterDecision).toMatchObject({ game_id: 'g1', filter_version: 'filter-v1', kept: 1, reasons: [], verdict: 'success' });
+  });
+
+  it('maps a failure with its reason and the filter reasons', () => {
+    const { game, filterDecision } = rowsFromCurated(curatedEvent({ gameId: 'g2', success: false, failureReason: 'model_error' }), source);
+    expect(game).toMatchObject({ verdict: 'failure', failure_reason: 'model_error', ending_kind: 'model_error', guessed_index: null, kept: 0, filter_reasons: ['not_success'] });
+    expect(filterDecision).toMatchObject({ kept: 0, reasons: ['not_success'], verdict: 'failure' });
+  });
+
+  it('gives the same rows for the same event (redelivery collapses)', () => {
+    const event = curatedEvent({ gameId: 'g3' });
+    expect(rowsFromCurated(event, source)).toEqual(rowsFromCurated(structuredClone(event), source));
+  });
+
+  it('produces exactly the columns each insert names', () => {
+    const { game, turns, filterDecision } = rowsFromCurated(curatedEvent({ gameId: 'g4' }), source);
+    expect(Object.keys(game).sort()).toEqual([...GAMES_TABLE.columns].sort());
+    expect(Object.keys(turns[0]!).sort()).toEqual([...TURNS_TABLE.columns].sort());
+    expect(Object.keys(filterDecision).sort()).toEqual([...FILTER_DECISIONS_TABLE.columns].sort());
+  });
+
+  it('refuses a target index outside the candidates', () => {
+    const event = curatedEvent({ gameId: 'g5' });
+    event.game.setup.targetIndex = 9;
+    expect(() => rowsFromCurated(event, source)).toThrow(BadInputError);
+  });
+});
