@@ -1,0 +1,66 @@
+import { randomInt } from 'node:crypto';
+import { createRng, hashString, seedFrom } from '../datasets/prng';
+import type { Scene } from '../datasets/scene';
+import { answerQuestion, describeTarget, type SimAnswer } from './answerer';
+import type { SimBehaviour } from './behaviour';
+import { detectRole, messageText, readAnswererConversation, readQuestionerConversation, type ChatMessageIn, type SimRole } from './conversation';
+import { chooseQuestionerMove } from './questioner';
+
+/**
+ * One chat completion of the simulator, transport-free: reads the conversation, looks at the
+ * images' scenes through `loadScene`, and returns the assistant text. Deterministic for a given
+ * seed and conversation.
+ */
+
+export interface SimCompletionInput {
+  messages: readonly ChatMessageIn[];
+  behaviour: SimBehaviour;
+  /** The request's `seed`; without one every call draws fresh randomness. */
+  seed?: number;
+}
+
+export interface SimCompletion {
+  role: SimRole;
+  content: string;
+  /** Number of images in the request, for usage accounting. */
+  imageCount: number;
+}
+
+/** The scene of an image URL, or undefined when the image carries none (any other picture). */
+export type SceneLoader = (url: string) => Promise<Scene | undefined>;
+
+function conversationSeed(seed: number | undefined, messages: readonly ChatMessageIn[]): number {
+  if (seed === undefined) return randomInt(2 ** 32);
+  const texts = messages.map((m) => `${m.role}:${messageText(m)}`).join('\n');
+  const images = messages
+    .flatMap((m) => (Array.isArray(m.content) ? m.content : []))
+    .map((p) => (p.type === 'image_url' ? hashString(String((p as { image_url?: { url?: unknown } }).image_url?.url)) : 0))
+    .join(',');
+  return seedFrom(seed, texts, images);
+}
+
+function answerText(answer: SimAnswer, mode: 'yesno' | 'open'): string {
+  if (answer.kind === 'description' || answer.kind === 'text') return answer.answer;
+  return mode === 'yesno' ? JSON.stringify({ answer: answer.answer }) : answer.answer;
+}
+
+export async function simulateCompletion(input: SimCompletionInput, loadScene: SceneLoader): Promise<SimCompletion> {
+  const role = detectRole(input.messages);
+  const rng = createRng(conversationSeed(input.seed, input.messages));
+  if (role === 'questioner') {
+    const conversation = readQuestionerConversation(input.messages);
+    const scenes = await Promise.all(conversation.images.map(loadScene));
+    const move = chooseQuestionerMove({ candidates: scenes, history: conversation.history, descriptions: conversation.descriptions, mustGuess: conversation.mustGuess }, rng);
+    const content = move.kind === 'question' ? JSON.stringify({ question: move.text }) : JSON.stringify({ guess: move.index + 1 });
+    return { role, content, imageCount: conversation.images.length };
+  }
+  const conversation = readAnswererConversation(input.messages);
+  // An answerer sees one image; if it is given several, it looks at the first.
+  const first = conversation.images[0];
+  const scene = first === undefined ? undefined : await loadScene(first);
+  const answer =
+    conversation.request.kind === 'describe'
+      ? describeTarget(scene)
+      : answerQuestion(scene, conversation.request.text, { mode: conversation.mode, errorRate: input.behaviour.errorRate, rng });
+  return { role, content: answerText(answer, conversation.mode), imageCount: conversation.images.length };
+}
