@@ -10,7 +10,21 @@ import * as path from 'node:path';
  */
 
 const repoRoot = path.resolve(__dirname, '..');
-const dgBin = path.join(repoRoot, 'bin', 'dg');
+const cliMain = path.join(repoRoot, 'dist', 'services', 'cli', 'main.js');
+
+/**
+ * Brings dist/ up to date once, as bin/dg would on every call. Other files of the tree may fail to
+ * type-check while they are being written (npm test type-checks separately); tsc still emits, and
+ * this suite then runs the emitted CLI instead of failing on someone else's error.
+ */
+function buildCliOnce(): void {
+  const { ensureBuilt } = require(path.join(repoRoot, 'scripts', 'ensure-built.js')) as { ensureBuilt(): void };
+  try {
+    ensureBuilt();
+  } catch (err) {
+    if (!fs.existsSync(cliMain)) throw err;
+  }
+}
 
 interface DgRun {
   code: number;
@@ -65,7 +79,9 @@ describe('dg stack (isolated second stack)', () => {
 
   function dg(args: string[], timeoutMs = 150_000): Promise<DgRun> {
     return new Promise((resolve) => {
-      execFile(process.execPath, [dgBin, ...args], { cwd: repoRoot, env, timeout: timeoutMs }, (error, stdout, stderr) => {
+      // The CLI in a process of its own, like `dg`: components must outlive it.
+      const script = `require(${JSON.stringify(cliMain)}).main(${JSON.stringify(['node', 'dg', ...args])}).catch((e) => { console.error(e); process.exit(1); })`;
+      execFile(process.execPath, ['-e', script], { cwd: repoRoot, env, timeout: timeoutMs }, (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
         resolve({ code, stdout, stderr });
       });
@@ -78,6 +94,7 @@ describe('dg stack (isolated second stack)', () => {
   }
 
   beforeAll(async () => {
+    buildCliOnce();
     stackDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dg-stack-test-'));
     ports = {
       kafka: await freePort(),
@@ -145,6 +162,20 @@ describe('dg stack (isolated second stack)', () => {
     expect(upSeconds).toBeLessThan(5);
   }, 60_000);
 
+  const probeSubject = 'dg-stack-test-value';
+  const probeSchema = JSON.stringify({ type: 'record', name: 'StackProbe', fields: [{ name: 'id', type: 'string' }] });
+  const registryUrl = () => `http://127.0.0.1:${ports.schemaRegistry}/apis/ccompat/v7`;
+
+  it('the registry takes a schema through its Confluent-compatible API', async () => {
+    const response = await fetch(`${registryUrl()}/subjects/${probeSubject}/versions`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/vnd.schemaregistry.v1+json' },
+      body: JSON.stringify({ schema: probeSchema }),
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ id: expect.any(Number) });
+  }, 30_000);
+
   it('down stops exactly the recorded processes and frees every port', async () => {
     const pids = (await status()).json.components.map((c) => c.pid as number);
     const run = await dg(['stack', 'down'], 90_000);
@@ -157,4 +188,22 @@ describe('dg stack (isolated second stack)', () => {
     // Data survives `down`: the formatted Kafka storage is still there for the next `up`.
     expect(fs.existsSync(path.join(stackDir, 'kafka', 'data', 'meta.properties'))).toBe(true);
   }, 120_000);
+
+  it('up fails with the log tail of a component that dies on start', async () => {
+    // Kafka refuses storage formatted for another node id: a deterministic start-up crash.
+    const metaFile = path.join(stackDir, 'kafka', 'data', 'meta.properties');
+    fs.writeFileSync(metaFile, fs.readFileSync(metaFile, 'utf8').replace(/^node\.id=1$/m, 'node.id=7'));
+    const run = await dg(['stack', 'up']);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain('kafka: process');
+    expect(run.stderr).toContain('exited before it answered');
+    expect(run.stderr).toMatch(/--- last lines of .*kafka/);
+    expect(run.stderr).toMatch(/node\.id|node id/i);
+  }, 180_000);
+
+  it('registry subjects survive down and up, matching the Kafka data that survives', async () => {
+    // The failed `up` above still started the registry.
+    const subjects = (await (await fetch(`${registryUrl()}/subjects`)).json()) as string[];
+    expect(subjects).toContain(probeSubject);
+  }, 30_000);
 });

@@ -57,11 +57,21 @@ export function writePidRecord(file: string, record: PidRecord): void {
   fs.renameSync(tmp, file);
 }
 
+/** Opens every start in a log, so a tail shows the current start only. */
+const START_MARKER = '--- dg stack start ';
+
+export function markStartInLogs(files: string[]): void {
+  for (const file of files) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.appendFileSync(file, `${START_MARKER}${new Date().toISOString()}\n`);
+  }
+}
+
 /** Starts a process in its own session that outlives the `dg` command; output goes to spec.outFile. */
 export function launchDetached(spec: LaunchSpec): number {
   fs.mkdirSync(path.dirname(spec.outFile), { recursive: true });
   const out = fs.openSync(spec.outFile, 'a');
-  fs.writeSync(out, `\n--- ${new Date().toISOString()} dg stack: ${spec.command} ${spec.args.join(' ')}\n`);
+  fs.writeSync(out, `${START_MARKER}${new Date().toISOString()}: ${spec.command} ${spec.args.join(' ')}\n`);
   try {
     const child = spawn(spec.command, spec.args, {
       cwd: spec.cwd,
@@ -139,5 +149,7 @@ export function logTail(file: string, lines = 40): string {
   } catch {
     return `(no log at ${file})`;
   }
+  const marker = text.lastIndexOf(START_MARKER);
+  if (marker >= 0) text = text.slice(marker);
   return text.split('\n').slice(-lines - 1).join('\n').trimEnd();
 }

@@ -9,6 +9,7 @@ import {
   isRecordedProcessAlive,
   launchDetached,
   logTail,
+  markStartInLogs,
   pollUntil,
   processStartTicks,
   readPidRecord,
@@ -20,6 +21,10 @@ import {
 import { provisionProjectResources, seconds, type ProjectProvisioner } from './provision';
 import { stackAddresses, type StackSettings } from './settings';
 import { StackError } from './stack-error';
+import { withStackLock } from './stack-lock';
+
+/** How long `up`/`down` wait for another `dg stack` command on the same folder (a cold install takes minutes). */
+const LOCK_WAIT_MS = 10 * 60_000;
 
 export function stackComponents(settings: StackSettings): StackComponent[] {
   return [kafkaComponent(settings), schemaRegistryComponent(settings), clickhouseComponent(settings)];
@@ -63,15 +68,16 @@ export interface UpOptions {
 export async function stackUp(settings: StackSettings, options: UpOptions = {}): Promise<UpResult[]> {
   const log = options.log ?? (() => undefined);
   const components = stackComponents(settings);
-  fs.mkdirSync(settings.stackDir, { recursive: true });
-  const settled = await Promise.allSettled(components.map((c) => bringUp(c, settings, log)));
-  const failures = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
-  if (failures.length > 0) {
-    const text = failures.map((f) => (f instanceof Error ? f.message : String(f))).join('\n\n');
-    throw new StackError(`stack is not up:\n${text}`, { cause: failures[0] });
-  }
-  await provisionProjectResources(stackAddresses(settings), log, options.provisioners);
-  return settled.map((s) => (s as PromiseFulfilledResult<UpResult>).value);
+  return withStackLock(settings.stackDir, LOCK_WAIT_MS, async () => {
+    const settled = await Promise.allSettled(components.map((c) => bringUp(c, settings, log)));
+    const failures = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as unknown] : []));
+    if (failures.length > 0) {
+      const text = failures.map((f) => (f instanceof Error ? f.message : String(f))).join('\n\n');
+      throw new StackError(`stack is not up:\n${text}`, { cause: failures[0] });
+    }
+    await provisionProjectResources(stackAddresses(settings), log, options.provisioners);
+    return settled.map((s) => (s as PromiseFulfilledResult<UpResult>).value);
+  });
 }
 
 async function bringUp(component: StackComponent, settings: StackSettings, log: ProgressLog): Promise<UpResult> {
@@ -98,6 +104,7 @@ async function bringUp(component: StackComponent, settings: StackSettings, log: 
 
   await component.install(log);
   const spec = await component.prepareLaunch(log);
+  markStartInLogs(component.logFiles.filter((f) => f !== spec.outFile));
   const launchedAt = Date.now();
   const pid = launchDetached(spec);
   const startTicks = processStartTicks(pid);
@@ -173,7 +180,15 @@ export interface DownOptions {
 /** Stops exactly the processes `up` recorded (SIGTERM, then SIGKILL after the grace period). */
 export async function stackDown(settings: StackSettings, options: DownOptions = {}): Promise<DownResult[]> {
   const log = options.log ?? (() => undefined);
-  const results = await Promise.all(
+  if (!fs.existsSync(settings.stackDir)) {
+    log(`nothing to stop: ${settings.stackDir} does not exist`);
+    return [];
+  }
+  return withStackLock(settings.stackDir, LOCK_WAIT_MS, () => stopAll(settings, log, options.purge === true));
+}
+
+async function stopAll(settings: StackSettings, log: ProgressLog, purge: boolean): Promise<DownResult[]> {
+  return Promise.all(
     stackComponents(settings).map(async (component): Promise<DownResult> => {
       const pidFile = pidFileOf(component);
       const record = readPidRecord(pidFile);
@@ -182,12 +197,11 @@ export async function stackDown(settings: StackSettings, options: DownOptions = 
       fs.rmSync(pidFile, { force: true });
       if (outcome === 'not-running') log(`${component.name}: not running`);
       else log(`${component.name}: stopped pid ${record?.pid} (${outcome === 'killed' ? 'SIGKILL after grace period' : 'SIGTERM'}) in ${seconds(Date.now() - started)}`);
-      if (options.purge) {
+      if (purge) {
         fs.rmSync(component.homeDir, { recursive: true, force: true });
         log(`${component.name}: deleted ${component.homeDir}`);
       }
       return { name: component.name, pid: outcome === 'not-running' ? null : (record?.pid ?? null), outcome };
     }),
   );
-  return results;
 }
