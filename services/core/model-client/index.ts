@@ -1,0 +1,2 @@
+export * from './model-client';
+export * from './semaphore';
