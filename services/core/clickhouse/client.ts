@@ -1,6 +1,7 @@
 import { ClickHouseClient, ClickHouseLogLevel, ClickHouseSettings, createClient } from '@clickhouse/client';
 import { createLogger, Logger } from '../logging';
 import { toClickHouseError } from './errors';
+import type { TableSpec } from './tables';
 import { identifier, qualifiedName, quoteIdentifier, sql, SqlFragment, table as tableFragment } from './sql';
 
 /** SQL as a plain string (constant or migration text) or a fragment built with the `sql` tag. */
@@ -131,14 +132,14 @@ export class ClickHouseConnection implements SqlExecutor {
    * left out take their DEFAULT expression, and a row key not in the list is an error instead of
    * silently landing in the wrong column.
    */
-  async insert<Row extends object>(table: string, rows: readonly Row[], columns: ReadonlyArray<keyof Row & string>): Promise<void> {
+  async insert(table: string, rows: readonly object[], columns: readonly string[]): Promise<void> {
     if (rows.length === 0) return;
     if (columns.length === 0) throw toClickHouseError(new Error(`insert into ${table} without columns`), 'insert');
     const target = qualifiedName(this.database, table);
     try {
       await this.client.insert({
         table: target,
-        values: rows as Row[],
+        values: rows as object[],
         format: 'JSONEachRow',
         columns: columns.map(quoteIdentifier) as [string, ...string[]],
       });
@@ -146,6 +147,11 @@ export class ClickHouseConnection implements SqlExecutor {
       throw toClickHouseError(err, 'insert', `INSERT INTO ${target} (${columns.join(', ')}) — ${rows.length} rows`);
     }
     this.log.trace('inserted', { table: target, rows: rows.length });
+  }
+
+  /** Typed insert of one of our tables: the spec names the columns. */
+  async insertInto<Row extends object>(spec: TableSpec<Row>, rows: readonly Row[]): Promise<void> {
+    await this.insert(spec.name, rows, spec.columns);
   }
 
   async close(): Promise<void> {
