@@ -27,6 +27,8 @@ export const MAX_QUESTION_CHARS = 500;
 
 const NUMBER_TOKEN = `(\\d{1,3}(?:st|nd|rd|th)?|${NUMBER_WORDS.join('|')}|${ORDINAL_WORDS.join('|')})`;
 const IMAGE_NOUN = '(?:image|picture|photo|pic|img|candidate|option|number|no\\.?)';
+/** "Question: ...", "**Question 3:** ...", "My next question - ..." at the start of a line. */
+const QUESTION_MARKER = /(?:^|\n)[\s>*#-]*(?:my\s+)?(?:next\s+)?question(?:\s*\d+)?\s*[:\-–]\s*(.+)/i;
 const NO_GUESS_VALUES = new Set(['', 'none', 'null', 'unknown', 'n/a', 'na', 'no guess', 'undecided', 'not sure', 'unsure', "i don't know"]);
 
 /**
@@ -56,7 +58,7 @@ export function parseQuestionerOutput(rawText: string, numCandidates: number): P
   const guess = guessFromProse(plain);
   if (guess !== undefined) return checkGuessRange(guess, numCandidates);
 
-  const marked = /(?:^|\n)[\s>*#-]*(?:my\s+)?(?:next\s+)?question(?:\s*\d+)?\s*[:\-–]\s*(.+)/i.exec(plain);
+  const marked = QUESTION_MARKER.exec(plain);
   if (marked) return questionOrUnparseable(marked[1] ?? '');
 
   const bare = lastQuestionSentence(plain);
@@ -99,9 +101,14 @@ function guessNumberFromValue(value: unknown): number | undefined {
   const cleaned = collapseWhitespace(value.toLowerCase()).replace(/[.!]$/, '');
   const direct = numberFromToken(cleaned.replace(/^#\s*/, ''));
   if (direct !== undefined) return direct;
-  const token = firstGroup(new RegExp(`^(?:the\\s+)?(?:${IMAGE_NOUN}\\s*#?\\s*${NUMBER_TOKEN}|${NUMBER_TOKEN}\\s+(?:image|picture|one))$`, 'i').exec(cleaned));
+  const token = firstGroup(LABELLED_VALUE.exec(cleaned));
   return token === undefined ? undefined : numberFromToken(token);
 }
+
+/** A JSON guess value such as "image 3", "picture #two", "the third image". */
+const LABELLED_VALUE = new RegExp(`^(?:the\\s+)?(?:${IMAGE_NOUN}\\s*#?\\s*${NUMBER_TOKEN}|${NUMBER_TOKEN}\\s+(?:image|picture|one))$`, 'i');
+/** The whole output is just a label: "Image 3", "#3", "3", "image three". */
+const LABEL_ONLY = new RegExp(`^(?:(?:${IMAGE_NOUN})\\s*)?#?\\s*${NUMBER_TOKEN}$`, 'i');
 
 const ORDINAL_TOKEN = `(\\d{1,2}(?:st|nd|rd|th)|${ORDINAL_WORDS.join('|')})`;
 /**
@@ -124,9 +131,8 @@ function guessFromProse(plain: string): number | undefined {
     const number = token === undefined ? undefined : numberFromToken(token);
     if (number !== undefined) return number;
   }
-  // The whole output is just a label: "Image 3", "#3", "3", "image three."
   const whole = collapseWhitespace(unquote(plain)).replace(/[.!]$/, '');
-  const token = firstGroup(new RegExp(`^(?:(?:${IMAGE_NOUN})\\s*)?#?\\s*${NUMBER_TOKEN}$`, 'i').exec(whole));
+  const token = firstGroup(LABEL_ONLY.exec(whole));
   return token === undefined ? undefined : numberFromToken(token);
 }
 
