@@ -39,7 +39,7 @@ export const DEFAULT_PORTS: StackPorts = {
 
 /** Environment variables understood by `dg stack`, with what each one overrides. */
 export const STACK_ENV_VARS = {
-  DG_STACK_DIR: 'state, data, logs and pid files (default <repo>/.dg/stack)',
+  DG_STACK_DIR: 'state, data, logs and pid files (default <repo>/.dg/stack; relative to the repo)',
   DG_CACHE_DIR: 'installed Kafka jars and Apicurio bundle (default <repo>/.dg/cache)',
   DG_STACK_JAVA_HOME: 'Java 17 home (default /usr/lib/jvm/java-17-openjdk-amd64)',
   DG_STACK_START_TIMEOUT_S: 'readiness deadline of `up` (default 120)',
