@@ -1,0 +1,41 @@
+import 'reflect-metadata';
+import { Module, type DynamicModule, type INestApplicationContext, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { BusModule } from '../core/bus';
+import { DgConfigModule, type DgConfig } from '../core/config';
+import { NestLoggerAdapter } from '../core/logging';
+import type { RoleName } from '../core/runtime';
+import { AnswererModule } from '../answerer/answerer.module';
+import { FilterModule } from '../filter/filter.module';
+import { QuestionerModule } from '../questioner/questioner.module';
+import { RefereeModule } from '../referee/referee.module';
+import { SinkModule } from '../sink/sink.module';
+
+const ROLE_MODULES: Record<RoleName, Type<unknown>> = {
+  questioner: QuestionerModule,
+  answerer: AnswererModule,
+  referee: RefereeModule,
+  filter: FilterModule,
+  sink: SinkModule,
+};
+
+@Module({})
+class RolesAppModule {
+  static with(config: DgConfig, roles: readonly RoleName[]): DynamicModule {
+    return { module: RolesAppModule, imports: [DgConfigModule.forRoot(config), BusModule.forRoot(), ...roles.map((r) => ROLE_MODULES[r])] };
+  }
+}
+
+/**
+ * One Nest application context hosting the chosen roles: they share the process's config, producer
+ * and codec, and each role has its own consumer group. No HTTP server: roles only speak Kafka.
+ * Resolves once every role has joined its group.
+ */
+export async function startRoles(config: DgConfig, roles: readonly RoleName[]): Promise<INestApplicationContext> {
+  const app = await NestFactory.createApplicationContext(RolesAppModule.with(config, roles), {
+    logger: new NestLoggerAdapter(),
+    abortOnError: false,
+  });
+  await app.init();
+  return app;
+}

@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { DG_CONFIG, type DgConfig } from '../core/config';
+import { ImageUrlResolver, QUESTIONER_MODEL, questionerModelClient } from '../core/runtime';
+import { QuestionerService } from './questioner.service';
+
+@Module({
+  providers: [
+    QuestionerService,
+    { provide: ImageUrlResolver, useFactory: () => new ImageUrlResolver() },
+    { provide: QUESTIONER_MODEL, inject: [DG_CONFIG], useFactory: (config: DgConfig) => questionerModelClient(config) },
+  ],
+})
+export class QuestionerModule {}

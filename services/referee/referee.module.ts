@@ -1,0 +1,5 @@
+import { Module } from '@nestjs/common';
+import { RefereeService } from './referee.service';
+
+@Module({ providers: [RefereeService] })
+export class RefereeModule {}

@@ -1,0 +1,64 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { DG_CONFIG, type DgConfig } from '../core/config';
+import { EventBus, type MessageContext } from '../core/bus';
+import { BatchWriter, ClickHouseConnection, FILTER_DECISIONS_TABLE, GAMES_TABLE, rowsFromCurated, TURNS_TABLE } from '../core/clickhouse';
+import { PromptCache, roleGroupId } from '../core/runtime';
+import { toFineTuningExample } from '../game';
+import type { GameCurated } from '../../schemas/generated/events';
+import { DatasetWriter } from './dataset-writer';
+
+export const SINK_CLICKHOUSE = Symbol('SINK_CLICKHOUSE');
+
+/**
+ * Writes every curated game to ClickHouse (games, turns, filter_decisions) and every kept game to
+ * the dataset shards. A message is finished (its offset committable) only once its rows are inserted
+ * and its example fsynced. Idempotent: rows collapse under ReplacingMergeTree keys, examples are
+ * written once per game id.
+ */
+@Injectable()
+export class SinkService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly writer: BatchWriter;
+  private readonly dataset: DatasetWriter;
+  private readonly prompts = new PromptCache();
+
+  constructor(
+    @Inject(DG_CONFIG) private readonly config: DgConfig,
+    private readonly bus: EventBus,
+    @Inject(SINK_CLICKHOUSE) private readonly clickhouse: ClickHouseConnection,
+  ) {
+    this.writer = new BatchWriter((table, rows, columns) => this.clickhouse.insert(table, rows, columns), { maxBatchRows: 2000, flushIntervalMs: 200 });
+    this.dataset = new DatasetWriter(config.paths.dataDir);
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.clickhouse.waitUntilReady({ timeoutMs: 30_000 });
+    await this.bus.subscribe({
+      groupId: roleGroupId(this.config.topics.prefix, 'sink'),
+      topics: ['gameCurated'],
+      // Many messages in flight is what lets the batch writer fill batches.
+      maxInFlight: Math.max(this.config.kafka.maxInFlight, 256),
+      handler: (event, ctx) => this.handle(event, ctx),
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    // The bus drains handlers first (it is shut down before this provider's dependants finish).
+    await this.writer.close();
+    await this.dataset.close();
+    await this.clickhouse.close();
+  }
+
+  async handle(event: GameCurated, ctx: MessageContext<'gameCurated'>): Promise<void> {
+    const rows = rowsFromCurated(event, { topic: ctx.topic, partition: ctx.partition, offset: ctx.offset });
+    const writes: Array<Promise<unknown>> = [
+      this.writer.add(GAMES_TABLE, [rows.game]),
+      this.writer.add(TURNS_TABLE, rows.turns),
+      this.writer.add(FILTER_DECISIONS_TABLE, [rows.filterDecision]),
+    ];
+    if (event.curation.kept) {
+      const example = toFineTuningExample(event, this.prompts.get(event.game.setup.questioner.promptVersion));
+      writes.push(this.dataset.append(event.game.header.iteration, ctx.partition, event.game.header.gameId, example));
+    }
+    await Promise.all(writes);
+  }
+}
