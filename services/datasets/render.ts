@@ -101,7 +101,7 @@ function paintObject(png: PNG, o: SceneObject, cellSide: number): void {
   }
 }
 
-/** Rasterises a scene to PNG bytes (RGB, no metadata; see png-text.ts for that). */
+/** Rasterises a scene to PNG bytes (no metadata; see png-text.ts for that). */
 export function renderScenePng(scene: Scene): Buffer {
   const png = new PNG({ width: scene.width, height: scene.height });
   const [br, bg, bb] = BACKGROUND_RGB[scene.background];
@@ -113,5 +113,7 @@ export function renderScenePng(scene: Scene): Buffer {
   }
   const cellSide = scene.width / COLUMNS.length;
   for (const o of scene.objects) paintObject(png, o, cellSide);
-  return PNG.sync.write(png, { colorType: 2, inputHasAlpha: true });
+  // RGBA with the Sub filter: pngjs's RGB repacking and adaptive filtering cost ~50x more CPU
+  // (painfully so under jest) for files only ~30% smaller (~1.3 vs ~1.8 KB).
+  return PNG.sync.write(png, { colorType: 6, inputHasAlpha: true, filterType: 1 });
 }

@@ -31,12 +31,13 @@ export type CandidateSampler = (images: readonly DatasetImage[], count: number, 
 
 /**
  * What makes two images the same for the game: identical bytes, or for synthetic scenes an identical
- * canonical scene (indistinguishable by any question).
+ * canonical scene (indistinguishable by any question). Two images sharing any key are duplicates.
  */
-export function distinctnessKey(image: DatasetImage): string {
+export function distinctnessKeys(image: DatasetImage): string[] {
+  const keys = [`sha256:${image.sha256.toLowerCase()}`];
   const scene = image.attributes ? sceneSchema.safeParse(image.attributes) : undefined;
-  if (scene?.success) return `scene:${canonicalSceneKey(scene.data)}`;
-  return `sha256:${image.sha256}`;
+  if (scene?.success) keys.push(`scene:${canonicalSceneKey(scene.data)}`);
+  return keys;
 }
 
 /** Uniform without replacement, skipping images that duplicate an already drawn one. */
@@ -51,9 +52,9 @@ const randomSampler: CandidateSampler = (images, count, rng) => {
     const chosen = at(j);
     swapped.set(j, at(i));
     const image = images[chosen]!;
-    const key = distinctnessKey(image);
-    if (keys.has(key)) continue;
-    keys.add(key);
+    const imageKeys = distinctnessKeys(image);
+    if (imageKeys.some((k) => keys.has(k))) continue;
+    for (const k of imageKeys) keys.add(k);
     picked.push(image);
   }
   return picked;
