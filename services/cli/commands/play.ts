@@ -1,0 +1,119 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { ClickHouseConnection } from '../../core/clickhouse';
+import { loadConfigOrExit } from '../../core/config';
+import { loadDataset } from '../../datasets/resolve';
+import { validatePlan } from '../../launcher/game-requests';
+import { launchGames, planFrom, standaloneBus } from '../../launcher/launcher';
+import { waitForRun, type RunSummary } from '../../launcher/run-summary';
+
+interface PlayOptions {
+  games: number;
+  candidates: number;
+  maxTurns: number;
+  iteration: number;
+  dataset: string;
+  questionerModel?: string;
+  answererModel?: string;
+  seed?: number;
+  questionMode: 'yesno' | 'open';
+  describeFirst?: boolean;
+  runId?: string;
+  wait?: boolean;
+  json?: boolean;
+  timeout: number;
+}
+
+function integerArg(name: string, min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^-?\d+$/.test(value.trim()) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got "${value}"`);
+    return n;
+  };
+}
+
+/** `dg play`: launch games and optionally follow them to their verdicts. */
+export function register(program: Command): void {
+  program
+    .command('play')
+    .description('launch games (GameRequested); with --wait follow them until ClickHouse has every verdict')
+    .requiredOption('--games <n>', 'number of games', integerArg('--games', 1))
+    .option('--candidates <k>', 'candidate images per game (2-16)', integerArg('--candidates', 2), 4)
+    .option('--max-turns <t>', 'questions before the questioner must guess', integerArg('--max-turns', 1), 10)
+    .option('--iteration <i>', 'self-improvement iteration recorded on every game', integerArg('--iteration', 0), 0)
+    .option('--dataset <d>', 'synthetic-v1 (bundled), a dataset name under DG_DATASETS_DIR, an image directory or a JSONL manifest', 'synthetic-v1')
+    .option('--questioner-model <m>', 'model name the questioner plays with (default QUESTIONER_MODEL)')
+    .option('--answerer-model <m>', 'model name the answerer plays with (default ANSWERER_MODEL)')
+    .option('--seed <s>', 'launch seed (default random, recorded)', integerArg('--seed', 0))
+    .option('--question-mode <mode>', 'yesno or open', (v: string) => {
+      if (v !== 'yesno' && v !== 'open') throw new InvalidArgumentError(`--question-mode must be yesno or open, got "${v}"`);
+      return v;
+    }, 'yesno')
+    .option('--describe-first', 'the answerer opens with a description of the target')
+    .option('--run-id <id>', 'run id (default generated)')
+    .option('--wait', 'wait until every game has its row in ClickHouse, then print a summary')
+    .option('--json', 'print the summary as one JSON object on the last line')
+    .option('--timeout <s>', 'how long --wait waits, in seconds', integerArg('--timeout', 1), 900)
+    .action(async (opts: PlayOptions) => {
+      const config = loadConfigOrExit();
+      const say = (line: string): void => {
+        process.stderr.write(`${line}\n`);
+      };
+      const dataset = await loadDataset(opts.dataset, { datasetsDir: config.paths.datasetsDir });
+      for (const problem of dataset.problems.slice(0, 5)) say(`dataset ${dataset.name}: skipped ${problem.path}${problem.line ? `:${problem.line}` : ''}: ${problem.message}`);
+      const plan = planFrom(config, {
+        datasetName: dataset.name,
+        iteration: opts.iteration,
+        candidates: opts.candidates,
+        maxTurns: opts.maxTurns,
+        questionMode: opts.questionMode,
+        describeFirst: opts.describeFirst ?? false,
+        ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+        ...(opts.questionerModel ? { questionerModel: opts.questionerModel } : {}),
+        ...(opts.answererModel ? { answererModel: opts.answererModel } : {}),
+        ...(opts.runId ? { runId: opts.runId } : {}),
+      });
+      const problems = validatePlan(plan, dataset.images.length);
+      if (problems.length > 0) {
+        for (const p of problems) say(`dg play: ${p}`);
+        process.exitCode = 2;
+        return;
+      }
+      const startedAt = Date.now();
+      const bus = standaloneBus(config);
+      try {
+        await launchGames(bus, plan, dataset.images, opts.games);
+      } finally {
+        await bus.close();
+      }
+      say(`launched ${opts.games} games: run ${plan.runId}, iteration ${plan.iteration}, dataset ${plan.datasetName}, seed ${plan.seed}`);
+      if (!opts.wait) {
+        if (opts.json) process.stdout.write(JSON.stringify({ run_id: plan.runId, requested: opts.games, seed: plan.seed }) + '\n');
+        return;
+      }
+      const ch = new ClickHouseConnection({ ...config.clickhouse });
+      let summary: RunSummary;
+      try {
+        let last = -1;
+        summary = await waitForRun(ch, config.clickhouse.database, plan.runId, opts.games, startedAt, {
+          timeoutMs: opts.timeout * 1000,
+          onProgress: (s) => {
+            if (s.games !== last) say(`  ${s.games}/${opts.games} games judged, ${s.succeeded} succeeded, ${s.kept} kept`);
+            last = s.games;
+          },
+        });
+      } finally {
+        await ch.close();
+      }
+      if (opts.json) process.stdout.write(JSON.stringify(summary) + '\n');
+      else {
+        const failed = Object.entries(summary.failed).map(([k, v]) => `${k}=${v}`).join(' ') || 'none';
+        process.stdout.write(
+          `run ${summary.run_id}: ${summary.games}/${summary.requested} games, ${summary.succeeded} succeeded (success rate ${summary.success_rate}), failed: ${failed}, kept ${summary.kept}, ${summary.elapsed_s} s (${summary.games_per_s} games/s)\n`,
+        );
+      }
+      if (summary.missing > 0) {
+        say(`dg play: ${summary.missing} games had no verdict within ${opts.timeout} s`);
+        process.exitCode = 1;
+      }
+    });
+}
