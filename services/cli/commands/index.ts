@@ -1,14 +1,16 @@
 import type { Command } from 'commander';
 import * as codegen from './codegen';
+import * as dataset from './dataset';
 import * as migrate from './migrate';
 import * as play from './play';
 import * as run from './run';
+import * as simVlm from './sim-vlm';
 import * as stack from './stack';
 
 /**
  * Each command module exports `register(program)`. Add one line per command here.
  */
-const commandModules: Array<{ register(program: Command): void }> = [codegen, migrate, play, run, stack];
+const commandModules: Array<{ register(program: Command): void }> = [codegen, dataset, migrate, play, run, simVlm, stack];
 
 export function registerCommands(program: Command): void {
   for (const m of commandModules) m.register(program);
