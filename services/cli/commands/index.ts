@@ -6,11 +6,13 @@ import * as play from './play';
 import * as run from './run';
 import * as simVlm from './sim-vlm';
 import * as stack from './stack';
+import * as start from './start';
+import * as stats from './stats';
 
 /**
  * Each command module exports `register(program)`. Add one line per command here.
  */
-const commandModules: Array<{ register(program: Command): void }> = [codegen, dataset, migrate, play, run, simVlm, stack];
+const commandModules: Array<{ register(program: Command): void }> = [codegen, dataset, migrate, play, run, simVlm, stack, start, stats];
 
 export function registerCommands(program: Command): void {
   for (const m of commandModules) m.register(program);

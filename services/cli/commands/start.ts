@@ -1,0 +1,150 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { ClickHouseConnection, gameSummary } from '../../core/clickhouse';
+import { loadConfigOrExit, type DgConfig } from '../../core/config';
+import { sleep } from '../../core/errors';
+import { createLogger } from '../../core/logging';
+import { ROLE_NAMES } from '../../core/runtime';
+import { loadDataset } from '../../datasets/resolve';
+import { validatePlan } from '../../launcher/game-requests';
+import { launchGames, planFrom, standaloneBus } from '../../launcher/launcher';
+import { DEFAULT_MODEL_PRESETS, startSimVlm, type SimVlmServer } from '../../sim-vlm';
+import { stackDown, stackSettingsFromEnv, stackUp } from '../../local-stack';
+import { formatSnapshot, takeSnapshot } from '../live-view';
+import { startRoles } from '../role-app';
+
+interface StartOptions {
+  inFlight: number;
+  iteration: number;
+  candidates: number;
+  maxTurns: number;
+  dataset: string;
+  duration?: number;
+  stack: boolean;
+  simVlm: boolean;
+}
+
+function positiveInt(name: string) {
+  return (v: string): number => {
+    if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got "${v}"`);
+    return Number(v);
+  };
+}
+
+/**
+ * `dg start` (what `npm start` runs): the local stack, every role, the simulated VLM and the bundled
+ * dataset, playing games continuously with a live view. Ctrl-C stops everything it started.
+ */
+export function register(program: Command): void {
+  program
+    .command('start')
+    .description('run everything locally: stack, all roles, the simulated VLM, continuous games and a live view of success rates')
+    .option('--in-flight <n>', 'games kept in play at once', positiveInt('--in-flight'), 32)
+    .option('--iteration <i>', 'iteration recorded on the games', (v: string) => Number(v), 0)
+    .option('--candidates <k>', 'candidates per game', positiveInt('--candidates'), 4)
+    .option('--max-turns <t>', 'questions per game', positiveInt('--max-turns'), 10)
+    .option('--dataset <d>', 'dataset to play on', 'synthetic-v1')
+    .option('--duration <s>', 'stop by itself after this many seconds (default: until Ctrl-C)', positiveInt('--duration'))
+    .option('--no-stack', 'do not start the local stack (use KAFKA_BROKERS etc. as configured)')
+    .option('--no-sim-vlm', 'do not start the simulated VLM (roles use QUESTIONER_BASE_URL / ANSWERER_BASE_URL)')
+    .action(async (opts: StartOptions) => {
+      const config = loadConfigOrExit();
+      const say = (line: string): void => void process.stdout.write(`${line}\n`);
+      const log = createLogger('dg.start');
+      const cleanups: Array<{ what: string; run: () => Promise<unknown> }> = [];
+      let stopRequested = false;
+      const requestStop = (): void => {
+        if (stopRequested) process.exit(130);
+        stopRequested = true;
+        say('\nstopping: draining roles, then stopping what was started (Ctrl-C again to force)');
+      };
+      process.on('SIGINT', requestStop);
+      process.on('SIGTERM', requestStop);
+      try {
+        if (opts.stack) {
+          const settings = stackSettingsFromEnv(process.env);
+          const results = await stackUp(settings, { log: (line) => say(`stack: ${line}`) });
+          if (results.some((r) => r.outcome === 'started')) cleanups.unshift({ what: 'local stack', run: () => stackDown(settings, { log: (line) => say(`stack: ${line}`) }) });
+        }
+        if (stopRequested) return;
+        say(`dataset ${opts.dataset}: preparing (the bundled synthetic scenes are generated on first use)`);
+        const dataset = await loadDataset(opts.dataset, { datasetsDir: config.paths.datasetsDir });
+        if (opts.simVlm) {
+          const sim = await startSim(config);
+          cleanups.unshift({ what: 'simulated VLM', run: () => sim.close() });
+          say(`sim-vlm: SIMULATED VLM (not a real model) at ${sim.baseUrl}`);
+        }
+        const app = await startRoles(config, ROLE_NAMES);
+        cleanups.unshift({ what: 'roles', run: () => app.close() });
+        say(`roles running: ${ROLE_NAMES.join(', ')}`);
+        await playContinuously(config, dataset, opts, () => stopRequested, say);
+      } catch (err) {
+        log.error('dg start failed', { error: err });
+        process.exitCode = 1;
+      } finally {
+        for (const cleanup of cleanups) {
+          try {
+            await cleanup.run();
+            say(`stopped ${cleanup.what}`);
+          } catch (err) {
+            say(`could not stop ${cleanup.what}: ${(err as Error).message}`);
+            process.exitCode = 1;
+          }
+        }
+        process.off('SIGINT', requestStop);
+        process.off('SIGTERM', requestStop);
+      }
+    });
+}
+
+async function startSim(config: DgConfig): Promise<SimVlmServer> {
+  const defaults = { errorRate: config.simVlm.errorRate, latencyMs: config.simVlm.latency.meanMs, latencyJitterMs: config.simVlm.latency.jitterMs, failureRate: 0 };
+  try {
+    return await startSimVlm({ host: config.simVlm.host, port: config.simVlm.port, defaults, models: DEFAULT_MODEL_PRESETS });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new Error(`cannot start the simulated VLM: ${config.simVlm.host}:${config.simVlm.port} is in use (set SIM_VLM_PORT, or --no-sim-vlm to use the server already there)`);
+    throw err;
+  }
+}
+
+/** Keeps `inFlight` games in play: tops up whenever finished games (rows in ClickHouse) free a slot. */
+async function playContinuously(
+  config: DgConfig,
+  dataset: Awaited<ReturnType<typeof loadDataset>>,
+  opts: StartOptions,
+  stopRequested: () => boolean,
+  say: (line: string) => void,
+): Promise<void> {
+  const plan = planFrom(config, { datasetName: dataset.name, iteration: opts.iteration, candidates: opts.candidates, maxTurns: opts.maxTurns });
+  const problems = validatePlan(plan, dataset.images.length);
+  if (problems.length > 0) throw new Error(problems.join('; '));
+  const bus = standaloneBus(config);
+  const ch = new ClickHouseConnection({ ...config.clickhouse });
+  const startedAt = Date.now();
+  const stopAt = opts.duration ? startedAt + opts.duration * 1000 : Infinity;
+  let launched = 0;
+  let lastView = 0;
+  say(`playing: run ${plan.runId}, iteration ${plan.iteration}, ${opts.inFlight} games in flight${opts.duration ? `, for ${opts.duration} s` : ''}; Ctrl-C to stop`);
+  try {
+    while (!stopRequested() && Date.now() < stopAt) {
+      const finished = (await gameSummary(ch, config.clickhouse.database, { runId: plan.runId })).games;
+      const inFlight = launched - finished;
+      if (inFlight < opts.inFlight) {
+        const count = opts.inFlight - inFlight;
+        await launchGames(bus, plan, dataset.images, count, launched);
+        launched += count;
+      }
+      if (Date.now() - lastView >= 2000) {
+        const snapshot = await takeSnapshot(ch, config.clickhouse.database, { runId: plan.runId }, startedAt);
+        say(formatSnapshot({ ...snapshot, inFlight: launched - snapshot.overall.games }));
+        lastView = Date.now();
+      }
+      await sleep(250);
+    }
+    const final = await takeSnapshot(ch, config.clickhouse.database, { runId: plan.runId }, startedAt);
+    say(`final: ${formatSnapshot(final)} (games still in flight are finished by the next start)`);
+  } finally {
+    await bus.close();
+    await ch.close();
+  }
+}
