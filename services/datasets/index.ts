@@ -1,3 +1,8 @@
+/**
+ * Datasets: the bundled synthetic scenes (seeded generator, PNG renderer, scene JSON in an iTXt
+ * chunk), loaders for a directory of images or a JSONL manifest, the image-bytes loader the roles
+ * use, and the seeded candidate samplers.
+ */
 export * from './dataset';
 export * from './image-bytes';
 export * from './loaders';

@@ -1,9 +1,6 @@
 import {
   BACKGROUND_COLORS,
-  COLUMNS,
   OBJECT_COLORS,
-  ROWS,
-  SHAPES,
   cellPhrase,
   numberWord,
   withArticle,
@@ -582,5 +579,3 @@ export function parseDescriptionFacts(text: string): Predicate[] {
   }
   return facts;
 }
-
-export const GRAMMAR_VOCABULARY = { colors: OBJECT_COLORS, backgrounds: BACKGROUND_COLORS, shapes: SHAPES, columns: COLUMNS, rows: ROWS } as const;

@@ -7,6 +7,10 @@ import { evaluatePredicate } from './scene-reasoning';
  * The simulated questioner: keeps the candidates that agree best with every answer so far and asks
  * the yes/no question that splits them most evenly; guesses when one is left, when no question
  * tells the rest apart, or when it must.
+ *
+ * Candidates without readable scene metadata are what a real model could not make sense of: the
+ * questioner reasons and guesses among the images it can read, and guesses blindly only when it
+ * can read none.
  */
 
 export interface DialogStep {

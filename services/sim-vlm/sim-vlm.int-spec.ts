@@ -195,6 +195,18 @@ describe('sim-vlm over HTTP with the openai client', () => {
     expect(await notJson.json()).toMatchObject({ error: { message: expect.stringMatching(/not valid JSON/) } });
   });
 
+  it('closes promptly with a slow request in flight', async () => {
+    const slow = await startSimVlm({ port: 0, defaults: { latencyMs: 60_000 } });
+    const slowClient = new OpenAI({ baseURL: slow.baseUrl, apiKey: 'sim-local', maxRetries: 0 });
+    const pending = slowClient.chat.completions.create({ model: 'sim-vlm', messages: answererMessages(scenes[6]!, ['Is there a star?']) }).catch((e: unknown) => e);
+    // A health round trip sent after the completion request: by its answer the request is being served.
+    expect((await fetch(`${slow.url}/healthz`)).ok).toBe(true);
+    const started = Date.now();
+    await slow.close();
+    expect(await pending).toBeInstanceOf(OpenAI.APIConnectionError);
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
   it('plays whole games against itself over HTTP', async () => {
     const rng = createRng(99);
     const games = 12;
