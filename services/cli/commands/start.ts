@@ -47,7 +47,8 @@ export function register(program: Command): void {
     .option('--no-stack', 'do not start the local stack (use KAFKA_BROKERS etc. as configured)')
     .option('--no-sim-vlm', 'do not start the simulated VLM (roles use QUESTIONER_BASE_URL / ANSWERER_BASE_URL)')
     .action(async (opts: StartOptions) => {
-      const config = loadConfigOrExit();
+      // The live view owns the terminal: role logs drop to warnings unless DG_LOG_LEVEL asks otherwise.
+      const config = loadConfigOrExit(process.env.DG_LOG_LEVEL ? {} : { DG_LOG_LEVEL: 'warn' });
       const say = (line: string): void => void process.stdout.write(`${line}\n`);
       const log = createLogger('dg.start');
       const cleanups: Array<{ what: string; run: () => Promise<unknown> }> = [];
@@ -139,7 +140,7 @@ async function playContinuously(
         say(formatSnapshot({ ...snapshot, inFlight: launched - snapshot.overall.games }));
         lastView = Date.now();
       }
-      await sleep(250);
+      await sleep(500);
     }
     const final = await takeSnapshot(ch, config.clickhouse.database, { runId: plan.runId }, startedAt);
     say(`final: ${formatSnapshot(final)} (games still in flight are finished by the next start)`);
