@@ -2,7 +2,9 @@
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --ignore-scripts --omit=optional && npm rebuild @swc/core || true
+# Runtime packages plus the compiler only: the test toolchain (jest, chdb) stays out of the image.
+RUN npm ci --omit=dev --ignore-scripts \
+ && npm install --no-save --ignore-scripts typescript@5.9.3 @types/node@24 @types/pngjs@6
 COPY tsconfig.json tsconfig.build.json ./
 COPY schemas ./schemas
 COPY services ./services
