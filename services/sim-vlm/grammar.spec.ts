@@ -54,6 +54,7 @@ describe('free-form questions', () => {
     ['Are the circles all large?', { kind: 'every', subject: { shape: 'circle' }, property: { size: 'large' } }],
     ['Is the red circle to the left of the blue square?', { kind: 'relation', a: { color: 'red', shape: 'circle' }, relation: 'leftOf', b: { color: 'blue', shape: 'square' } }],
     ['Is there a star above a circle?', { kind: 'relation', a: { shape: 'star' }, relation: 'above', b: { shape: 'circle' } }],
+    ['Is the square lower than the star?', { kind: 'relation', a: { shape: 'square' }, relation: 'below', b: { shape: 'star' } }],
     ['Is the background white?', { kind: 'background', color: 'white' }],
     ['Does the picture have a black background?', { kind: 'background', color: 'black' }],
     ['Is there a red circle and a blue square?', { kind: 'and', parts: [{ kind: 'exists', desc: { color: 'red', shape: 'circle' } }, { kind: 'exists', desc: { color: 'blue', shape: 'square' } }] }],

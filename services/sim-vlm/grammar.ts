@@ -60,7 +60,7 @@ export type ParsedQuestion = { type: 'yesno'; predicate: Predicate } | { type: '
 
 const PALETTE_COLORS: readonly string[] = [...OBJECT_COLORS, ...BACKGROUND_COLORS];
 const COLOR_SYNONYMS: Readonly<Record<string, string>> = { grey: 'gray', violet: 'purple', cream: 'beige', crimson: 'red', scarlet: 'red' };
-const FOREIGN_COLORS = ['cyan', 'teal', 'turquoise', 'gold', 'golden', 'silver', 'magenta', 'maroon', 'lime', 'indigo', 'olive', 'navy'];
+const FOREIGN_COLORS = ['cyan', 'teal', 'turquoise', 'gold', 'silver', 'magenta', 'maroon', 'lime', 'indigo', 'olive', 'navy'];
 
 const SHAPE_WORDS: Readonly<Record<string, string>> = {
   circle: 'circle', circles: 'circle', circular: 'circle', round: 'circle', dot: 'circle', dots: 'circle', disc: 'circle', discs: 'circle', disk: 'circle', disks: 'circle', ball: 'circle', balls: 'circle',
@@ -101,7 +101,7 @@ function numberOf(token: string | undefined): number | undefined {
 function colorOf(token: string): string | undefined {
   if (PALETTE_COLORS.includes(token)) return token;
   if (COLOR_SYNONYMS[token]) return COLOR_SYNONYMS[token];
-  if (FOREIGN_COLORS.includes(token)) return token === 'golden' ? 'gold' : token;
+  if (FOREIGN_COLORS.includes(token)) return token;
   return undefined;
 }
 
@@ -131,6 +131,8 @@ export function tokenize(text: string): string[] {
     if (w === 'at' && next === 'most') { out.push('atmost'); i++; continue; }
     if ((w === 'more' || w === 'greater') && next === 'than') { out.push('morethan'); i++; continue; }
     if ((w === 'fewer' || w === 'less') && next === 'than') { out.push('fewerthan'); i++; continue; }
+    if (w === 'higher' && next === 'than') { out.push('above'); i++; continue; }
+    if (w === 'lower' && next === 'than') { out.push('below'); i++; continue; }
     if (numberOf(w) !== undefined && next === 'or' && (after === 'more' || after === 'fewer' || after === 'less')) {
       out.push(after === 'more' ? 'atleast' : 'atmost', w);
       i += 2;
@@ -315,9 +317,6 @@ function relationPredicate(tokens: string[]): Predicate | undefined | null {
     let width = 1;
     if ((t === 'left' || t === 'right') && tokens[i + 1] === 'of') {
       relation = t === 'left' ? 'leftOf' : 'rightOf';
-      width = 2;
-    } else if ((t === 'higher' || t === 'lower') && tokens[i + 1] === 'than') {
-      relation = t === 'higher' ? 'above' : 'below';
       width = 2;
     } else if (RELATION_WORDS[t]) {
       relation = RELATION_WORDS[t];

@@ -35,7 +35,7 @@ export interface SimVlmOptions {
   defaults?: Partial<SimBehaviour>;
   /** Model names served, each with its behaviour overrides. Default DEFAULT_MODEL_PRESETS. */
   models?: Readonly<Record<string, Partial<SimBehaviour>>>;
-  /** Accept file:// image URLs (local use). Default true. */
+  /** Accept file:// image URLs (local use). Default: only when bound to a loopback address. */
   allowFileUrls?: boolean;
   /** Timeout for http(s) image URLs. Default 10 s. */
   imageFetchTimeoutMs?: number;
@@ -82,6 +82,10 @@ const requestSchema = z.looseObject({
   n: z.number().int().nullish(),
 });
 
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
 function estimateTokens(text: string): number {
   return Math.ceil(text.length / 4);
 }
@@ -123,7 +127,8 @@ export async function startSimVlm(options: SimVlmOptions = {}): Promise<SimVlmSe
   const host = options.host ?? '127.0.0.1';
   const models = options.models ?? DEFAULT_MODEL_PRESETS;
   const defaults: SimBehaviour = { ...DEFAULT_BEHAVIOUR, ...options.defaults };
-  const allowFileUrls = options.allowFileUrls ?? true;
+  // Served beyond loopback, file: URLs would let any caller probe the host's files.
+  const allowFileUrls = options.allowFileUrls ?? isLoopback(host);
   const log = options.logger ?? createLogger('sim-vlm');
   const created = Math.floor(Date.now() / 1000);
   // Pending latency delays, released at close so that no timer keeps the process alive.
