@@ -1,0 +1,291 @@
+import { RetriableError } from '../errors';
+import { createLogger } from '../logging';
+import { resolveBusConfig } from './bus-config';
+import { ConsumerRunner } from './consumer-runner';
+import type { CommitOffset, ConsumerListener, FetchedBatch, InboundMessage, KafkaClient, KafkaConsumerPort, TopicPartitions } from './kafka-client';
+import type { WireCodec } from './wire-codec';
+
+const TOPIC = 't.game-requested';
+
+class FakeConsumer implements KafkaConsumerPort {
+  listener!: ConsumerListener;
+  readonly commits: CommitOffset[][] = [];
+  readonly events: string[] = [];
+  heartbeats = 0;
+  paused: string[] = [];
+
+  async start(_topics: string[], _options: { fromBeginning: boolean }, listener: ConsumerListener): Promise<void> {
+    this.listener = listener;
+    this.assign([{ topic: TOPIC, partitions: [0, 1] }]);
+  }
+  assign(assignment: TopicPartitions[]): void {
+    this.listener.onAssigned(assignment);
+  }
+  async commit(offsets: CommitOffset[]): Promise<void> {
+    this.commits.push(offsets);
+    this.events.push('commit');
+  }
+  async heartbeat(): Promise<void> {
+    this.heartbeats++;
+  }
+  pause(topics: string[]): void {
+    this.paused = topics;
+  }
+  async disconnect(): Promise<void> {
+    this.events.push('disconnect');
+  }
+  lastCommitted(partition: number): string | undefined {
+    for (let i = this.commits.length - 1; i >= 0; i--) {
+      const hit = this.commits[i]!.find((c) => c.partition === partition);
+      if (hit) return hit.offset;
+    }
+    return undefined;
+  }
+}
+
+function batchOf(partition: number, entries: Array<[offset: number, key: string]>, overrides: Partial<FetchedBatch> = {}): FetchedBatch & { fetched: string[] } {
+  const fetched: string[] = [];
+  const messages: InboundMessage[] = entries.map(([offset, key]) => ({
+    topic: TOPIC,
+    partition,
+    offset: String(offset),
+    key: Buffer.from(key),
+    value: Buffer.from(String(offset)),
+    headers: [],
+    timestamp: '0',
+  }));
+  return { topic: TOPIC, partition, messages, fetched, markFetched: (o) => void fetched.push(o), heartbeat: async () => {}, isActive: () => true, ...overrides };
+}
+
+/** Handler whose every message (by offset) waits until the test releases it. */
+class GatedHandler {
+  readonly started: string[] = [];
+  readonly finished: string[] = [];
+  private readonly gates = new Map<string, () => void>();
+  private readonly waiting = new Map<string, Promise<void>>();
+
+  handler = async (_event: unknown, ctx: { offset: string; partition: number }): Promise<void> => {
+    const id = `${ctx.partition}:${ctx.offset}`;
+    this.started.push(id);
+    await this.gateFor(id);
+    this.finished.push(id);
+  };
+
+  release(...ids: string[]): void {
+    for (const id of ids) {
+      void this.gateFor(id);
+      this.gates.get(id)!();
+    }
+  }
+
+  private gateFor(id: string): Promise<void> {
+    let waiting = this.waiting.get(id);
+    if (!waiting) {
+      waiting = new Promise<void>((resolve) => this.gates.set(id, resolve));
+      this.waiting.set(id, waiting);
+    }
+    return waiting;
+  }
+}
+
+const codec: WireCodec = {
+  topicPrefix: 't.',
+  encode: async () => Buffer.alloc(0),
+  decode: async (bytes) => ({ value: { n: bytes.toString() }, schemaId: 1, eventName: 'GameRequested' }),
+};
+
+async function eventually(check: () => boolean, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+function setup(options: { maxInFlight?: number; maxBuffered?: number; shutdownTimeoutMs?: number } = {}) {
+  const consumer = new FakeConsumer();
+  const client: KafkaClient = {
+    admin: () => {
+      throw new Error('not used');
+    },
+    producer: () => {
+      throw new Error('not used');
+    },
+    consumer: () => consumer,
+  };
+  const gated = new GatedHandler();
+  const config = resolveBusConfig({
+    topicPrefix: 't.',
+    shutdownTimeoutMs: options.shutdownTimeoutMs ?? 2000,
+    consumer: { commitIntervalMs: 60_000, heartbeatIntervalMs: 5, maxInFlight: options.maxInFlight ?? 8 },
+  });
+  const runner = new ConsumerRunner(
+    { client, codec, publishDeadLetter: async () => {}, config, logger: createLogger('test') },
+    { groupId: 'g', topics: ['gameRequested'], handler: gated.handler, ...(options.maxBuffered ? { maxBuffered: options.maxBuffered } : {}) },
+  );
+  return { consumer, gated, runner, commitNow: () => (runner as unknown as { commitFinished(): Promise<void> }).commitFinished() };
+}
+
+beforeAll(() => {
+  jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+});
+afterAll(() => jest.restoreAllMocks());
+
+describe('ConsumerRunner', () => {
+  it('commits per partition only below the lowest unfinished message', async () => {
+    const { consumer, gated, runner, commitNow } = setup();
+    await runner.start();
+    await consumer.listener.onBatch(batchOf(0, [[0, 'a'], [1, 'b'], [2, 'c']]));
+    await consumer.listener.onBatch(batchOf(1, [[5, 'd']]));
+    await eventually(() => gated.started.length === 4);
+
+    gated.release('0:1', '0:2', '1:5');
+    await eventually(() => gated.finished.length === 3);
+    await commitNow();
+    expect(consumer.lastCommitted(0)).toBe('0');
+    expect(consumer.lastCommitted(1)).toBe('6');
+
+    gated.release('0:0');
+    await eventually(() => gated.finished.length === 4);
+    await commitNow();
+    expect(consumer.lastCommitted(0)).toBe('3');
+    const commitsBefore = consumer.commits.length;
+    await commitNow();
+    expect(consumer.commits.length).toBe(commitsBefore);
+    await runner.stop();
+  });
+
+  it('keeps messages of one key in order while other keys overtake', async () => {
+    const { consumer, gated, runner } = setup();
+    await runner.start();
+    await consumer.listener.onBatch(batchOf(0, [[0, 'a'], [1, 'a'], [2, 'b']]));
+    await eventually(() => gated.started.length === 2);
+    expect(gated.started).toEqual(['0:0', '0:2']);
+    gated.release('0:2');
+    await eventually(() => gated.finished.includes('0:2'));
+    expect(gated.started).not.toContain('0:1');
+    gated.release('0:0');
+    await eventually(() => gated.started.includes('0:1'));
+    gated.release('0:1');
+    await runner.stop();
+  });
+
+  it('blocks the batch when the buffer is full, heartbeating while it waits, and marks only accepted messages fetched', async () => {
+    const { consumer, gated, runner } = setup({ maxInFlight: 1, maxBuffered: 2 });
+    await runner.start();
+    let heartbeats = 0;
+    const batch = batchOf(0, [[0, 'a'], [1, 'b'], [2, 'c'], [3, 'd']], { heartbeat: async () => void heartbeats++ });
+    const delivery = consumer.listener.onBatch(batch);
+    await eventually(() => heartbeats >= 3);
+    expect(batch.fetched).toEqual(['0', '1']);
+    gated.release('0:0');
+    await eventually(() => batch.fetched.length === 3);
+    gated.release('0:1', '0:2', '0:3');
+    await delivery;
+    expect(batch.fetched).toEqual(['0', '1', '2', '3']);
+    await runner.stop();
+  });
+
+  it('rethrows a heartbeat failure (rebalance) from a blocked batch so the client rejoins', async () => {
+    const { consumer, gated, runner } = setup({ maxInFlight: 1, maxBuffered: 1 });
+    await runner.start();
+    const rebalance = Object.assign(new Error('The group is rebalancing'), { type: 'REBALANCE_IN_PROGRESS' });
+    const batch = batchOf(0, [[0, 'a'], [1, 'b']], {
+      heartbeat: async () => {
+        throw rebalance;
+      },
+    });
+    await expect(consumer.listener.onBatch(batch)).rejects.toBe(rebalance);
+    expect(batch.fetched).toEqual(['0']);
+    gated.release('0:0');
+    await runner.stop();
+  });
+
+  it('after a rejoin, messages of the old generation finish without committing, and re-fetched ones are accepted again', async () => {
+    const { consumer, gated, runner, commitNow } = setup();
+    await runner.start();
+    await consumer.listener.onBatch(batchOf(0, [[10, 'a'], [11, 'b']]));
+    await eventually(() => gated.started.length === 2);
+    consumer.listener.onRebalancing();
+    consumer.assign([{ topic: TOPIC, partitions: [1] }]);
+    gated.release('0:10', '0:11');
+    await eventually(() => gated.finished.length === 2);
+    await commitNow();
+    expect(consumer.lastCommitted(0)).toBeUndefined();
+
+    consumer.assign([{ topic: TOPIC, partitions: [0, 1] }]);
+    const again = batchOf(0, [[10, 'a'], [11, 'b']]);
+    await consumer.listener.onBatch(again);
+    expect(again.fetched).toEqual(['10', '11']);
+    gated.release('0:10', '0:11');
+    await eventually(() => gated.finished.length === 4);
+    await commitNow();
+    expect(consumer.lastCommitted(0)).toBe('12');
+    await runner.stop();
+  });
+
+  it('stops accepting a batch whose generation ended while it waited for room', async () => {
+    const { consumer, gated, runner } = setup({ maxInFlight: 1, maxBuffered: 1 });
+    await runner.start();
+    const batch = batchOf(0, [[0, 'a'], [1, 'b']]);
+    const delivery = consumer.listener.onBatch(batch);
+    await eventually(() => gated.started.length === 1);
+    consumer.assign([{ topic: TOPIC, partitions: [0] }]);
+    await delivery;
+    expect(batch.fetched).toEqual(['0']);
+    gated.release('0:0');
+    await runner.stop();
+  });
+
+  it('on stop: pauses fetching, drains running handlers, drops waiting ones, commits, then disconnects', async () => {
+    const { consumer, gated, runner } = setup({ maxInFlight: 1 });
+    await runner.start();
+    await consumer.listener.onBatch(batchOf(0, [[0, 'a'], [1, 'a'], [2, 'b']]));
+    await eventually(() => gated.started.length === 1);
+    const stopping = runner.stop();
+    await eventually(() => consumer.paused.length > 0);
+    expect(consumer.paused).toEqual([TOPIC]);
+    gated.release('0:0');
+    const report = await stopping;
+    expect(report).toEqual({ drained: true, abandoned: 0, dropped: 2 });
+    expect(gated.started).toEqual(['0:0']);
+    expect(consumer.lastCommitted(0)).toBe('1');
+    expect(consumer.events.slice(-2)).toEqual(['commit', 'disconnect']);
+  });
+
+  it('on stop past the deadline: abandons the stuck handler and commits only below it', async () => {
+    const { consumer, gated, runner } = setup({ shutdownTimeoutMs: 100 });
+    await runner.start();
+    await consumer.listener.onBatch(batchOf(0, [[0, 'a'], [1, 'b']]));
+    await eventually(() => gated.started.length === 2);
+    gated.release('0:0');
+    await eventually(() => gated.finished.length === 1);
+    const report = await runner.stop();
+    expect(report).toEqual({ drained: false, abandoned: 1, dropped: 0 });
+    expect(consumer.lastCommitted(0)).toBe('1');
+    expect(consumer.events.at(-1)).toBe('disconnect');
+    gated.release('0:1');
+  });
+
+  it('counts dead-lettered messages as done so the partition keeps flowing', async () => {
+    const consumer = new FakeConsumer();
+    const deadLetters: string[] = [];
+    const client = { admin: () => null, producer: () => null, consumer: () => consumer } as unknown as KafkaClient;
+    const runner = new ConsumerRunner(
+      {
+        client,
+        codec: { ...codec, decode: async (bytes) => (bytes.toString() === '0' ? Promise.reject(new RetriableError('nope')) : codec.decode(bytes)) },
+        publishDeadLetter: async (record) => void deadLetters.push(record.sourceOffset),
+        config: resolveBusConfig({ topicPrefix: 't.', handlerRetry: { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 1 }, consumer: { commitIntervalMs: 60_000 } }),
+        logger: createLogger('test'),
+      },
+      { groupId: 'g', topics: ['gameRequested'], handler: async () => {} },
+    );
+    await runner.start();
+    await consumer.listener.onBatch(batchOf(0, [[0, 'a'], [1, 'a']]));
+    await eventually(() => runner.stats().handled === 1 && runner.stats().deadLettered === 1);
+    expect(deadLetters).toEqual(['0']);
+    await runner.stop();
+    expect(consumer.lastCommitted(0)).toBe('2');
+  });
+});

@@ -1,0 +1,309 @@
+import type { DeadLetter } from '../../../schemas/generated/events';
+import { topicKeyOf, topicName, type TopicKey } from '../../../schemas/topics';
+import type { RetryOptions } from '../errors';
+import type { Logger } from '../logging';
+import type { BusConfig } from './bus-config';
+import type { EventHandler } from './handler';
+import type { CommitOffset, FetchedBatch, InboundMessage, KafkaClient, KafkaConsumerPort, TopicPartitions } from './kafka-client';
+import { KeyedScheduler } from './keyed-scheduler';
+import { MessageProcessor } from './message-processor';
+import { PartitionOffsets } from './partition-offsets';
+import type { WireCodec } from './wire-codec';
+
+export interface SubscriptionOptions<K extends TopicKey> {
+  groupId: string;
+  topics: readonly K[];
+  handler: EventHandler<K>;
+  /** Handlers running at once (default from config). */
+  maxInFlight?: number;
+  /** Messages held at once, running or waiting behind their key (default 4 × maxInFlight). */
+  maxBuffered?: number;
+  /** Where a group with no committed offset starts. Default true: no message is missed between topic creation and first start. */
+  fromBeginning?: boolean;
+  /** The client gave up on this consumer for good (it will not restart by itself). */
+  onFatalError?: (error: Error) => void;
+}
+
+export interface ConsumerRunnerDeps {
+  client: KafkaClient;
+  codec: WireCodec;
+  publishDeadLetter(record: DeadLetter): Promise<void>;
+  config: BusConfig;
+  logger: Logger;
+  /** Injected by tests. */
+  retryTiming?: Pick<RetryOptions, 'random' | 'sleep'>;
+}
+
+export interface StopReport {
+  /** Every running handler finished before the deadline. */
+  drained: boolean;
+  /** Handlers still running at the deadline (their messages will be redelivered). */
+  abandoned: number;
+  /** Accepted messages that had not started (redelivered too). */
+  dropped: number;
+}
+
+export interface ConsumerStats {
+  running: number;
+  pending: number;
+  handled: number;
+  deadLettered: number;
+  generation: number;
+  assignment: TopicPartitions[];
+}
+
+/**
+ * One consumer group member: fetches batches, hands each message to a per-key scheduler (ordered
+ * per game, concurrent across games), and commits per partition only below the lowest unfinished
+ * message.
+ *
+ * Offsets: each (topic, partition) has a PartitionOffsets window for the current group
+ * generation. A message is accepted into the window when it is scheduled and finished when its
+ * handler succeeds or it is dead-lettered; a commit records the window's lowest unfinished offset.
+ * Every (re)join starts a new generation with empty windows: messages still running for the old
+ * generation finish into windows nobody commits, and the new owner (possibly us) re-reads from the
+ * last commit, so redelivery is possible and skipping is not.
+ *
+ * Heartbeats: the client heartbeats between fetches; the only place this runner blocks the fetch
+ * loop is while waiting for room in the scheduler, and there it heartbeats every interval itself.
+ * A heartbeat failing with a rebalance is rethrown so the client rejoins.
+ */
+export class ConsumerRunner<K extends TopicKey> {
+  private readonly logger: Logger;
+  private readonly scheduler: KeyedScheduler;
+  private readonly processor: MessageProcessor<K>;
+  private readonly consumer: KafkaConsumerPort;
+  private readonly topicNames: string[];
+  private readonly abort = new AbortController();
+  private partitions = new Map<string, PartitionOffsets>();
+  private assignment: TopicPartitions[] = [];
+  private generation = 0;
+  private rebalancing = false;
+  private stopping = false;
+  private startPromise: Promise<void> | undefined;
+  private stopPromise: Promise<StopReport> | undefined;
+  private commitTimer: NodeJS.Timeout | undefined;
+  private commitChain: Promise<void> = Promise.resolve();
+  private handledCount = 0;
+  private deadLetteredCount = 0;
+
+  constructor(
+    private readonly deps: ConsumerRunnerDeps,
+    private readonly options: SubscriptionOptions<K>,
+  ) {
+    const { config } = deps;
+    const maxInFlight = options.maxInFlight ?? config.consumer.maxInFlight;
+    this.logger = deps.logger.child({ groupId: options.groupId });
+    this.scheduler = new KeyedScheduler(maxInFlight, options.maxBuffered ?? maxInFlight * 4, (error) =>
+      this.logger.error('message task failed unexpectedly', { error }),
+    );
+    this.topicNames = options.topics.map((key) => topicName(key, config.topicPrefix));
+    this.consumer = deps.client.consumer({
+      groupId: options.groupId,
+      sessionTimeoutMs: config.consumer.sessionTimeoutMs,
+      rebalanceTimeoutMs: config.consumer.rebalanceTimeoutMs,
+      heartbeatIntervalMs: config.consumer.heartbeatIntervalMs,
+      maxWaitTimeMs: config.consumer.maxWaitTimeMs,
+      maxBytesPerPartition: config.consumer.maxBytesPerPartition,
+    });
+    this.processor = new MessageProcessor<K>({
+      groupId: options.groupId,
+      codec: deps.codec,
+      handler: options.handler,
+      publishDeadLetter: deps.publishDeadLetter,
+      heartbeat: () => this.heartbeatQuietly(),
+      handlerRetry: config.handlerRetry,
+      deadLetterBackoff: config.deadLetterBackoff,
+      logger: this.logger,
+      signal: this.abort.signal,
+      ...(deps.retryTiming ? { retryTiming: deps.retryTiming } : {}),
+    });
+  }
+
+  get groupId(): string {
+    return this.options.groupId;
+  }
+
+  start(): Promise<void> {
+    this.startPromise ??= this.startConsuming();
+    return this.startPromise;
+  }
+
+  /** Stops fetching, drains running handlers until the shutdown deadline, commits, disconnects. */
+  stop(): Promise<StopReport> {
+    this.stopPromise ??= this.shutdown();
+    return this.stopPromise;
+  }
+
+  stats(): ConsumerStats {
+    return {
+      running: this.scheduler.running,
+      pending: this.scheduler.pending,
+      handled: this.handledCount,
+      deadLettered: this.deadLetteredCount,
+      generation: this.generation,
+      assignment: this.assignment,
+    };
+  }
+
+  private async startConsuming(): Promise<void> {
+    await this.consumer.start(this.topicNames, { fromBeginning: this.options.fromBeginning ?? true }, {
+      onBatch: (batch) => this.acceptBatch(batch),
+      onAssigned: (assignment) => this.onAssigned(assignment),
+      onRebalancing: () => this.onRebalancing(),
+      onCrash: (error, willRestart) => this.onCrash(error, willRestart),
+    });
+    this.commitTimer = setInterval(() => void this.commitFinished(), this.deps.config.consumer.commitIntervalMs);
+    this.commitTimer.unref();
+    this.logger.info('consumer started', { topics: this.topicNames, maxInFlight: this.scheduler.maxRunning, maxBuffered: this.scheduler.maxPending });
+  }
+
+  private mayAccept(generation: number, batch: FetchedBatch): boolean {
+    return !this.stopping && generation === this.generation && batch.isActive();
+  }
+
+  private async acceptBatch(batch: FetchedBatch): Promise<void> {
+    const generation = this.generation;
+    const offsets = this.offsetsFor(batch.topic, batch.partition);
+    const topicKey = topicKeyOf(batch.topic, this.deps.config.topicPrefix) as K;
+    for (const message of batch.messages) {
+      if (!this.mayAccept(generation, batch)) return;
+      while (!this.scheduler.hasRoom()) {
+        await this.scheduler.changed(this.deps.config.consumer.heartbeatIntervalMs);
+        if (!this.mayAccept(generation, batch)) return;
+        await batch.heartbeat();
+      }
+      if (!offsets.accept(message.offset)) continue;
+      batch.markFetched(message.offset);
+      this.scheduler.submit(message.key === null ? null : message.key.toString('latin1'), () => this.handle(message, topicKey, offsets));
+    }
+  }
+
+  private async handle(message: InboundMessage, topicKey: K, offsets: PartitionOffsets): Promise<void> {
+    const outcome = await this.processor.process(message, topicKey);
+    if (outcome === 'abandoned') return;
+    if (outcome === 'handled') this.handledCount++;
+    else this.deadLetteredCount++;
+    // A window from an older generation is no longer in `partitions`, so this cannot reach a commit.
+    offsets.finish(message.offset);
+  }
+
+  private offsetsFor(topic: string, partition: number): PartitionOffsets {
+    const id = `${topic}\u0000${partition}`;
+    let offsets = this.partitions.get(id);
+    if (!offsets) {
+      offsets = new PartitionOffsets(topic, partition);
+      this.partitions.set(id, offsets);
+    }
+    return offsets;
+  }
+
+  private onAssigned(assignment: TopicPartitions[]): void {
+    this.generation++;
+    this.partitions = new Map();
+    this.assignment = assignment;
+    this.rebalancing = false;
+    this.scheduler.wake();
+    this.logger.info('joined group', { generation: this.generation, assignment: assignment.map((a) => `${a.topic}[${a.partitions.join(',')}]`) });
+  }
+
+  private onRebalancing(): void {
+    // Last chance to record progress under the old generation; the broker still accepts it while
+    // the group is preparing to rebalance. Afterwards nothing is committed until the next join.
+    void this.commitFinished({ evenWhileRebalancing: true });
+    this.rebalancing = true;
+    this.scheduler.wake();
+    this.logger.info('group is rebalancing', { generation: this.generation, running: this.scheduler.running });
+  }
+
+  private onCrash(error: Error, willRestart: boolean): void {
+    // Nothing can be committed until the restarted client rejoins (and starts a new generation).
+    this.rebalancing = true;
+    if (willRestart) {
+      this.logger.warn('consumer crashed; the client restarts it', { error });
+      return;
+    }
+    this.logger.error('consumer crashed and will not restart', { error });
+    this.options.onFatalError?.(error);
+  }
+
+  /** Commits every partition whose committable offset moved. Serialized: one commit request at a time. */
+  private commitFinished(options: { evenWhileRebalancing?: boolean } = {}): Promise<void> {
+    const allowed = options.evenWhileRebalancing === true || !this.rebalancing;
+    this.commitChain = this.commitChain.then(() => (allowed ? this.commitOnce() : undefined));
+    return this.commitChain;
+  }
+
+  private async commitOnce(): Promise<void> {
+    const generation = this.generation;
+    const due: Array<{ window: PartitionOffsets; commit: CommitOffset }> = [];
+    for (const window of this.partitions.values()) {
+      const offset = window.pendingCommit();
+      if (offset !== undefined) due.push({ window, commit: { topic: window.topic, partition: window.partition, offset } });
+    }
+    if (due.length === 0) return;
+    try {
+      await this.consumer.commit(due.map((d) => d.commit));
+      if (generation === this.generation) for (const d of due) d.window.markCommitted(d.commit.offset);
+      this.logger.debug('committed', { offsets: due.map((d) => `${d.commit.topic}[${d.commit.partition}]@${d.commit.offset}`) });
+    } catch (error) {
+      this.logger.warn('commit failed; the next commit retries it', { error, generation });
+    }
+  }
+
+  private async heartbeatQuietly(): Promise<void> {
+    try {
+      await this.consumer.heartbeat();
+    } catch (error) {
+      this.logger.debug('heartbeat from a handler failed (the fetch loop will rejoin)', { error });
+    }
+  }
+
+  private async shutdown(): Promise<StopReport> {
+    const deadline = Date.now() + this.deps.config.shutdownTimeoutMs;
+    this.stopping = true;
+    try {
+      await this.startPromise;
+    } catch {
+      // A consumer that never started has nothing to drain.
+    }
+    const dropped = this.scheduler.stopStarting();
+    try {
+      this.consumer.pause(this.topicNames);
+    } catch (error) {
+      this.logger.debug('could not pause before drain', { error });
+    }
+    this.logger.info('draining', { running: this.scheduler.running, dropped });
+    while (this.scheduler.running > 0 && Date.now() < deadline) {
+      await this.scheduler.changed(Math.max(1, Math.min(deadline - Date.now(), 1000)));
+    }
+    const abandoned = this.scheduler.running;
+    if (abandoned > 0) {
+      this.logger.warn('shutdown deadline reached; abandoning running handlers (their messages will be redelivered)', { abandoned });
+      this.abort.abort(new Error('shutdown deadline reached'));
+    }
+    clearInterval(this.commitTimer);
+    await withinDeadline(this.commitFinished(), deadline);
+    try {
+      await withinDeadline(this.consumer.disconnect(), Math.max(deadline, Date.now() + 5_000));
+    } catch (error) {
+      this.logger.warn('disconnect failed', { error });
+    }
+    const report: StopReport = { drained: abandoned === 0, abandoned, dropped };
+    this.logger.info('consumer stopped', { ...report, handled: this.handledCount, deadLettered: this.deadLetteredCount });
+    return report;
+  }
+}
+
+/** Waits for `work` but not past `deadline` (epoch ms); the work keeps running if it overruns. */
+async function withinDeadline(work: Promise<unknown>, deadline: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+  });
+  try {
+    await Promise.race([work.then(() => undefined), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

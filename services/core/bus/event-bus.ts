@@ -1,0 +1,151 @@
+import type { OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import type { TopicEvent, TopicKey } from '../../../schemas/topics';
+import type { RetryOptions } from '../errors';
+import { createLogger, type Logger } from '../logging';
+import type { BusConfig } from './bus-config';
+import { ConsumerRunner, type ConsumerStats, type StopReport, type SubscriptionOptions } from './consumer-runner';
+import { EventPublisher, type AnyPublishRecord } from './event-publisher';
+import { createKafkaClient, type KafkaClient, type KafkaProducerPort, type ProducedRecord } from './kafka-client';
+import { ensureTopicsWith } from './topic-admin';
+import type { WireCodec } from './wire-codec';
+
+export interface EventBusOptions {
+  config: BusConfig;
+  codec: WireCodec;
+  logger?: Logger;
+  /** Create missing topics on start (default true). */
+  ensureTopicsOnStart?: boolean;
+  /** Another client adapter (tests). */
+  client?: KafkaClient;
+  /** Injected by tests. */
+  retryTiming?: Pick<RetryOptions, 'random' | 'sleep'>;
+}
+
+export interface Subscription {
+  readonly groupId: string;
+  stats(): ConsumerStats;
+  /** Drains and leaves the group; also done for every subscription when the bus closes. */
+  stop(): Promise<StopReport>;
+}
+
+/**
+ * The only way roles read and write events: one idempotent producer per process and one consumer
+ * group member per subscription, owned here and shut down with the Nest application (enable
+ * shutdown hooks so SIGTERM reaches onApplicationShutdown). Usable without Nest: start() / close().
+ */
+export class EventBus implements OnModuleInit, OnApplicationShutdown {
+  private readonly client: KafkaClient;
+  private readonly logger: Logger;
+  private readonly producer: KafkaProducerPort;
+  private readonly publisher: EventPublisher;
+  private readonly runners = new Set<ConsumerRunner<TopicKey>>();
+  private startPromise: Promise<void> | undefined;
+  private closePromise: Promise<void> | undefined;
+
+  constructor(private readonly options: EventBusOptions) {
+    if (options.codec.topicPrefix !== options.config.topicPrefix) {
+      throw new Error(`codec topic prefix ${JSON.stringify(options.codec.topicPrefix)} differs from the bus prefix ${JSON.stringify(options.config.topicPrefix)}`);
+    }
+    this.logger = options.logger ?? createLogger('bus');
+    this.client = options.client ?? createKafkaClient(options.config.kafka, this.logger.child({ component: 'kafka' }));
+    this.producer = this.client.producer();
+    this.publisher = new EventPublisher(this.producer, options.codec, options.config.topicPrefix);
+  }
+
+  get config(): BusConfig {
+    return this.options.config;
+  }
+
+  /** Ensures topics (unless disabled) and connects the producer. Idempotent. */
+  start(): Promise<void> {
+    this.startPromise ??= this.connect();
+    return this.startPromise;
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.close();
+  }
+
+  async publish<K extends TopicKey>(topic: K, key: string | Buffer | null, value: TopicEvent<K>, headers?: Record<string, string | Buffer>): Promise<ProducedRecord> {
+    await this.start();
+    return this.publisher.publish(topic, key, value, headers);
+  }
+
+  async publishBatch(records: readonly AnyPublishRecord[]): Promise<ProducedRecord[]> {
+    await this.start();
+    return this.publisher.publishBatch(records);
+  }
+
+  /** Joins the group and starts handling; resolves once the member has its first assignment. */
+  async subscribe<K extends TopicKey>(options: SubscriptionOptions<K>): Promise<Subscription> {
+    if (this.closePromise) throw new Error('event bus is closed');
+    await this.start();
+    const runner = new ConsumerRunner<K>(
+      {
+        client: this.client,
+        codec: this.options.codec,
+        publishDeadLetter: async (record) => {
+          await this.publisher.publish('deadLetter', record.key, record);
+        },
+        config: this.options.config,
+        logger: this.logger,
+        ...(this.options.retryTiming ? { retryTiming: this.options.retryTiming } : {}),
+      },
+      options,
+    );
+    const tracked = runner as unknown as ConsumerRunner<TopicKey>;
+    this.runners.add(tracked);
+    try {
+      await runner.start();
+    } catch (error) {
+      this.runners.delete(tracked);
+      await runner.stop();
+      throw error;
+    }
+    return {
+      groupId: runner.groupId,
+      stats: () => runner.stats(),
+      stop: async () => {
+        const report = await runner.stop();
+        this.runners.delete(tracked);
+        return report;
+      },
+    };
+  }
+
+  /** Drains every subscription (in parallel), then disconnects the producer they may still use. */
+  close(): Promise<void> {
+    this.closePromise ??= this.disconnect();
+    return this.closePromise;
+  }
+
+  private async connect(): Promise<void> {
+    if (this.options.ensureTopicsOnStart !== false) {
+      const admin = this.client.admin();
+      await admin.connect();
+      try {
+        await ensureTopicsWith(admin, this.options.config.topicPrefix, { replicationFactor: this.options.config.replicationFactor, logger: this.logger });
+      } finally {
+        await admin.disconnect();
+      }
+    }
+    await this.producer.connect();
+  }
+
+  private async disconnect(): Promise<void> {
+    await Promise.all([...this.runners].map((runner) => runner.stop()));
+    this.runners.clear();
+    if (this.startPromise) {
+      try {
+        await this.startPromise;
+        await this.producer.disconnect();
+      } catch (error) {
+        this.logger.warn('producer disconnect failed', { error });
+      }
+    }
+  }
+}

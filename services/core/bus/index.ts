@@ -1,0 +1,11 @@
+export * from './bus-config';
+export * from './bus.module';
+export type { DeadLetterKind } from './dead-letter';
+export * from './event-bus';
+export type { AnyPublishRecord, PublishRecord } from './event-publisher';
+export type { EventHandler, MessageContext } from './handler';
+export type { ConsumerStats, StopReport, SubscriptionOptions } from './consumer-runner';
+export { createKafkaClient } from './kafka-client';
+export type { InboundMessage, KafkaAdminPort, KafkaClient, MessageHeader, OutboundRecord, ProducedRecord } from './kafka-client';
+export * from './topic-admin';
+export type { DecodedValue, WireCodec } from './wire-codec';

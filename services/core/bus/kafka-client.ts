@@ -1,0 +1,331 @@
+import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Consumer, type EachBatchPayload, type IHeaders, type LogEntry } from 'kafkajs';
+import type { Logger } from '../logging';
+import type { KafkaConnectionConfig } from './bus-config';
+
+/**
+ * The one adapter around the Kafka client library (kafkajs 2.2.4, unmaintained). Everything else in
+ * the bus talks to these ports, so the client can be swapped by rewriting this file only.
+ */
+
+export interface MessageHeader {
+  key: string;
+  value: Buffer | null;
+}
+
+export interface InboundMessage {
+  topic: string;
+  partition: number;
+  /** Decimal string: offsets are 64-bit. */
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: MessageHeader[];
+  timestamp: string;
+}
+
+export interface FetchedBatch {
+  topic: string;
+  partition: number;
+  messages: InboundMessage[];
+  /** The next fetch of this partition starts after `offset`. Not a commit. */
+  markFetched(offset: string): void;
+  /** Keeps the member in its group; rejects when the group is rebalancing. */
+  heartbeat(): Promise<void>;
+  /** False once the consumer stops or the partition was sought elsewhere. */
+  isActive(): boolean;
+}
+
+export interface TopicPartitions {
+  topic: string;
+  partitions: number[];
+}
+
+export interface ConsumerListener {
+  /** Called for one partition's batch at a time; the next fetch waits until it returns. */
+  onBatch(batch: FetchedBatch): Promise<void>;
+  /** After every (re)join, with this member's new assignment. */
+  onAssigned(assignment: TopicPartitions[]): void;
+  /** The group started rebalancing; the assignment is about to change. */
+  onRebalancing(): void;
+  onCrash(error: Error, willRestart: boolean): void;
+}
+
+export interface CommitOffset {
+  topic: string;
+  partition: number;
+  /** The next offset to read, i.e. one past the last finished message. */
+  offset: string;
+}
+
+export interface ConsumerGroupSettings {
+  groupId: string;
+  sessionTimeoutMs: number;
+  rebalanceTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  maxWaitTimeMs: number;
+  maxBytesPerPartition: number;
+}
+
+export interface KafkaConsumerPort {
+  start(topics: string[], options: { fromBeginning: boolean }, listener: ConsumerListener): Promise<void>;
+  commit(offsets: CommitOffset[]): Promise<void>;
+  /** Heartbeat outside a batch (handlers call it through their context); no-op before the first batch. */
+  heartbeat(): Promise<void>;
+  /** Stops fetching the topics; the member stays in its group and keeps heartbeating. */
+  pause(topics: string[]): void;
+  disconnect(): Promise<void>;
+}
+
+export interface OutboundRecord {
+  topic: string;
+  key: Buffer | string | null;
+  value: Buffer | null;
+  headers?: Record<string, string | Buffer>;
+  /** Explicit partition; otherwise the key's murmur2 hash (Java-compatible) picks it. */
+  partition?: number;
+}
+
+export interface ProducedRecord {
+  topic: string;
+  partition: number;
+  /** Base offset of the produced batch on that partition. */
+  offset: string;
+}
+
+export interface KafkaProducerPort {
+  connect(): Promise<void>;
+  send(records: OutboundRecord[]): Promise<ProducedRecord[]>;
+  disconnect(): Promise<void>;
+}
+
+export interface NewTopic {
+  name: string;
+  partitions: number;
+  replicationFactor: number;
+  configs: Array<{ name: string; value: string }>;
+}
+
+export interface TopicDescription {
+  name: string;
+  partitions: number;
+  /** Every partition has a leader, so producers and consumers can use the topic. */
+  ready: boolean;
+}
+
+export interface KafkaAdminPort {
+  connect(): Promise<void>;
+  listTopics(): Promise<string[]>;
+  /** Creates the topics; topics that already exist are not an error. */
+  createTopics(topics: NewTopic[]): Promise<void>;
+  describeTopics(names: string[]): Promise<TopicDescription[]>;
+  /** Committed offsets of a group per partition (-1 when none). */
+  committedOffsets(groupId: string, topic: string): Promise<Array<{ partition: number; offset: string }>>;
+  disconnect(): Promise<void>;
+}
+
+export interface KafkaClient {
+  admin(): KafkaAdminPort;
+  producer(): KafkaProducerPort;
+  consumer(settings: ConsumerGroupSettings): KafkaConsumerPort;
+}
+
+export function createKafkaClient(config: KafkaConnectionConfig, logger: Logger): KafkaClient {
+  const kafka = new Kafka({
+    clientId: config.clientId,
+    brokers: config.brokers,
+    connectionTimeout: config.connectionTimeoutMs,
+    requestTimeout: config.requestTimeoutMs,
+    logLevel: KafkaLogLevel.INFO,
+    logCreator: () => (entry) => forwardClientLog(logger, entry),
+  });
+  return {
+    admin: () => new KafkajsAdmin(kafka),
+    producer: () => new KafkajsProducer(kafka),
+    consumer: (settings) => new KafkajsConsumer(kafka, settings),
+  };
+}
+
+/** kafkajs INFO lines (joins, pauses) are routine: they go to debug; warnings and errors keep their level. */
+function forwardClientLog(logger: Logger, entry: LogEntry): void {
+  const { message, timestamp: _timestamp, ...fields } = entry.log;
+  const scoped = { kafkajs: entry.namespace, ...fields };
+  if (entry.level === KafkaLogLevel.ERROR) logger.error(message, scoped);
+  else if (entry.level === KafkaLogLevel.WARN) logger.warn(message, scoped);
+  else logger.debug(message, scoped);
+}
+
+class KafkajsAdmin implements KafkaAdminPort {
+  private readonly admin;
+
+  constructor(kafka: Kafka) {
+    this.admin = kafka.admin();
+  }
+
+  connect(): Promise<void> {
+    return this.admin.connect();
+  }
+
+  listTopics(): Promise<string[]> {
+    return this.admin.listTopics();
+  }
+
+  async createTopics(topics: NewTopic[]): Promise<void> {
+    // kafkajs returns false when every topic already existed and throws when only some did.
+    try {
+      await this.admin.createTopics({
+        waitForLeaders: true,
+        topics: topics.map((t) => ({ topic: t.name, numPartitions: t.partitions, replicationFactor: t.replicationFactor, configEntries: t.configs })),
+      });
+    } catch (err) {
+      const nested = (err as { errors?: Array<{ type?: string }> }).errors;
+      if (Array.isArray(nested) && nested.every((e) => e.type === 'TOPIC_ALREADY_EXISTS' || e.type === undefined)) return;
+      throw err;
+    }
+  }
+
+  async describeTopics(names: string[]): Promise<TopicDescription[]> {
+    const { topics } = await this.admin.fetchTopicMetadata({ topics: names });
+    return topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.length,
+      ready: t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0 && p.partitionErrorCode === 0),
+    }));
+  }
+
+  async committedOffsets(groupId: string, topic: string): Promise<Array<{ partition: number; offset: string }>> {
+    const [result] = await this.admin.fetchOffsets({ groupId, topics: [topic] });
+    return (result?.partitions ?? []).map((p) => ({ partition: p.partition, offset: p.offset }));
+  }
+
+  disconnect(): Promise<void> {
+    return this.admin.disconnect();
+  }
+}
+
+class KafkajsProducer implements KafkaProducerPort {
+  private readonly producer;
+
+  constructor(kafka: Kafka) {
+    // Idempotent: the broker drops duplicates of a retried batch, so a retry never writes a message
+    // twice. It forces acks=-1 and unbounded retries. kafkajs also holds a per-broker lock around
+    // sequence numbers; one in-flight request per connection keeps retried batches from overtaking
+    // newer ones (KIP-98's original rule), at a small throughput cost we accept.
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+  }
+
+  connect(): Promise<void> {
+    return this.producer.connect();
+  }
+
+  async send(records: OutboundRecord[]): Promise<ProducedRecord[]> {
+    const byTopic = new Map<string, OutboundRecord[]>();
+    for (const record of records) {
+      const list = byTopic.get(record.topic) ?? [];
+      list.push(record);
+      byTopic.set(record.topic, list);
+    }
+    const metadata = await this.producer.sendBatch({
+      acks: -1,
+      topicMessages: [...byTopic].map(([topic, list]) => ({
+        topic,
+        messages: list.map((r) => ({ key: r.key, value: r.value, ...(r.headers ? { headers: r.headers } : {}), ...(r.partition === undefined ? {} : { partition: r.partition }) })),
+      })),
+    });
+    return metadata.map((m) => ({ topic: m.topicName, partition: m.partition, offset: m.baseOffset ?? m.offset ?? '-1' }));
+  }
+
+  disconnect(): Promise<void> {
+    return this.producer.disconnect();
+  }
+}
+
+class KafkajsConsumer implements KafkaConsumerPort {
+  private readonly consumer: Consumer;
+  private latestHeartbeat: (() => Promise<void>) | undefined;
+
+  constructor(kafka: Kafka, settings: ConsumerGroupSettings) {
+    this.consumer = kafka.consumer({
+      groupId: settings.groupId,
+      sessionTimeout: settings.sessionTimeoutMs,
+      rebalanceTimeout: settings.rebalanceTimeoutMs,
+      heartbeatInterval: settings.heartbeatIntervalMs,
+      maxWaitTimeInMs: settings.maxWaitTimeMs,
+      maxBytesPerPartition: settings.maxBytesPerPartition,
+      allowAutoTopicCreation: false,
+    });
+  }
+
+  async start(topics: string[], options: { fromBeginning: boolean }, listener: ConsumerListener): Promise<void> {
+    const { GROUP_JOIN, REBALANCING, CRASH } = this.consumer.events;
+    this.consumer.on(GROUP_JOIN, (event) => {
+      listener.onAssigned(Object.entries(event.payload.memberAssignment).map(([topic, partitions]) => ({ topic, partitions: [...partitions] })));
+    });
+    this.consumer.on(REBALANCING, () => listener.onRebalancing());
+    this.consumer.on(CRASH, (event) => listener.onCrash(event.payload.error, event.payload.restart));
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics, fromBeginning: options.fromBeginning });
+    // eachBatch with manual resolution and no auto-commit: the bus hands messages to its own
+    // per-key scheduler, marks them fetched as it accepts them, and commits only offsets below the
+    // lowest unfinished message itself. One partition batch at a time: concurrency comes from the
+    // scheduler, not from kafkajs.
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.deliver(payload, listener),
+    });
+  }
+
+  private deliver(payload: EachBatchPayload, listener: ConsumerListener): Promise<void> {
+    const { batch } = payload;
+    this.latestHeartbeat = payload.heartbeat;
+    return listener.onBatch({
+      topic: batch.topic,
+      partition: batch.partition,
+      messages: batch.messages.map((m) => ({
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: m.offset,
+        key: m.key,
+        value: m.value,
+        headers: normalizeHeaders(m.headers),
+        timestamp: m.timestamp,
+      })),
+      markFetched: (offset) => payload.resolveOffset(offset),
+      heartbeat: () => payload.heartbeat(),
+      isActive: () => payload.isRunning() && !payload.isStale(),
+    });
+  }
+
+  commit(offsets: CommitOffset[]): Promise<void> {
+    return this.consumer.commitOffsets(offsets);
+  }
+
+  async heartbeat(): Promise<void> {
+    await this.latestHeartbeat?.();
+  }
+
+  pause(topics: string[]): void {
+    this.consumer.pause(topics.map((topic) => ({ topic })));
+  }
+
+  disconnect(): Promise<void> {
+    return this.consumer.disconnect();
+  }
+}
+
+function normalizeHeaders(headers: IHeaders | undefined): MessageHeader[] {
+  const out: MessageHeader[] = [];
+  for (const [key, raw] of Object.entries(headers ?? {})) {
+    const values = Array.isArray(raw) ? raw : [raw];
+    for (const value of values) {
+      out.push({ key, value: value === undefined ? null : Buffer.isBuffer(value) ? value : Buffer.from(value) });
+    }
+  }
+  return out;
+}
