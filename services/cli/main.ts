@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerCommands } from './commands';
+import { describeCliError } from './cli-errors';
 
 /** Entry point of `dg`: every subcommand lives in ./commands and registers itself there. */
 export async function main(argv: string[]): Promise<void> {
@@ -18,6 +19,9 @@ export async function main(argv: string[]): Promise<void> {
     if (err && typeof err === 'object' && 'code' in err && String((err as { code: unknown }).code).startsWith('commander.')) {
       return;
     }
-    throw err;
+    // Stack traces only on request: the message names what failed and where.
+    if (process.env.DG_DEBUG) throw err;
+    process.stderr.write(`dg: ${describeCliError(err, { brokers: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092' })}\n`);
+    process.exitCode = 1;
   }
 }
