@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import { RetriableError } from '../core/errors';
 import type { Dataset } from './dataset';
 import { sha256Hex } from './image-bytes';
 import { MANIFEST_FILE, loadJsonlManifest } from './loaders';
@@ -101,10 +102,41 @@ async function loadIfComplete(dir: string, wanted: DatasetInfo): Promise<Dataset
   return dataset && dataset.problems.length === 0 && dataset.images.length === wanted.count ? dataset : undefined;
 }
 
+const LOCK_STALE_MS = 10 * 60_000;
+
+/**
+ * Runs `fn` holding an exclusive lock: a directory created with mkdir, which is atomic. A lock
+ * older than LOCK_STALE_MS is taken to be left over from a crashed process.
+ */
+async function withDirLock<T>(lockPath: string, fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + LOCK_STALE_MS;
+  for (;;) {
+    try {
+      await mkdir(lockPath);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const since = await stat(lockPath).then((s) => s.mtimeMs, () => undefined);
+      if (since !== undefined && Date.now() - since > LOCK_STALE_MS) {
+        await rm(lockPath, { recursive: true, force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new RetriableError(`timed out waiting for ${lockPath}`, { code: 'DATASET_LOCK' });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(lockPath, { recursive: true, force: true });
+  }
+}
+
 /**
  * The synthetic dataset in `dir`, generated only when missing, generated with other options, or
- * damaged (a listed image missing or changed). Generation goes to a sibling temp folder renamed
- * into place, so concurrent callers and interrupted runs never see a half-written dataset.
+ * damaged (a listed image missing or changed). Generation holds a lock beside `dir` (concurrent
+ * callers wait for the first one) and writes to a temp folder renamed into place, so an
+ * interrupted run never leaves a half-written dataset.
  */
 export async function ensureSyntheticDataset(dir: string, options: SyntheticOptions = SYNTHETIC_V1): Promise<Dataset> {
   validateOptions(options);
@@ -113,25 +145,22 @@ export async function ensureSyntheticDataset(dir: string, options: SyntheticOpti
   const existing = await loadIfComplete(target, wanted);
   if (existing) return existing;
   await mkdir(path.dirname(target), { recursive: true });
-  const temp = `${target}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    await generateSyntheticDataset(temp, { ...options, name: wanted.name });
-    // Another process may have finished the same dataset meanwhile: keep theirs.
-    const raced = await loadIfComplete(target, wanted);
-    if (raced) return raced;
-    if (await exists(target)) {
-      const old = `${target}.old-${process.pid}-${randomBytes(4).toString('hex')}`;
-      await rename(target, old).catch(() => undefined);
-      await rm(old, { recursive: true, force: true });
-    }
+  return withDirLock(`${target}.lock`, async () => {
+    const ready = await loadIfComplete(target, wanted);
+    if (ready) return ready;
+    const suffix = `${process.pid}-${randomBytes(4).toString('hex')}`;
+    const temp = `${target}.tmp-${suffix}`;
     try {
+      await generateSyntheticDataset(temp, { ...options, name: wanted.name });
+      if (await exists(target)) {
+        const old = `${target}.old-${suffix}`;
+        await rename(target, old);
+        await rm(old, { recursive: true, force: true });
+      }
       await rename(temp, target);
-    } catch (err) {
-      // Another process won the race; its dataset is the same one if its options match.
-      if (!sameInfo(await readInfo(target), wanted)) throw err;
+    } finally {
+      await rm(temp, { recursive: true, force: true });
     }
-  } finally {
-    await rm(temp, { recursive: true, force: true });
-  }
-  return loadJsonlManifest(path.join(target, MANIFEST_FILE), wanted.name);
+    return loadJsonlManifest(path.join(target, MANIFEST_FILE), wanted.name);
+  });
 }
