@@ -63,7 +63,7 @@ export class HttpSchemaRegistryClient implements SchemaRegistryClient {
       const { id } = await this.withTimeout(action, this.registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(schema) }, { subject, compatibility: level }));
       return id;
     } catch (err) {
-      throw this.mapError(err, action, subject);
+      throw this.mapError(err, action, subject, level);
     }
   }
 
@@ -92,7 +92,7 @@ export class HttpSchemaRegistryClient implements SchemaRegistryClient {
    * The library's HTTP layer (mappersmith) reports socket failures as HTTP 400 responses carrying
    * the socket error as message, so those are recognised by message and marked unreachable.
    */
-  private mapError(err: unknown, action: string, subject?: string): DgError {
+  private mapError(err: unknown, action: string, subject?: string, level?: COMPATIBILITY): DgError {
     if (err instanceof DgError) return err;
     const message = err instanceof Error ? err.message : String(err);
     const rawStatus = (err as { status?: unknown } | null)?.status;
@@ -102,7 +102,7 @@ export class HttpSchemaRegistryClient implements SchemaRegistryClient {
       return new SchemaRegistryError(`${action}: schema registry at ${this.url} unreachable: ${message}`, { cause: err, ...subjectOption });
     }
     if (status === undefined) return new SchemaRegistryError(`${action} failed: ${message}`, { cause: err, retriable: false, ...subjectOption });
-    const hint = status === 409 ? ' (incompatible with the versions already registered)' : '';
+    const hint = status === 409 ? ` (incompatible with the versions already registered${level ? `, compatibility ${level}` : ''})` : '';
     return new SchemaRegistryError(`${action} failed${hint}: HTTP ${status}: ${message}`, { cause: err, status, ...subjectOption });
   }
 }
