@@ -26,7 +26,7 @@ export class SinkService implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly bus: EventBus,
     @Inject(SINK_CLICKHOUSE) private readonly clickhouse: ClickHouseConnection,
   ) {
-    this.writer = new BatchWriter((table, rows, columns) => this.clickhouse.insert(table, rows, columns), { maxBatchRows: 2000, flushIntervalMs: 200 });
+    this.writer = new BatchWriter((table, rows, columns) => this.clickhouse.insert(table, rows, columns), { maxBatchRows: config.sink.batchSize, flushIntervalMs: config.sink.flushIntervalMs });
     this.dataset = new DatasetWriter(config.paths.dataDir);
   }
 

@@ -141,7 +141,7 @@ const VARIABLES = {
   DG_DATASETS_DIR: variable(directory, () => join(repoRoot(), '.dg', 'datasets')),
   DG_GAME_DEADLINE_MS: variable(integer(1000), '600000'),
   DG_SINK_BATCH_SIZE: variable(integer(1, 1_000_000), '500'),
-  DG_SINK_FLUSH_INTERVAL_MS: variable(integer(10), '1000'),
+  DG_SINK_FLUSH_INTERVAL_MS: variable(integer(10), '250'),
 
   QUESTIONER_BASE_URL: variable(httpUrl, 'http://127.0.0.1:8000/v1'),
   QUESTIONER_MODEL: variable(nonEmpty, 'sim-vlm'),
