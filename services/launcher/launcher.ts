@@ -4,7 +4,8 @@ import { busConfigFrom, EventBus as Bus } from '../core/bus';
 import { EventCodec } from '../core/codec';
 import type { DgConfig } from '../core/config';
 import type { DatasetImage } from '../datasets/dataset';
-import type { ModelSpec, QuestionMode } from '../../schemas/generated/events';
+import { endGame, timeoutEnding } from '../game';
+import type { GameRequested, ModelSpec, QuestionMode } from '../../schemas/generated/events';
 import { buildGameRequest, type LaunchPlan } from './game-requests';
 
 /** A bus for a command-line process (no Nest): topics ensured, producer connected on first use. */
@@ -51,18 +52,30 @@ export function planFrom(config: DgConfig, options: PlanOptions): LaunchPlan {
 
 /**
  * Publishes games `fromIndex .. fromIndex+count-1` of a plan as GameRequested, in batches.
- * Returns their game ids.
+ * Returns the requests, so a waiting launcher can end the games that outlive their deadline.
  */
-export async function launchGames(bus: EventBus, plan: LaunchPlan, images: readonly DatasetImage[], count: number, fromIndex = 0, batchSize = 100): Promise<string[]> {
-  const gameIds: string[] = [];
+export async function launchGames(bus: EventBus, plan: LaunchPlan, images: readonly DatasetImage[], count: number, fromIndex = 0, batchSize = 100): Promise<GameRequested[]> {
+  const launched: GameRequested[] = [];
   for (let start = 0; start < count; start += batchSize) {
     const now = Date.now();
     const records = Array.from({ length: Math.min(batchSize, count - start) }, (_, i) => {
       const request = buildGameRequest(plan, images, fromIndex + start + i, now);
-      gameIds.push(request.game.header.gameId);
+      launched.push(request);
       return { topic: 'gameRequested' as const, key: request.game.header.gameId, value: request };
     });
     await bus.publishBatch(records);
   }
-  return gameIds;
+  return launched;
+}
+
+/**
+ * Ends, as timeout, every launched game that has no verdict although its deadline has passed (a
+ * role was down, or a message went to the dead-letter topic): every requested game gets a verdict.
+ * A late real ending may still arrive; the sink keeps the latest decision per game.
+ */
+export async function endOverdueGames(bus: EventBus, launched: readonly GameRequested[], judgedIds: ReadonlySet<string>, now = Date.now()): Promise<number> {
+  const overdue = launched.filter((r) => !judgedIds.has(r.game.header.gameId) && r.game.header.deadlineAtMs <= now);
+  if (overdue.length === 0) return 0;
+  await bus.publishBatch(overdue.map((r) => ({ topic: 'guessMade' as const, key: r.game.header.gameId, value: endGame(r.game, timeoutEnding(r.game, 'launcher', now)) })));
+  return overdue.length;
 }

@@ -1,4 +1,4 @@
-import { failuresByReason, gameSummary, type SqlExecutor } from '../core/clickhouse';
+import { failuresByReason, gameSummary, sql, table, type SqlExecutor } from '../core/clickhouse';
 import { sleep } from '../core/errors';
 
 /** What `dg play --json` prints as its last line; every number is read back from ClickHouse. */
@@ -53,4 +53,10 @@ export async function waitForRun(
     if (summary.games >= requested || Date.now() >= deadline) return summary;
     await sleep(options.intervalMs ?? 500);
   }
+}
+
+/** Ids of the run's games that have a row (a verdict) in ClickHouse. */
+export async function judgedGameIds(ch: SqlExecutor, database: string, runId: string): Promise<Set<string>> {
+  const rows = await ch.query<{ game_id: string }>(sql`SELECT game_id FROM ${table(database, 'games')} FINAL WHERE run_id = ${runId}`);
+  return new Set(rows.map((r) => r.game_id));
 }

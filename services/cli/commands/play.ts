@@ -3,8 +3,9 @@ import { ClickHouseConnection } from '../../core/clickhouse';
 import { loadConfigOrExit } from '../../core/config';
 import { loadDataset } from '../../datasets/resolve';
 import { validatePlan } from '../../launcher/game-requests';
-import { launchGames, planFrom, standaloneBus } from '../../launcher/launcher';
-import { waitForRun, type RunSummary } from '../../launcher/run-summary';
+import { endOverdueGames, launchGames, planFrom, standaloneBus } from '../../launcher/launcher';
+import { judgedGameIds, waitForRun, type RunSummary } from '../../launcher/run-summary';
+import type { GameRequested } from '../../../schemas/generated/events';
 
 interface PlayOptions {
   games: number;
@@ -80,13 +81,16 @@ export function register(program: Command): void {
       }
       const startedAt = Date.now();
       const bus = standaloneBus(config);
+      let launched: GameRequested[];
       try {
-        await launchGames(bus, plan, dataset.images, opts.games);
-      } finally {
+        launched = await launchGames(bus, plan, dataset.images, opts.games);
+      } catch (err) {
         await bus.close();
+        throw err;
       }
       say(`launched ${opts.games} games: run ${plan.runId}, iteration ${plan.iteration}, dataset ${plan.datasetName}, seed ${plan.seed}`);
       if (!opts.wait) {
+        await bus.close();
         if (opts.json) process.stdout.write(JSON.stringify({ run_id: plan.runId, requested: opts.games, seed: plan.seed }) + '\n');
         return;
       }
@@ -94,15 +98,23 @@ export function register(program: Command): void {
       let summary: RunSummary;
       try {
         let last = -1;
-        summary = await waitForRun(ch, config.clickhouse.database, plan.runId, opts.games, startedAt, {
-          timeoutMs: opts.timeout * 1000,
-          onProgress: (s) => {
-            if (s.games !== last) say(`  ${s.games}/${opts.games} games judged, ${s.succeeded} succeeded, ${s.kept} kept`);
-            last = s.games;
-          },
-        });
+        const waitUntil = startedAt + opts.timeout * 1000;
+        const onProgress = (s: RunSummary): void => {
+          if (s.games !== last) say(`  ${s.games}/${opts.games} games judged, ${s.succeeded} succeeded, ${s.kept} kept`);
+          last = s.games;
+        };
+        // Wait until the deadline of the last game (or --timeout); games still without a verdict
+        // then are ended as timeout by this launcher, and their verdicts awaited.
+        const lastDeadline = Math.max(...launched.map((r) => r.game.header.deadlineAtMs)) + 5_000;
+        summary = await waitForRun(ch, config.clickhouse.database, plan.runId, opts.games, startedAt, { timeoutMs: Math.min(waitUntil, lastDeadline) - Date.now(), onProgress });
+        if (summary.missing > 0 && Date.now() < waitUntil) {
+          const ended = await endOverdueGames(bus, launched, await judgedGameIds(ch, config.clickhouse.database, plan.runId));
+          say(`  ${ended} games passed their deadline without a verdict: ended as timeout`);
+          summary = await waitForRun(ch, config.clickhouse.database, plan.runId, opts.games, startedAt, { timeoutMs: waitUntil - Date.now(), onProgress });
+        }
       } finally {
         await ch.close();
+        await bus.close();
       }
       if (opts.json) process.stdout.write(JSON.stringify(summary) + '\n');
       else {
