@@ -1,0 +1,112 @@
+import type { BusBenchResult } from './bus-bench';
+import type { CodecBenchResult } from './codec-bench';
+import type { E2eBenchResult } from './e2e-bench';
+import type { SinkBenchResult } from './sink-bench';
+
+export const BENCH_NAMES = ['codec', 'bus', 'e2e', 'sink'] as const;
+export type BenchName = (typeof BENCH_NAMES)[number];
+
+export interface BenchResults {
+  codec: CodecBenchResult;
+  bus: BusBenchResult;
+  e2e: E2eBenchResult;
+  sink: SinkBenchResult;
+}
+
+/** A bench that did not finish: why, and how long it ran. */
+export interface BenchFailure {
+  error: string;
+}
+
+export interface BenchRunInfo {
+  elapsed_s: number;
+  cleanup_notes: string[];
+  cleanup_problems: string[];
+}
+
+/** Everything `dg bench --json` prints (last line) and `--out` writes. */
+export interface BenchReport {
+  started_at: string;
+  finished_at: string;
+  quick: boolean;
+  host: { cpus: number; node: string; platform: string; load_average_1m_before: number; load_average_1m_after: number };
+  stack_started_by_bench: boolean;
+  /** Benches in the order they ran. */
+  order: BenchName[];
+  codec?: CodecBenchResult | BenchFailure;
+  bus?: BusBenchResult | BenchFailure;
+  e2e?: E2eBenchResult | BenchFailure;
+  sink?: SinkBenchResult | BenchFailure;
+  runs: Partial<Record<BenchName, BenchRunInfo>>;
+  ok: boolean;
+}
+
+export interface TableRow {
+  bench: string;
+  figure: string;
+  measured: string;
+  baseline: string;
+  ratio: string;
+}
+
+/** 12345.6 → "12,346"; 12.345 → "12.3"; 0.01234 → "0.0123". */
+export function formatFigure(value: number | null | undefined): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '-';
+  if (Math.abs(value) >= 100) return Math.round(value).toLocaleString('en-US');
+  return String(Number(value.toPrecision(3)));
+}
+
+function isFailure(value: object | undefined): value is BenchFailure {
+  return value !== undefined && 'error' in value;
+}
+
+/** The human table: one line per figure, measured against the baseline of the same run. */
+export function tableRows(report: BenchReport): TableRow[] {
+  const rows: TableRow[] = [];
+  const add = (bench: string, figure: string, measured: string, baseline = '', ratioText = ''): void => {
+    rows.push({ bench, figure, measured, baseline, ratio: ratioText });
+  };
+  const f = formatFigure;
+  for (const name of BENCH_NAMES) {
+    const result = report[name];
+    if (result === undefined) continue;
+    if (isFailure(result)) {
+      add(name, 'FAILED', result.error);
+      continue;
+    }
+    if (name === 'codec') {
+      const r = result as CodecBenchResult;
+      add('codec', 'encode+validate events/s', f(r.codec_encode_events_per_s), `avsc toBuffer ${f(r.raw_encode_events_per_s)}`, f(r.encode_ratio));
+      add('codec', 'decode events/s', f(r.codec_decode_events_per_s), `avsc fromBuffer ${f(r.raw_decode_events_per_s)}`, f(r.decode_ratio));
+      add('codec', 'validate only events/s', f(r.validate_events_per_s));
+      add('codec', 'bytes/event', f(r.bytes_per_event), `avsc body ${f(r.raw_bytes_per_event)}`);
+    } else if (name === 'bus') {
+      const r = result as BusBenchResult;
+      add('bus', 'end-to-end msgs/s', f(r.bus_end_to_end_msgs_per_s), `kafkajs ${f(r.raw_end_to_end_msgs_per_s)}`, f(r.end_to_end_ratio));
+      add('bus', 'publish msgs/s', f(r.bus_publish_msgs_per_s), `kafkajs ${f(r.raw_publish_msgs_per_s)}`, f(r.publish_ratio));
+    } else if (name === 'e2e') {
+      const r = result as E2eBenchResult;
+      add('e2e', 'games/s', f(r.games_per_s), `sim-only ${f(r.simulator_bound_games_per_s)}`, f(r.ratio_to_simulator_bound));
+      add('e2e', 'model calls/s', f(r.model_calls_per_s), `sim-only ${f(r.simulator_bound_model_calls_per_s)}`);
+      add('e2e', 'game latency p50 / p95 ms', `${f(r.game_latency_ms.p50)} / ${f(r.game_latency_ms.p95)}`);
+      add('e2e', 'peak RSS / heap MiB', `${f(r.peak_rss_mib)} / ${f(r.peak_heap_used_mib)}`, `idle ${f(r.idle_rss_mib)} / ${f(r.idle_heap_used_mib)}`);
+      add('e2e', `RSS growth per in-flight game KiB`, f(r.rss_growth_per_in_flight_game_kib), `${r.games_in_flight} in flight`);
+      add('e2e', 'success rate', f(r.success_rate), `${r.games} games`);
+    } else {
+      const r = result as SinkBenchResult;
+      add('sink', `rows/s, ${r.games_in_flight} games in flight`, f(r.batch_writer_rows_per_s), `one raw insert ${f(r.raw_insert_rows_per_s)}`, f(r.ratio));
+      add('sink', 'rows/s, all games queued', f(r.batch_writer_all_queued_rows_per_s), `one raw insert ${f(r.raw_insert_rows_per_s)}`, f(r.all_queued_ratio));
+    }
+  }
+  return rows;
+}
+
+export function renderTable(rows: readonly TableRow[]): string {
+  const header: TableRow = { bench: 'bench', figure: 'figure', measured: 'measured', baseline: 'baseline (same run)', ratio: 'ratio' };
+  const all = [header, ...rows];
+  const width = (key: keyof TableRow): number => Math.max(...all.map((r) => r[key].length));
+  const widths = { bench: width('bench'), figure: width('figure'), measured: width('measured'), baseline: width('baseline'), ratio: width('ratio') };
+  const line = (r: TableRow): string =>
+    [r.bench.padEnd(widths.bench), r.figure.padEnd(widths.figure), r.measured.padStart(widths.measured), r.baseline.padEnd(widths.baseline), r.ratio.padStart(widths.ratio)].join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}

@@ -1,0 +1,110 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { BENCH_NAMES, renderTable, runBenches, tableRows, type BenchName } from '../../bench';
+import { loadConfig, loadConfigOrExit, type ConfigOverrides } from '../../core/config';
+import { stackAddresses, stackDown, stackSettingsFromEnv, stackStatus, stackUp } from '../../local-stack';
+
+interface BenchOptions {
+  quick?: boolean;
+  json?: boolean;
+  out?: string;
+  only?: BenchName[];
+  inFlight: number;
+  stack: boolean;
+}
+
+function benchList(value: string): BenchName[] {
+  const names = value.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  const unknown = names.filter((n) => !(BENCH_NAMES as readonly string[]).includes(n));
+  if (unknown.length > 0 || names.length === 0) throw new InvalidArgumentError(`--only takes a comma-separated list of ${BENCH_NAMES.join(', ')}, got "${value}"`);
+  return names as BenchName[];
+}
+
+function positiveInt(name: string) {
+  return (v: string): number => {
+    if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got "${v}"`);
+    return Number(v);
+  };
+}
+
+/**
+ * `dg bench` (what `npm run bench` runs): codec, bus, end-to-end and sink figures, each with a
+ * baseline measured in the same run, against the local stack (started when not running, and then
+ * stopped afterwards). Progress on stderr; the table on stdout; with --json the JSON report as
+ * the last stdout line.
+ */
+export function register(program: Command): void {
+  program
+    .command('bench')
+    .description('throughput and memory benchmarks (codec, bus, end to end, sink), each with a same-run baseline and ratio')
+    .option('--quick', 'smaller counts (about a minute)')
+    .option('--json', 'print the report as one JSON object on the last line')
+    .option('--out <file>', 'also write the JSON report to this file (e.g. bench-results/<date>.json)')
+    .option('--only <names>', `run only these benches: ${BENCH_NAMES.join(',')}`, benchList)
+    .option('--in-flight <n>', 'games kept in flight by the end-to-end bench', positiveInt('--in-flight'), 64)
+    .option('--no-stack', 'do not check or start the local stack (use KAFKA_BROKERS etc. as configured)')
+    .action(async (opts: BenchOptions) => {
+      const settings = stackSettingsFromEnv(process.env);
+      const addresses = stackAddresses(settings);
+      const env = process.env;
+      const base: ConfigOverrides = {
+        // Role logs would drown the figures: warnings only, unless DG_LOG_LEVEL asks otherwise.
+        ...(env.DG_LOG_LEVEL ? {} : { DG_LOG_LEVEL: 'warn' }),
+        // The stack checked (or started) below is the one measured, unless addresses are set explicitly.
+        ...(opts.stack && !env.KAFKA_BROKERS ? { KAFKA_BROKERS: addresses.kafkaBrokers } : {}),
+        ...(opts.stack && !env.SCHEMA_REGISTRY_URL ? { SCHEMA_REGISTRY_URL: addresses.schemaRegistryUrl } : {}),
+        ...(opts.stack && !env.CLICKHOUSE_URL ? { CLICKHOUSE_URL: addresses.clickhouseUrl } : {}),
+      };
+      const config = loadConfigOrExit(base);
+      const configWith = (overrides: ConfigOverrides) => loadConfig(env, { ...base, ...overrides });
+      const progress = (line: string): void => void process.stderr.write(`bench: ${line}\n`);
+      const interrupt = new AbortController();
+      const onSignal = (): void => {
+        if (interrupt.signal.aborted) process.exit(130);
+        progress('interrupted: stopping the running bench and cleaning up (again to force)');
+        interrupt.abort(new Error('interrupted'));
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      let stackStarted = false;
+      try {
+        const status = opts.stack ? await stackStatus(settings) : [];
+        if (!status.every((c) => c.state === 'up' || c.state === 'foreign')) {
+          const results = await stackUp(settings, { log: (line) => progress(`stack: ${line}`) });
+          stackStarted = results.some((r) => r.outcome === 'started');
+        }
+        const report = await runBenches({
+          quick: opts.quick === true,
+          only: opts.only ?? BENCH_NAMES,
+          inFlight: opts.inFlight,
+          config,
+          configWith,
+          stackStartedByBench: stackStarted,
+          interrupt: interrupt.signal,
+          progress,
+        });
+        process.stdout.write(`${renderTable(tableRows(report))}\n`);
+        const json = JSON.stringify(report);
+        if (opts.out) {
+          const path = resolve(opts.out);
+          await mkdir(dirname(path), { recursive: true });
+          await writeFile(path, `${json}\n`);
+          progress(`report written to ${path}`);
+        }
+        if (opts.json) process.stdout.write(`${json}\n`);
+        if (!report.ok) process.exitCode = 1;
+      } finally {
+        if (stackStarted) {
+          try {
+            await stackDown(settings, { log: (line) => progress(`stack: ${line}`) });
+          } catch (err) {
+            progress(`could not stop the stack: ${(err as Error).message}`);
+            process.exitCode = 1;
+          }
+        }
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    });
+}
