@@ -3,11 +3,10 @@ import { topicName } from '../../schemas/topics';
 import { busConfigFrom, EventBus } from '../core/bus';
 import { EventCodec } from '../core/codec';
 import { createLogger } from '../core/logging';
-import { roundRatio } from './codec-bench';
 import { pollUntil, type Bench, type BenchContext } from './context';
 import { benchCuratedEvents } from './fixtures';
 import { benchTopicPrefix, deferIsolationCleanup, rawKafka, uniqueSuffix } from './isolation';
-import { perSecond, ratio, significant } from './stats';
+import { perSecond, ratioFigure, significant } from './stats';
 
 export interface BusBenchResult {
   messages: number;
@@ -97,8 +96,8 @@ async function runBusBench(ctx: BenchContext): Promise<BusBenchResult> {
     bus_end_to_end_msgs_per_s: significant(busEndToEnd),
     raw_publish_msgs_per_s: significant(raw.publish),
     raw_end_to_end_msgs_per_s: significant(raw.endToEnd),
-    end_to_end_ratio: roundRatio(ratio(busEndToEnd, raw.endToEnd)),
-    publish_ratio: roundRatio(ratio(busPublish, raw.publish)),
+    end_to_end_ratio: ratioFigure(busEndToEnd, raw.endToEnd),
+    publish_ratio: ratioFigure(busPublish, raw.publish),
   };
 }
 

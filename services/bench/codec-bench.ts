@@ -3,7 +3,7 @@ import type { GameCurated } from '../../schemas/generated/events';
 import { EventCodec, InMemorySchemaRegistry } from '../core/codec';
 import type { Bench, BenchContext } from './context';
 import { benchCuratedEvents } from './fixtures';
-import { median, perSecond, ratio, significant } from './stats';
+import { median, perSecond, ratioFigure, significant } from './stats';
 
 export interface CodecBenchResult {
   event: 'GameCurated';
@@ -98,8 +98,8 @@ async function runCodecBench(ctx: BenchContext): Promise<CodecBenchResult> {
     validate_events_per_s: significant(median(rates.validate)),
     raw_encode_events_per_s: significant(rawEncode),
     raw_decode_events_per_s: significant(rawDecode),
-    encode_ratio: roundRatio(ratio(codecEncode, rawEncode)),
-    decode_ratio: roundRatio(ratio(codecDecode, rawDecode)),
+    encode_ratio: ratioFigure(codecEncode, rawEncode),
+    decode_ratio: ratioFigure(codecDecode, rawDecode),
     bytes_per_event: significant(framedBytes),
     raw_bytes_per_event: significant(rawBytes),
   };
@@ -117,8 +117,4 @@ function checkRoundTrip(type: avro.Type, original: GameCurated, framed: Buffer, 
   if (decoded.game.header.gameId !== original.game.header.gameId || decoded.game.transcript.length !== original.game.transcript.length) {
     throw new Error('codec did not decode what it encoded');
   }
-}
-
-export function roundRatio(value: number | null): number | null {
-  return value === null ? null : significant(value, 3);
 }

@@ -1,5 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startRoles } from '../cli/role-app';
 import { ClickHouseConnection, migrateClickHouse, sql } from '../core/clickhouse';
@@ -9,12 +9,12 @@ import { loadDataset } from '../datasets/resolve';
 import { buildGameRequest, type LaunchPlan } from '../launcher/game-requests';
 import { launchGames, planFrom, standaloneBus } from '../launcher/launcher';
 import { DEFAULT_MODEL_PRESETS, startSimVlm } from '../sim-vlm';
-import { roundRatio } from './codec-bench';
 import { abortableSleep, type Bench, type BenchContext } from './context';
 import { benchDatabase, benchTopicPrefix, deferIsolationCleanup, dropDatabase, uniqueSuffix } from './isolation';
-import { mebibytes, MemorySampler } from './memory';
+import { hostBusyCores, mebibytes, MemorySampler, readHostCpuTimes } from './memory';
+import { transportGaps } from './hops';
 import { simulatorBound } from './sim-bound';
-import { percentile, perSecond, ratio, significant } from './stats';
+import { percentile, perSecond, ratioFigure, significant } from './stats';
 
 export interface E2eBenchResult {
   games: number;
@@ -30,6 +30,10 @@ export interface E2eBenchResult {
   games_per_s: number;
   /** requested_at_ms → ended_at_ms (GuessMade), from ClickHouse. */
   game_latency_ms: { p50: number; p95: number; max: number };
+  /** Per model call: time from the previous step to the call's turn being recorded, minus the call (see hops.ts). */
+  transport_gap_ms: { p50: number; p95: number };
+  /** Model call latency as the roles measured it (HTTP to the in-process simulator), per turn. */
+  model_call_ms: { p50: number; p95: number };
   model_calls: number;
   model_calls_per_s: number;
   mean_model_calls_per_game: number;
@@ -40,6 +44,10 @@ export interface E2eBenchResult {
   idle_heap_used_mib: number;
   peak_heap_used_mib: number;
   memory_samples: number;
+  /** CPU time of this process (all roles, the simulator, the driver) per wall-clock second while measuring. */
+  process_cpu_cores: number;
+  /** Busy cores of the whole host meanwhile (the stack and anything else running too); null off Linux. */
+  host_busy_cores: number | null;
   /** (peak RSS − idle RSS) / games in flight. */
   rss_growth_per_in_flight_game_kib: number;
   /** The same games played by direct simulator calls, no transport (the ceiling). */
@@ -51,15 +59,26 @@ export interface E2eBenchResult {
 }
 
 interface GameTiming {
-  latency_ms: number;
+  game_id: string;
+  requested_at_ms: number;
+  ended_at_ms: number;
+  questioner_latency_ms: number;
   turns_used: number;
   ending_kind: string;
   ended_by: string;
   verdict: string;
 }
 
+interface TurnTiming {
+  game_id: string;
+  speaker: 'questioner' | 'answerer';
+  created_at_ms: number;
+  latency_ms: number;
+}
+
 const LAUNCH_SEED = 20_261_127;
 const POLL_MS = 100;
+const STALL_MS = 60_000;
 
 /**
  * Games per second through the whole pipeline in this process: every role (startRoles), the
@@ -70,7 +89,7 @@ const POLL_MS = 100;
  * ceiling the pipeline is compared with.
  */
 export function e2eBench(options: { inFlight: number }): Bench<E2eBenchResult> {
-  return { name: 'e2e', timeoutMs: 420_000, run: (ctx) => runE2eBench(ctx, options.inFlight) };
+  return { name: 'e2e', timeoutMs: 300_000, run: (ctx) => runE2eBench(ctx, options.inFlight) };
 }
 
 async function runE2eBench(ctx: BenchContext, inFlight: number): Promise<E2eBenchResult> {
@@ -104,14 +123,12 @@ async function runE2eBench(ctx: BenchContext, inFlight: number): Promise<E2eBenc
   const dataset = await loadDataset('synthetic-v1', { datasetsDir: config.paths.datasetsDir });
 
   ctx.progress(`starting roles (${ROLE_NAMES.join(', ')}) on prefix ${prefix}`);
-  const app = await startRoles(config, ROLE_NAMES);
-  let rolesClosed = false;
-  const closeRoles = async (): Promise<void> => {
-    if (rolesClosed) return;
-    rolesClosed = true;
-    await app.close();
-  };
+  // Registered before it resolves: roles still starting when the bench is aborted are closed too.
+  const starting = startRoles(config, ROLE_NAMES);
+  let closing: Promise<void> | undefined;
+  const closeRoles = (): Promise<void> => (closing ??= starting.then((app) => app.close(), () => undefined));
   ctx.defer('roles', closeRoles);
+  await starting;
   const bus = standaloneBus(config);
   ctx.defer('launcher bus', () => bus.close());
 
@@ -125,14 +142,23 @@ async function runE2eBench(ctx: BenchContext, inFlight: number): Promise<E2eBenc
   ctx.progress(`measuring: ${count} games, ${inFlight} in flight`);
   sampler.start();
   ctx.defer('memory sampler', async () => void sampler.stop());
+  const cpuBefore = process.cpuUsage();
+  const hostBefore = readHostCpuTimes();
   const elapsedMs = await playWindowed(ctx, { ch, bus, plan, images: dataset.images, count, inFlight });
+  const cpu = process.cpuUsage(cpuBefore);
+  const hostBusy = hostBusyCores(hostBefore, readHostCpuTimes(), cpus().length);
   const memory = sampler.stop();
   const timings = await ch.query<GameTiming>(sql`
-    SELECT ended_at_ms - requested_at_ms AS latency_ms, turns_used, toString(ending_kind) AS ending_kind, toString(ended_by) AS ended_by, toString(verdict) AS verdict
+    SELECT game_id, requested_at_ms, ended_at_ms, questioner_latency_ms, turns_used, toString(ending_kind) AS ending_kind, toString(ended_by) AS ended_by, toString(verdict) AS verdict
     FROM ${ch.table('games')} FINAL WHERE run_id = ${plan.runId}`);
   if (timings.length !== count) throw new Error(`ClickHouse has ${timings.length} games of run ${plan.runId}, expected ${count}`);
-  const latencies = timings.map((t) => Number(t.latency_ms));
+  const turns = await ch.query<TurnTiming>(sql`
+    SELECT game_id, toString(speaker) AS speaker, created_at_ms, latency_ms
+    FROM ${ch.table('turns')} FINAL WHERE run_id = ${plan.runId} ORDER BY game_id, turn_index`);
+  const latencies = timings.map((t) => Number(t.ended_at_ms) - Number(t.requested_at_ms));
   const modelCalls = timings.reduce((sum, t) => sum + modelCallsOf(t), 0);
+  const gaps = transportGapsOf(timings, turns);
+  const modelCallMs = turns.map((t) => Number(t.latency_ms));
   const endings: Record<string, number> = {};
   for (const t of timings) endings[t.ending_kind] = (endings[t.ending_kind] ?? 0) + 1;
   const gamesPerSecond = perSecond(count, elapsedMs);
@@ -156,6 +182,8 @@ async function runE2eBench(ctx: BenchContext, inFlight: number): Promise<E2eBenc
     elapsed_s: significant(elapsedMs / 1000),
     games_per_s: significant(gamesPerSecond),
     game_latency_ms: { p50: significant(percentile(latencies, 50)), p95: significant(percentile(latencies, 95)), max: Math.max(...latencies) },
+    transport_gap_ms: { p50: significant(percentile(gaps, 50)), p95: significant(percentile(gaps, 95)) },
+    model_call_ms: { p50: significant(percentile(modelCallMs, 50)), p95: significant(percentile(modelCallMs, 95)) },
     model_calls: modelCalls,
     model_calls_per_s: significant(perSecond(modelCalls, elapsedMs)),
     mean_model_calls_per_game: significant(modelCalls / count),
@@ -166,12 +194,32 @@ async function runE2eBench(ctx: BenchContext, inFlight: number): Promise<E2eBenc
     idle_heap_used_mib: significant(mebibytes(idle.heapUsed)),
     peak_heap_used_mib: significant(mebibytes(memory.peakHeapUsedBytes)),
     memory_samples: memory.samples,
+    process_cpu_cores: significant((cpu.user + cpu.system) / 1000 / elapsedMs, 3),
+    host_busy_cores: hostBusy === null ? null : significant(hostBusy, 3),
     rss_growth_per_in_flight_game_kib: significant(Math.max(0, memory.peakRssBytes - idle.rss) / 1024 / inFlight),
     simulator_bound_games_per_s: significant(boundGamesPerSecond),
     simulator_bound_model_calls_per_s: significant(perSecond(bound.modelCalls, bound.elapsedMs)),
     simulator_bound_model_calls: bound.modelCalls,
-    ratio_to_simulator_bound: roundRatio(ratio(gamesPerSecond, boundGamesPerSecond)),
+    ratio_to_simulator_bound: ratioFigure(gamesPerSecond, boundGamesPerSecond),
   };
+}
+
+function transportGapsOf(games: readonly GameTiming[], turns: readonly TurnTiming[]): number[] {
+  const turnsByGame = new Map<string, TurnTiming[]>();
+  for (const turn of turns) {
+    const list = turnsByGame.get(turn.game_id) ?? [];
+    list.push(turn);
+    turnsByGame.set(turn.game_id, list);
+  }
+  return games.flatMap((g) =>
+    transportGaps({
+      requestedAtMs: Number(g.requested_at_ms),
+      endedAtMs: Number(g.ended_at_ms),
+      questionerLatencyMs: Number(g.questioner_latency_ms),
+      endedByQuestionerOutput: modelCallsOf(g) > Number(g.turns_used),
+      turns: (turnsByGame.get(g.game_id) ?? []).map((t) => ({ speaker: t.speaker, createdAtMs: Number(t.created_at_ms), latencyMs: Number(t.latency_ms) })),
+    }),
+  );
 }
 
 /**
@@ -198,6 +246,7 @@ async function playWindowed(
   const started = performance.now();
   let launched = 0;
   let finished = 0;
+  let lastProgress = started;
   while (finished < run.count) {
     ctx.checkpoint();
     const room = Math.min(run.inFlight - (launched - finished), run.count - launched);
@@ -206,7 +255,11 @@ async function playWindowed(
       launched += room;
     }
     await abortableSleep(POLL_MS, ctx.signal);
-    finished = await finishedGames();
+    const now = await finishedGames();
+    if (now > finished) lastProgress = performance.now();
+    finished = now;
+    // A lost game would otherwise hold the bench until its hard timeout.
+    if (performance.now() - lastProgress > STALL_MS) throw new Error(`no game of run ${run.plan.runId} finished for ${STALL_MS / 1000} s (${finished} of ${run.count} finished, ${launched} launched)`);
   }
   return performance.now() - started;
 }

@@ -88,7 +88,9 @@ export function tableRows(report: BenchReport): TableRow[] {
       const r = result as E2eBenchResult;
       add('e2e', 'games/s', f(r.games_per_s), `sim-only ${f(r.simulator_bound_games_per_s)}`, f(r.ratio_to_simulator_bound));
       add('e2e', 'model calls/s', f(r.model_calls_per_s), `sim-only ${f(r.simulator_bound_model_calls_per_s)}`);
+      add('e2e', 'CPU busy, cores: this process / host', `${f(r.process_cpu_cores)} / ${f(r.host_busy_cores)}`, `of ${report.host.cpus}`);
       add('e2e', 'game latency p50 / p95 ms', `${f(r.game_latency_ms.p50)} / ${f(r.game_latency_ms.p95)}`);
+      add('e2e', 'per call: transport gap p50 / p95 ms', `${f(r.transport_gap_ms.p50)} / ${f(r.transport_gap_ms.p95)}`, `model call ${f(r.model_call_ms.p50)} / ${f(r.model_call_ms.p95)}`);
       add('e2e', 'peak RSS / heap MiB', `${f(r.peak_rss_mib)} / ${f(r.peak_heap_used_mib)}`, `idle ${f(r.idle_rss_mib)} / ${f(r.idle_heap_used_mib)}`);
       add('e2e', `RSS growth per in-flight game KiB`, f(r.rss_growth_per_in_flight_game_kib), `${r.games_in_flight} in flight`);
       add('e2e', 'success rate', f(r.success_rate), `${r.games} games`);

@@ -1,10 +1,9 @@
 import { createClient } from '@clickhouse/client';
 import { BatchWriter, ClickHouseConnection, GAMES_TABLE, migrateClickHouse, rowsFromCurated, sql, TURNS_TABLE, type GameRow, type TurnRow } from '../core/clickhouse';
-import { roundRatio } from './codec-bench';
 import type { Bench, BenchContext } from './context';
 import { benchCuratedEvents } from './fixtures';
 import { benchDatabase, dropDatabase, uniqueSuffix } from './isolation';
-import { median, perSecond, ratio, significant } from './stats';
+import { median, perSecond, ratioFigure, significant } from './stats';
 
 export interface SinkBenchResult {
   games_per_round: number;
@@ -126,8 +125,8 @@ async function runSinkBench(ctx: BenchContext): Promise<SinkBenchResult> {
     batch_writer_inserts_per_round: insertsPerRound,
     batch_writer_all_queued_rows_per_s: significant(allQueuedRate),
     raw_insert_rows_per_s: significant(rawRate),
-    ratio: roundRatio(ratio(writerRate, rawRate)),
-    all_queued_ratio: roundRatio(ratio(allQueuedRate, rawRate)),
+    ratio: ratioFigure(writerRate, rawRate),
+    all_queued_ratio: ratioFigure(allQueuedRate, rawRate),
     rows_verified: verified,
   };
 }

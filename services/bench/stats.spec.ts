@@ -1,5 +1,6 @@
-import { MemorySampler } from './memory';
+import { hostBusyCores, MemorySampler, readHostCpuTimes } from './memory';
 import { formatFigure, renderTable } from './report';
+import { transportGaps } from './hops';
 import { distribution, mean, median, PeakTracker, percentile, perSecond, ratio, significant } from './stats';
 
 describe('percentile', () => {
@@ -95,5 +96,50 @@ describe('report formatting', () => {
     ]).split('\n');
     expect(table).toHaveLength(3);
     expect(table[1]!.indexOf('50,000') + '50,000'.length).toBe(table[2]!.indexOf('900') + '900'.length);
+  });
+});
+
+describe('transport gaps between model calls', () => {
+  it('subtracts each call from the time since the previous step, the final guess included', () => {
+    const gaps = transportGaps({
+      requestedAtMs: 1_000,
+      endedAtMs: 1_400,
+      questionerLatencyMs: 60 + 40,
+      endedByQuestionerOutput: true,
+      turns: [
+        { speaker: 'questioner', createdAtMs: 1_100, latencyMs: 60 },
+        { speaker: 'answerer', createdAtMs: 1_250, latencyMs: 20 },
+      ],
+    });
+    expect(gaps).toEqual([40, 130, 110]);
+  });
+
+  it('has no final gap when the game did not end with a questioner call, and never goes negative', () => {
+    const gaps = transportGaps({
+      requestedAtMs: 1_000,
+      endedAtMs: 1_300,
+      questionerLatencyMs: 90,
+      endedByQuestionerOutput: false,
+      turns: [{ speaker: 'questioner', createdAtMs: 1_080, latencyMs: 90 }],
+    });
+    expect(gaps).toEqual([0]);
+  });
+});
+
+describe('host CPU', () => {
+  it('counts everything but idle and iowait as busy', () => {
+    const before = readHostCpuTimes(() => 'cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 1 2 3 4\n');
+    const after = readHostCpuTimes(() => 'cpu  250 0 100 900 50 0 0 0 0 0\n');
+    expect(before).toEqual({ busy: 150, total: 1000 });
+    expect(hostBusyCores(before, after, 2)).toBeCloseTo(((350 - 150) / (1300 - 1000)) * 2);
+  });
+
+  it('gives up without /proc/stat', () => {
+    expect(
+      readHostCpuTimes(() => {
+        throw new Error('ENOENT');
+      }),
+    ).toBeUndefined();
+    expect(hostBusyCores(undefined, { busy: 1, total: 2 }, 2)).toBeNull();
   });
 });

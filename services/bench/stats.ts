@@ -34,6 +34,12 @@ export function ratio(measured: number, baseline: number): number | null {
   return baseline > 0 && Number.isFinite(measured) ? measured / baseline : null;
 }
 
+/** measured / baseline to 3 significant digits, null without a baseline: the ratios of the report. */
+export function ratioFigure(measured: number, baseline: number): number | null {
+  const value = ratio(measured, baseline);
+  return value === null ? null : significant(value, 3);
+}
+
 /** Rounds to `digits` significant digits: figures are reported, not their noise. */
 export function significant(value: number, digits = 4): number {
   if (value === 0 || !Number.isFinite(value)) return value;

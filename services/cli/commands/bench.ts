@@ -38,7 +38,7 @@ export function register(program: Command): void {
   program
     .command('bench')
     .description('throughput and memory benchmarks (codec, bus, end to end, sink), each with a same-run baseline and ratio')
-    .option('--quick', 'smaller counts (about a minute)')
+    .option('--quick', 'smaller counts (well under a minute on an idle machine)')
     .option('--json', 'print the report as one JSON object on the last line')
     .option('--out <file>', 'also write the JSON report to this file (e.g. bench-results/<date>.json)')
     .option('--only <names>', `run only these benches: ${BENCH_NAMES.join(',')}`, benchList)
@@ -93,7 +93,7 @@ export function register(program: Command): void {
           progress(`report written to ${path}`);
         }
         if (opts.json) process.stdout.write(`${json}\n`);
-        if (!report.ok) process.exitCode = 1;
+        if (!report.ok) process.exitCode = interrupt.signal.aborted ? 130 : 1;
       } finally {
         if (stackStarted) {
           try {
