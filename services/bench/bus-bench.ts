@@ -56,7 +56,7 @@ async function runBusBench(ctx: BenchContext): Promise<BusBenchResult> {
   const events = benchCuratedEvents(count, { turns: 10, idPrefix: 'bus' });
   const bytes = await Promise.all(events.map((event) => codec.encode('gameCurated', event)));
   const messageBytes = bytes.reduce((sum, b) => sum + b.length, 0) / bytes.length;
-  const partitions = (await topicPartitions(ctx, prefix)) ?? 0;
+  const partitions = await topicPartitions(ctx, prefix);
 
   ctx.progress(`raw kafkajs: ${count} messages of ${Math.round(messageBytes)} bytes`);
   const raw = await rawRun(ctx, prefix, events, bytes, partitions);
@@ -101,12 +101,15 @@ async function runBusBench(ctx: BenchContext): Promise<BusBenchResult> {
   };
 }
 
-async function topicPartitions(ctx: BenchContext, prefix: string): Promise<number | undefined> {
+/** Partitions of the bus's game-curated topic, so the raw topic gets as many. */
+async function topicPartitions(ctx: BenchContext, prefix: string): Promise<number> {
   const admin = rawKafka(ctx.config, 'dg-bench-bus-admin').admin();
   await admin.connect();
   try {
     const { topics } = await admin.fetchTopicMetadata({ topics: [topicName('gameCurated', prefix)] });
-    return topics[0]?.partitions.length;
+    const partitions = topics[0]?.partitions.length;
+    if (!partitions) throw new Error(`topic ${topicName('gameCurated', prefix)} has no partitions in the broker's metadata`);
+    return partitions;
   } finally {
     await admin.disconnect();
   }
