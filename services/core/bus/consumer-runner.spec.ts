@@ -186,6 +186,21 @@ describe('ConsumerRunner', () => {
     await runner.stop();
   });
 
+  it('serves partitions waiting for room in turn, so a long batch does not starve another partition', async () => {
+    const { consumer, gated, runner } = setup({ maxInFlight: 1, maxBuffered: 1 });
+    await runner.start();
+    const long = consumer.listener.onBatch(batchOf(0, Array.from({ length: 6 }, (_, i) => [i, `a${i}`] as [number, string])));
+    const short = consumer.listener.onBatch(batchOf(1, [[0, 'b0'], [1, 'b1']]));
+    for (let i = 0; i < 8; i++) {
+      await eventually(() => gated.started.length === i + 1);
+      gated.release(gated.started[i]!);
+    }
+    await Promise.all([long, short]);
+    // Partition 1 got every other slot instead of waiting for all of partition 0.
+    expect(gated.started.slice(0, 4)).toEqual(['0:0', '1:0', '0:1', '1:1']);
+    await runner.stop();
+  });
+
   it('rethrows a heartbeat failure (rebalance) from a blocked batch so the client rejoins', async () => {
     const { consumer, gated, runner } = setup({ maxInFlight: 1, maxBuffered: 1 });
     await runner.start();

@@ -105,6 +105,7 @@ export class ConsumerRunner<K extends TopicKey> {
       heartbeatIntervalMs: config.consumer.heartbeatIntervalMs,
       maxWaitTimeMs: config.consumer.maxWaitTimeMs,
       maxBytesPerPartition: config.consumer.maxBytesPerPartition,
+      partitionsConcurrently: maxInFlight,
     });
     this.processor = new MessageProcessor<K>({
       groupId: options.groupId,
@@ -168,14 +169,26 @@ export class ConsumerRunner<K extends TopicKey> {
     const topicKey = topicKeyOf(batch.topic, this.deps.config.topicPrefix) as K;
     for (const message of batch.messages) {
       if (!this.mayAccept(generation, batch)) return;
-      while (!this.scheduler.hasRoom()) {
-        await this.scheduler.changed(this.deps.config.consumer.heartbeatIntervalMs);
-        if (!this.mayAccept(generation, batch)) return;
-        await batch.heartbeat();
+      const ticket = this.scheduler.requestRoom();
+      try {
+        while (!(await ticket.wait(this.deps.config.consumer.heartbeatIntervalMs))) {
+          if (!this.mayAccept(generation, batch)) break;
+          await batch.heartbeat();
+        }
+      } catch (error) {
+        ticket.cancel();
+        throw error;
       }
-      if (!offsets.accept(message.offset)) continue;
+      if (!this.mayAccept(generation, batch)) {
+        ticket.cancel();
+        return;
+      }
+      if (!offsets.accept(message.offset)) {
+        ticket.cancel();
+        continue;
+      }
       batch.markFetched(message.offset);
-      this.scheduler.submit(message.key === null ? null : message.key.toString('latin1'), () => this.handle(message, topicKey, offsets));
+      this.scheduler.submit(message.key === null ? null : message.key.toString('latin1'), () => this.handle(message, topicKey, offsets), ticket);
     }
   }
 

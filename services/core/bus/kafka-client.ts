@@ -64,6 +64,8 @@ export interface ConsumerGroupSettings {
   heartbeatIntervalMs: number;
   maxWaitTimeMs: number;
   maxBytesPerPartition: number;
+  /** Partition batches handed over at once (each may wait for room in the scheduler). */
+  partitionsConcurrently: number;
 }
 
 export interface KafkaConsumerPort {
@@ -246,9 +248,11 @@ class KafkajsProducer implements KafkaProducerPort {
 
 class KafkajsConsumer implements KafkaConsumerPort {
   private readonly consumer: Consumer;
+  private readonly partitionsConcurrently: number;
   private latestHeartbeat: (() => Promise<void>) | undefined;
 
   constructor(kafka: Kafka, settings: ConsumerGroupSettings) {
+    this.partitionsConcurrently = settings.partitionsConcurrently;
     this.consumer = kafka.consumer({
       groupId: settings.groupId,
       sessionTimeout: settings.sessionTimeoutMs,
@@ -271,12 +275,13 @@ class KafkajsConsumer implements KafkaConsumerPort {
     await this.consumer.subscribe({ topics, fromBeginning: options.fromBeginning });
     // eachBatch with manual resolution and no auto-commit: the bus hands messages to its own
     // per-key scheduler, marks them fetched as it accepts them, and commits only offsets below the
-    // lowest unfinished message itself. One partition batch at a time: concurrency comes from the
-    // scheduler, not from kafkajs.
+    // lowest unfinished message itself (eachMessage would serialise a partition and commit in
+    // kafkajs's order). Several partition batches are handed over at once so that one partition
+    // waiting for room does not starve the others; handler concurrency comes from the scheduler.
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
+      partitionsConsumedConcurrently: this.partitionsConcurrently,
       eachBatch: (payload) => this.deliver(payload, listener),
     });
   }

@@ -95,6 +95,47 @@ describe('KeyedScheduler', () => {
     expect(scheduler.hasRoom()).toBe(true);
   });
 
+  it('grants room to waiting tickets first come first served', async () => {
+    const scheduler = new KeyedScheduler(1, 1);
+    const g = gate();
+    scheduler.submit('busy', () => g.promise);
+    const first = scheduler.requestRoom();
+    const second = scheduler.requestRoom();
+    expect(await first.wait(5)).toBe(false);
+    const order: string[] = [];
+    void first.wait(10_000).then((granted) => granted && order.push('first'));
+    void second.wait(10_000).then((granted) => granted && order.push('second'));
+    g.open();
+    await flush();
+    expect(order).toEqual(['first']);
+    scheduler.submit('a', async () => {}, first);
+    await flush();
+    expect(order).toEqual(['first', 'second']);
+    second.cancel();
+    expect(scheduler.pending).toBe(0);
+  });
+
+  it('a cancelled ticket leaves the line and a held one gives its slot back', async () => {
+    const scheduler = new KeyedScheduler(1, 1);
+    const held = scheduler.requestRoom();
+    expect(await held.wait(0)).toBe(true);
+    const waiting = scheduler.requestRoom();
+    waiting.cancel();
+    held.cancel();
+    expect(scheduler.pending).toBe(0);
+    const next = scheduler.requestRoom();
+    expect(await next.wait(0)).toBe(true);
+  });
+
+  it('wake() releases ticket waits without granting, and they keep their place', async () => {
+    const scheduler = new KeyedScheduler(1, 1);
+    scheduler.submit('busy', () => new Promise(() => {}));
+    const ticket = scheduler.requestRoom();
+    const waiting = ticket.wait(10_000);
+    scheduler.wake();
+    await expect(waiting).resolves.toBe(false);
+  });
+
   it('changed() resolves after its timeout when nothing happens', async () => {
     const scheduler = new KeyedScheduler(1, 1);
     const started = Date.now();

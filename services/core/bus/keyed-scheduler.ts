@@ -1,8 +1,47 @@
+/** A place in line for room in the scheduler; granted in request order. */
+export interface RoomTicket {
+  /** True once a slot is held for the caller; false when maxWaitMs passed or wake() was called first (the caller keeps its place). */
+  wait(maxWaitMs: number): Promise<boolean>;
+  /** Leaves the line, or gives the held slot back unused. */
+  cancel(): void;
+}
+
+class Ticket implements RoomTicket {
+  held = false;
+  done = false;
+  private resolveWait: ((granted: boolean) => void) | undefined;
+
+  constructor(private readonly onCancel: (ticket: Ticket) => void) {}
+
+  wait(maxWaitMs: number): Promise<boolean> {
+    if (this.held || this.done) return Promise.resolve(this.held);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.settle(false), maxWaitMs);
+      this.resolveWait = (granted) => {
+        clearTimeout(timer);
+        this.resolveWait = undefined;
+        resolve(granted);
+      };
+    });
+  }
+
+  settle(granted: boolean): void {
+    this.resolveWait?.(granted);
+  }
+
+  cancel(): void {
+    if (this.done) return;
+    this.onCancel(this);
+    this.done = true;
+  }
+}
+
 /**
  * Runs tasks concurrently up to `maxRunning`, while tasks that share a key run strictly one after
  * another in submission order (one game's events stay in order; different games, even on one
- * partition, overlap). At most `maxPending` tasks are held (running plus waiting behind their key),
- * which is the consumer's backpressure: it stops accepting messages until room frees up.
+ * partition, overlap). At most `maxPending` tasks are held (running plus waiting behind their key);
+ * callers queue for room with tickets, served first come first served so that no partition's batch
+ * starves the others. That is the consumer's backpressure.
  */
 export class KeyedScheduler {
   private readonly queues = new Map<string, Array<() => Promise<void>>>();
@@ -10,7 +49,9 @@ export class KeyedScheduler {
   private readonly runningKeys = new Set<string>();
   /** Keys whose head task may start, oldest first. */
   private readonly ready: string[] = [];
+  private readonly roomLine: Ticket[] = [];
   private runningCount = 0;
+  /** Running, waiting behind their key, or reserved by a held ticket. */
   private pendingCount = 0;
   private unkeyedSequence = 0;
   private starting = true;
@@ -30,20 +71,41 @@ export class KeyedScheduler {
     return this.runningCount;
   }
 
-  /** Running plus waiting behind their key. */
+  /** Running, waiting behind their key, or reserved. */
   get pending(): number {
     return this.pendingCount;
   }
 
   hasRoom(): boolean {
-    return this.pendingCount < this.maxPending;
+    return this.pendingCount < this.maxPending && this.roomLine.length === 0;
   }
 
-  /** A null key means no ordering constraint. */
-  submit(key: string | null, task: () => Promise<void>): void {
+  /** Queues for one slot; pass the ticket to submit() once it is held. */
+  requestRoom(): RoomTicket {
+    const ticket = new Ticket((t) => this.release(t));
+    if (this.starting && this.hasRoom()) {
+      this.pendingCount++;
+      ticket.held = true;
+    } else {
+      this.roomLine.push(ticket);
+    }
+    return ticket;
+  }
+
+  /**
+   * A null key means no ordering constraint. With a held ticket the task uses the reserved slot;
+   * without one it is admitted regardless of room.
+   */
+  submit(key: string | null, task: () => Promise<void>, ticket?: RoomTicket): void {
     if (!this.starting) throw new Error('scheduler stopped: no new tasks');
+    if (ticket) {
+      const held = ticket as Ticket;
+      if (!held.held || held.done) throw new Error('submit needs a held, unused ticket');
+      held.done = true;
+    } else {
+      this.pendingCount++;
+    }
     const queueKey = key ?? `\u0000unkeyed:${this.unkeyedSequence++}`;
-    this.pendingCount++;
     const queue = this.queues.get(queueKey);
     if (queue) {
       queue.push(task);
@@ -58,8 +120,7 @@ export class KeyedScheduler {
   changed(maxWaitMs: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(done, maxWaitMs);
-      const waiter = (): void => done();
-      this.waiters.push(waiter);
+      this.waiters.push(done);
       function done(): void {
         clearTimeout(timer);
         resolve();
@@ -67,11 +128,10 @@ export class KeyedScheduler {
     });
   }
 
-  /** Releases everyone waiting in changed(). */
+  /** Releases everyone waiting in changed() or on a ticket (tickets keep their place in line). */
   wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const waiter of waiters) waiter();
+    this.notifyChanged();
+    for (const ticket of this.roomLine) ticket.settle(false);
   }
 
   /** Stops starting tasks and forgets the ones still waiting; returns how many were dropped. */
@@ -79,7 +139,7 @@ export class KeyedScheduler {
     this.starting = false;
     let dropped = 0;
     for (const [key, queue] of this.queues) {
-      const keep = this.isRunningHead(key) ? 1 : 0;
+      const keep = this.runningKeys.has(key) ? 1 : 0;
       dropped += queue.length - keep;
       if (keep) queue.length = 1;
       else this.queues.delete(key);
@@ -90,8 +150,24 @@ export class KeyedScheduler {
     return dropped;
   }
 
-  private isRunningHead(key: string): boolean {
-    return this.runningKeys.has(key);
+  private release(ticket: Ticket): void {
+    if (ticket.held) {
+      ticket.held = false;
+      this.pendingCount--;
+      this.grantRoom();
+    } else {
+      const index = this.roomLine.indexOf(ticket);
+      if (index >= 0) this.roomLine.splice(index, 1);
+    }
+  }
+
+  private grantRoom(): void {
+    while (this.starting && this.roomLine.length > 0 && this.pendingCount < this.maxPending) {
+      const ticket = this.roomLine.shift()!;
+      this.pendingCount++;
+      ticket.held = true;
+      ticket.settle(true);
+    }
   }
 
   private pump(): void {
@@ -118,6 +194,13 @@ export class KeyedScheduler {
     if (queue.length === 0) this.queues.delete(key);
     else if (this.starting) this.ready.push(key);
     this.pump();
-    this.wake();
+    this.grantRoom();
+    this.notifyChanged();
+  }
+
+  private notifyChanged(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiters) waiter();
   }
 }
