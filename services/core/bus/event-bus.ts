@@ -1,4 +1,4 @@
-import type { OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import type { BeforeApplicationShutdown, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { TopicEvent, TopicKey } from '../../../schemas/topics';
 import type { RetryOptions } from '../errors';
 import { createLogger, type Logger } from '../logging';
@@ -31,9 +31,13 @@ export interface Subscription {
 /**
  * The only way roles read and write events: one idempotent producer per process and one consumer
  * group member per subscription, owned here and shut down with the Nest application (enable
- * shutdown hooks so SIGTERM reaches onApplicationShutdown). Usable without Nest: start() / close().
+ * shutdown hooks so SIGTERM reaches it). Usable without Nest: start() / close().
+ *
+ * Consumers drain in beforeApplicationShutdown, i.e. before any provider's onApplicationShutdown
+ * closes what handlers use (Nest runs a global module's shutdown hooks last, so draining there would
+ * be too late); the producer disconnects in onApplicationShutdown.
  */
-export class EventBus implements OnModuleInit, OnApplicationShutdown {
+export class EventBus implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly client: KafkaClient;
   private readonly logger: Logger;
   private readonly producer: KafkaProducerPort;
@@ -41,6 +45,7 @@ export class EventBus implements OnModuleInit, OnApplicationShutdown {
   private readonly runners = new Set<ConsumerRunner<TopicKey>>();
   private startPromise: Promise<void> | undefined;
   private closePromise: Promise<void> | undefined;
+  private accepting = true;
 
   constructor(private readonly options: EventBusOptions) {
     if (options.codec.topicPrefix !== options.config.topicPrefix) {
@@ -66,6 +71,10 @@ export class EventBus implements OnModuleInit, OnApplicationShutdown {
     await this.start();
   }
 
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.stopSubscriptions();
+  }
+
   async onApplicationShutdown(): Promise<void> {
     await this.close();
   }
@@ -82,7 +91,7 @@ export class EventBus implements OnModuleInit, OnApplicationShutdown {
 
   /** Joins the group and starts handling; resolves once the member has its first assignment. */
   async subscribe<K extends TopicKey>(options: SubscriptionOptions<K>): Promise<Subscription> {
-    if (this.closePromise) throw new Error('event bus is closed');
+    if (!this.accepting) throw new Error('event bus is shutting down: no new subscriptions');
     await this.start();
     const runner = new ConsumerRunner<K>(
       {
@@ -136,8 +145,14 @@ export class EventBus implements OnModuleInit, OnApplicationShutdown {
     await this.producer.connect();
   }
 
-  private async disconnect(): Promise<void> {
+  /** Drains every subscription in parallel; each has its own shutdown deadline. */
+  private async stopSubscriptions(): Promise<void> {
+    this.accepting = false;
     await Promise.all([...this.runners].map((runner) => runner.stop()));
+  }
+
+  private async disconnect(): Promise<void> {
+    await this.stopSubscriptions();
     this.runners.clear();
     if (this.startPromise) {
       try {
