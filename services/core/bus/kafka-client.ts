@@ -180,7 +180,7 @@ class KafkajsAdmin implements KafkaAdminPort {
       });
     } catch (err) {
       const nested = (err as { errors?: Array<{ type?: string }> }).errors;
-      if (Array.isArray(nested) && nested.every((e) => e.type === 'TOPIC_ALREADY_EXISTS' || e.type === undefined)) return;
+      if (Array.isArray(nested) && nested.length > 0 && nested.every((e) => e.type === 'TOPIC_ALREADY_EXISTS')) return;
       throw err;
     }
   }

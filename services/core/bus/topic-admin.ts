@@ -16,7 +16,9 @@ export interface EnsureTopicsOptions {
 }
 
 export interface EnsureTopicsReport {
+  /** Missing when the call started, present now (created by this call or a concurrent one). */
   created: string[];
+  /** Already there when the call started (left as they are, even if their partitions differ). */
   existing: string[];
 }
 
@@ -52,7 +54,7 @@ export async function ensureTopicsWith(admin: KafkaAdminPort, topicPrefix: strin
   for (let attempt = 1, toCreate = missing; toCreate.length > 0; attempt++) {
     try {
       await admin.createTopics(toCreate);
-      logger.info('created topics', { topics: toCreate.map((t) => t.name) });
+      logger.info('created missing topics', { topics: toCreate.map((t) => t.name) });
       break;
     } catch (error) {
       if (attempt >= 3 || Date.now() >= deadline) throw error;
