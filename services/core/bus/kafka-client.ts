@@ -147,11 +147,17 @@ export function createKafkaClient(config: KafkaConnectionConfig, logger: Logger)
   };
 }
 
-/** kafkajs INFO lines (joins, pauses) are routine: they go to debug; warnings and errors keep their level. */
+/**
+ * kafkajs INFO lines (joins, pauses) are routine: they go to debug. So do its per-request error
+ * responses ("Response Heartbeat ... The group is rebalancing"): kafkajs retries or rejoins on them,
+ * and a failure that matters surfaces as a rejected call or a consumer crash, logged in its own right.
+ */
 function forwardClientLog(logger: Logger, entry: LogEntry): void {
   const { message, timestamp: _timestamp, ...fields } = entry.log;
   const scoped = { kafkajs: entry.namespace, ...fields };
-  if (entry.level === KafkaLogLevel.ERROR) logger.error(message, scoped);
+  const requestErrorResponse = entry.namespace === 'Connection' && message.startsWith('Response ');
+  if (requestErrorResponse) logger.debug(message, scoped);
+  else if (entry.level === KafkaLogLevel.ERROR) logger.error(message, scoped);
   else if (entry.level === KafkaLogLevel.WARN) logger.warn(message, scoped);
   else logger.debug(message, scoped);
 }
