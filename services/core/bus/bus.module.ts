@@ -15,6 +15,8 @@ export interface BusModuleOptions {
   overrides?: BusConfigOverrides;
   /** Create missing topics when the bus starts (default true). */
   ensureTopicsOnStart?: boolean;
+  /** See EventBusOptions.onFatalError. */
+  onFatalError?: (error: Error, groupId: string) => void;
 }
 
 /** The bus settings that DgConfig carries, over the bus defaults. */
@@ -53,7 +55,13 @@ export class BusModule {
         {
           provide: EventBus,
           inject: [BUS_CONFIG, WIRE_CODEC],
-          useFactory: (config: BusConfig, codec: WireCodec) => new EventBus({ config, codec, ...(options.ensureTopicsOnStart === undefined ? {} : { ensureTopicsOnStart: options.ensureTopicsOnStart }) }),
+          useFactory: (config: BusConfig, codec: WireCodec) =>
+            new EventBus({
+              config,
+              codec,
+              ...(options.ensureTopicsOnStart === undefined ? {} : { ensureTopicsOnStart: options.ensureTopicsOnStart }),
+              ...(options.onFatalError ? { onFatalError: options.onFatalError } : {}),
+            }),
         },
       ],
       exports: [EventBus, BUS_CONFIG, WIRE_CODEC],

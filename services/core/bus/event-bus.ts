@@ -19,6 +19,11 @@ export interface EventBusOptions {
   client?: KafkaClient;
   /** Injected by tests. */
   retryTiming?: Pick<RetryOptions, 'random' | 'sleep'>;
+  /**
+   * A consumer the client gave up on for good (non-retriable crash); default: logged. A role process
+   * should exit non-zero here so its supervisor restarts it. A subscription's own handler wins.
+   */
+  onFatalError?: (error: Error, groupId: string) => void;
 }
 
 export interface Subscription {
@@ -104,7 +109,7 @@ export class EventBus implements OnModuleInit, BeforeApplicationShutdown, OnAppl
         logger: this.logger,
         ...(this.options.retryTiming ? { retryTiming: this.options.retryTiming } : {}),
       },
-      options,
+      { ...options, onFatalError: options.onFatalError ?? ((error) => this.options.onFatalError?.(error, options.groupId)) },
     );
     const tracked = runner as unknown as ConsumerRunner<TopicKey>;
     this.runners.add(tracked);
