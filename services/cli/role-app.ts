@@ -3,7 +3,7 @@ import { Module, type DynamicModule, type INestApplicationContext, type Type } f
 import { NestFactory } from '@nestjs/core';
 import { BusModule } from '../core/bus';
 import { DgConfigModule, type DgConfig } from '../core/config';
-import { NestLoggerAdapter } from '../core/logging';
+import { createLogger, NestLoggerAdapter } from '../core/logging';
 import type { RoleName } from '../core/runtime';
 import { AnswererModule } from '../answerer/answerer.module';
 import { FilterModule } from '../filter/filter.module';
@@ -22,7 +22,14 @@ const ROLE_MODULES: Record<RoleName, Type<unknown>> = {
 @Module({})
 class RolesAppModule {
   static with(config: DgConfig, roles: readonly RoleName[]): DynamicModule {
-    return { module: RolesAppModule, imports: [DgConfigModule.forRoot(config), BusModule.forRoot(), ...roles.map((r) => ROLE_MODULES[r])] };
+    // A consumer kafkajs gave up on never comes back by itself: stop the process (draining the other
+    // roles) and exit non-zero, so a supervisor restarts it rather than leaving a silent zombie.
+    const onFatalError = (error: Error): void => {
+      createLogger('dg.run').error('a consumer stopped for good; shutting down to be restarted', { error });
+      process.exitCode = 1;
+      process.kill(process.pid, 'SIGTERM');
+    };
+    return { module: RolesAppModule, imports: [DgConfigModule.forRoot(config), BusModule.forRoot({ onFatalError }), ...roles.map((r) => ROLE_MODULES[r])] };
   }
 }
 
