@@ -3,7 +3,7 @@ FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # Runtime packages plus the compiler only: the test toolchain (jest, chdb) stays out of the image.
-RUN npm ci --omit=dev --ignore-scripts \
+RUN npm install --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm install --no-save --ignore-scripts typescript@5.9.3 @types/node@24 @types/pngjs@6
 COPY tsconfig.json tsconfig.build.json ./
 COPY schemas ./schemas
@@ -14,7 +14,7 @@ FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+RUN npm install --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY schemas ./schemas
 COPY services ./services
