@@ -35,6 +35,8 @@ export interface RecordingProxyOptions {
   upstreamBaseUrl: string;
   /** Answer a request here instead of forwarding: the completion text to return, or undefined to forward. */
   reply?: (request: RecordedRequest) => string | undefined;
+  /** Default 0 (any free port); a fixed one brings an endpoint a role already knows to life. */
+  port?: number;
 }
 
 interface ChatBody {
@@ -127,7 +129,7 @@ export async function startRecordingProxy(options: RecordingProxyOptions): Promi
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   return {
