@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { INestApplicationContext } from '@nestjs/common';
 import { sql } from '../../services/core/clickhouse';
@@ -215,8 +216,14 @@ function sorted(map: Map<string, number>): Array<[string, number]> {
   return [...map.entries()].sort(([a], [b]) => a.localeCompare(b));
 }
 
-/** Dataset shards and their exact contents. */
-async function datasetFiles(): Promise<Record<string, string>> {
+/** Dataset shards with their line count and content hash (a compact diff when a test fails). */
+async function datasetFiles(): Promise<Record<string, { lines: number; sha256: string }>> {
   const files = [...new Set((await datasetLines(env.dataDir)).map((l) => l.file))].sort();
-  return Object.fromEntries(await Promise.all(files.map(async (f) => [f, await readFile(f, 'utf8')] as const)));
+  const entries = await Promise.all(
+    files.map(async (file) => {
+      const text = await readFile(file, 'utf8');
+      return [file, { lines: text.split('\n').filter((line) => line !== '').length, sha256: createHash('sha256').update(text).digest('hex') }] as const;
+    }),
+  );
+  return Object.fromEntries(entries);
 }

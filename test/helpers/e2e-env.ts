@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
-import { subjectFor, TOPIC_KEYS, topicName, type TopicKey } from '../../schemas/topics';
+import { topicName, type TopicKey } from '../../schemas/topics';
 import { startRoles } from '../../services/cli/role-app';
 import { ClickHouseConnection, identifier, migrateClickHouse, sql } from '../../services/core/clickhouse';
 import { loadConfig, type ConfigOverrides, type DgConfig } from '../../services/core/config';
@@ -56,11 +56,19 @@ export async function createE2eEnvironment(label: string, baseOverrides: ConfigO
   // Role logs would drown jest's output; DG_LOG_LEVEL in the environment brings them back when debugging.
   configureLogging({ level: process.env.DG_LOG_LEVEL ? base.log.level : 'error' });
 
-  await migrateClickHouse({ ...base.clickhouse });
   const clickhouse = new ClickHouseConnection({ ...base.clickhouse });
   const kafka = new Kafka({ clientId: `dg-e2e-${label}`, brokers: [...base.kafka.brokers], logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
-  await admin.connect();
+  try {
+    await migrateClickHouse({ ...base.clickhouse });
+    await admin.connect();
+  } catch (err) {
+    // A stack that is not up: leave nothing behind, and say where to look.
+    await clickhouse.command(sql`DROP DATABASE IF EXISTS ${identifier(database)}`).catch(() => undefined);
+    await clickhouse.close().catch(() => undefined);
+    await rm(dataDir, { recursive: true, force: true });
+    throw new Error(`e2e environment ${label}: the local stack is not reachable (run \`dg stack up\`): ${String(err)}`, { cause: err });
+  }
 
   const apps = new Set<INestApplicationContext>();
   const closers: Array<() => Promise<unknown>> = [];
@@ -127,9 +135,10 @@ async function deleteKafkaLeftovers(admin: Admin, topicPrefix: string): Promise<
 }
 
 async function deleteSubjects(registryUrl: string, topicPrefix: string): Promise<void> {
-  for (const key of TOPIC_KEYS) {
-    const subject = encodeURIComponent(subjectFor(topicName(key, topicPrefix)));
-    await fetch(`${registryUrl}/subjects/${subject}`, { method: 'DELETE', signal: AbortSignal.timeout(5_000) }).catch(() => undefined);
+  const response = await fetch(`${registryUrl}/subjects`, { signal: AbortSignal.timeout(5_000) });
+  const subjects = ((await response.json()) as string[]).filter((subject) => subject.startsWith(topicPrefix));
+  for (const subject of subjects) {
+    await fetch(`${registryUrl}/subjects/${encodeURIComponent(subject)}`, { method: 'DELETE', signal: AbortSignal.timeout(5_000) });
   }
 }
 

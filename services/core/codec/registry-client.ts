@@ -36,34 +36,47 @@ export class HttpSchemaRegistryClient implements SchemaRegistryClient {
   /**
    * Done by hand: the library sets compatibility only when it registers a brand-new subject, and
    * refuses to register when an existing subject has another level. Apicurio accepts PUT /config
-   * for a subject that has no versions yet.
+   * for a subject that has no versions yet. Processes starting together on a fresh registry race to
+   * create the subject's rule, and Apicurio answers the losers 409 ("rule already exists"): the rule
+   * exists by then, so one more PUT takes the update path.
    */
   async setCompatibility(subject: string, level: COMPATIBILITY): Promise<void> {
     const action = `setting ${level} compatibility on subject ${subject}`;
-    let response: Response;
-    try {
-      response = await fetch(`${this.url}/config/${encodeURIComponent(subject)}`, {
-        method: 'PUT',
-        headers: { 'Content-Type': REGISTRY_CONTENT_TYPE, Accept: REGISTRY_CONTENT_TYPE },
-        body: JSON.stringify({ compatibility: level }),
-        signal: AbortSignal.timeout(this.requestTimeoutMs),
-      });
-    } catch (err) {
-      throw new SchemaRegistryError(`${action}: schema registry at ${this.url} unreachable: ${(err as Error).message}`, { cause: err, subject });
-    }
-    if (!response.ok) {
+    for (let attempt = 1; ; attempt++) {
+      let response: Response;
+      try {
+        response = await fetch(`${this.url}/config/${encodeURIComponent(subject)}`, {
+          method: 'PUT',
+          headers: { 'Content-Type': REGISTRY_CONTENT_TYPE, Accept: REGISTRY_CONTENT_TYPE },
+          body: JSON.stringify({ compatibility: level }),
+          signal: AbortSignal.timeout(this.requestTimeoutMs),
+        });
+      } catch (err) {
+        throw new SchemaRegistryError(`${action}: schema registry at ${this.url} unreachable: ${(err as Error).message}`, { cause: err, subject });
+      }
+      if (response.ok) return;
       const text = await response.text().catch(() => '');
+      if (response.status === 409 && attempt < 3) continue;
       throw new SchemaRegistryError(`${action} failed: HTTP ${response.status} ${text}`.trim(), { status: response.status, subject });
     }
   }
 
+  /**
+   * Apicurio answers 409 "artifact ... already exists" (not an incompatibility) to the losers of
+   * concurrent first registrations of a subject; the subject exists by then, so registering again
+   * finds or adds the version.
+   */
   async register(subject: string, schema: object, level: COMPATIBILITY): Promise<number> {
     const action = `registering ${(schema as { name?: string }).name ?? 'schema'} under subject ${subject}`;
-    try {
-      const { id } = await this.withTimeout(action, this.registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(schema) }, { subject, compatibility: level }));
-      return id;
-    } catch (err) {
-      throw this.mapError(err, action, subject, level);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { id } = await this.withTimeout(action, this.registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(schema) }, { subject, compatibility: level }));
+        return id;
+      } catch (err) {
+        const lostCreationRace = (err as { status?: unknown } | null)?.status === 409 && /already exists/i.test((err as Error)?.message ?? '');
+        if (lostCreationRace && attempt < 3) continue;
+        throw this.mapError(err, action, subject, level);
+      }
     }
   }
 
