@@ -45,6 +45,12 @@ describe('buildGameRequest', () => {
     expect(new Set(others).size).toBeGreaterThan(5);
   });
 
+  it('gives launches with nearby seeds disjoint game seeds', () => {
+    const seeds = (launchSeed: number) => Array.from({ length: 200 }, (_, i) => gameSeed(launchSeed, i));
+    const all = [0, 1, 2, 3, 11, 13, 42, 43].flatMap(seeds);
+    expect(new Set(all).size).toBe(all.length);
+  });
+
   it('spreads the target over display positions', () => {
     const positions = new Set(Array.from({ length: 40 }, (_, i) => buildGameRequest(plan, images, i, 0, 'x').game.setup.targetIndex));
     expect(positions.size).toBe(4);

@@ -20,12 +20,22 @@ export interface LaunchPlan {
   answerer: ModelSpec;
 }
 
-/** A distinct, reproducible 31-bit seed per game of a launch. */
+/**
+ * A distinct, reproducible 31-bit seed per game of a launch. The launch seed is fully mixed before
+ * the index joins it: XOR-ing the index into the raw seed made launches whose seeds differ in a few
+ * bits replay each other's games at shifted indexes (seed 11 game 0 = seed 13 game 6).
+ */
 export function gameSeed(launchSeed: number, index: number): number {
-  let h = (launchSeed ^ 0x9e3779b9) >>> 0;
-  h = Math.imul(h ^ (index + 1), 0x85ebca6b) >>> 0;
+  const launch = mix32((launchSeed ^ 0x9e3779b9) >>> 0);
+  return mix32((launch + Math.imul(index + 1, 0x9e3779b9)) >>> 0) & 0x7fffffff;
+}
+
+/** murmur3's 32-bit finaliser: a bijection on uint32 where every input bit affects every output bit. */
+function mix32(value: number): number {
+  let h = value;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
-  return (h ^ (h >>> 16)) & 0x7fffffff;
+  return (h ^ (h >>> 16)) >>> 0;
 }
 
 /** Checks a plan before anything is published; every problem names its flag. */
