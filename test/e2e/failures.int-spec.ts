@@ -11,8 +11,9 @@ import { closedPort, startRecordingProxy } from '../helpers/e2e-vlm';
 
 /**
  * Failures are named and isolated: a model that answers nonsense, an image that is missing or not
- * the bytes its hash promises, an endpoint nobody listens on. Each game ends with a verdict naming
- * what went wrong, the other games of the same run play on, and nothing reaches the dead-letter topic.
+ * the bytes its hash promises, a model slower than the game's deadline, an endpoint nobody listens
+ * on. Each game ends with a verdict naming what went wrong, the other games of the same run play
+ * on, and nothing reaches the dead-letter topic.
  */
 
 const NONSENSE = 'Lorem ipsum dolor sit amet, consectetur adipiscing elit.';
@@ -30,7 +31,7 @@ afterAll(async () => {
   await sim?.close();
 }, 30_000);
 
-describe('unparseable model output and unusable images, mixed into a run of good games', () => {
+describe('unparseable model output, unusable images and missed deadlines, mixed into a run of good games', () => {
   let env: E2eEnvironment;
   let overrides: ConfigOverrides;
 
@@ -55,14 +56,17 @@ describe('unparseable model output and unusable images, mixed into a run of good
       planFrom(config, { datasetName: 'synthetic-v1', runId, seed: 1_618, candidates: 4, maxTurns: 10, questionerModel, answererModel });
 
     const broken = brokenImageRequests(plan(SIM_MODEL), env.topicPrefix);
+    // A one-second deadline and an answerer that takes longer than that for every answer.
+    const tooSlow = planFrom(env.config({ ...overrides, DG_GAME_DEADLINE_MS: 1_000 }), { datasetName: 'synthetic-v1', runId, seed: 1_618, answererModel: `${SIM_MODEL}@latency=1500` });
     const startedAt = Date.now();
-    const [good, nonsenseAnswers, nonsenseQuestions] = await Promise.all([
+    const [good, nonsenseAnswers, nonsenseQuestions, late] = await Promise.all([
       launch(config, plan(SIM_MODEL), images, 20),
       launch(config, plan(NONSENSE_MODEL), images, 4, 100),
       launch(config, plan(SIM_MODEL, NONSENSE_MODEL), images, 4, 200),
+      launch(config, tooSlow, images, 3, 400),
       publishRequests(config, broken.map((b) => b.request)),
     ]);
-    const total = good.length + nonsenseAnswers.length + nonsenseQuestions.length + broken.length;
+    const total = good.length + nonsenseAnswers.length + nonsenseQuestions.length + late.length + broken.length;
     const summary = await waitForRunRows(env.clickhouse, env.database, runId, total, startedAt, 90_000);
     expect(summary.games).toBe(total);
     const byId = new Map((await gameRecords(env.clickhouse, runId)).map((r) => [r.game_id, r]));
@@ -77,13 +81,18 @@ describe('unparseable model output and unusable images, mixed into a run of good
       expect(outcome(byId.get(id)!)).toEqual(['failure', 'unparseable_output', 'unparseable_output', 'questioner']);
       expect(byId.get(id)!.judgement_detail).toContain('Lorem ipsum');
     }
+    for (const id of late) {
+      const record = byId.get(id)!;
+      expect([record.verdict, record.failure_reason, record.ending_kind]).toEqual(['failure', 'timeout', 'timeout']);
+      expect(record.judgement_detail).toMatch(/deadline/);
+    }
     for (const { request, badImageId, endedBy } of broken) {
       const record = byId.get(request.game.header.gameId)!;
       expect(outcome(record)).toEqual(['failure', 'model_error', 'bad_image', endedBy]);
       expect(record.judgement_detail).toContain(badImageId);
     }
 
-    expect(summary.failed).toEqual({ unparseable_output: nonsenseAnswers.length + nonsenseQuestions.length, model_error: broken.length });
+    expect(summary.failed).toEqual({ unparseable_output: nonsenseAnswers.length + nonsenseQuestions.length, model_error: broken.length, timeout: late.length });
     expect(summary.succeeded).toBe(good.length);
     expect((await datasetLines(env.dataDir)).map((l) => l.gameId).sort()).toEqual([...good].sort());
     expect(await topicMessageCount(env.admin, env.topic('deadLetter'))).toBe(0);
