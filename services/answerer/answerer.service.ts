@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common'
 import { DG_CONFIG, type DgConfig } from '../core/config';
 import { EventBus, type MessageContext } from '../core/bus';
 import type { ModelClient } from '../core/model-client';
-import { ANSWERER_MODEL, callModelForTurn, ImageUrlResolver, PromptCache, roleGroupId, UnusableImageError, withEndpoint } from '../core/runtime';
+import { ANSWERER_MODEL, callModelForTurn, ImageUrlResolver, PromptCache, roleGroupId, ROLE_INPUTS, UnusableImageError, withEndpoint } from '../core/runtime';
 import {
   answererRequestKind,
   badImageEnding,
@@ -34,7 +34,7 @@ export class AnswererService implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     await this.bus.subscribe({
       groupId: roleGroupId(this.config.topics.prefix, 'answerer'),
-      topics: ['questionAsked', 'gameRequested'],
+      topics: ROLE_INPUTS.answerer,
       maxInFlight: Math.max(this.config.kafka.maxInFlight, this.config.models.answerer.concurrency),
       handler: (event, ctx) => this.handle(event.game, ctx),
     });

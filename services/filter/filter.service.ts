@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { DG_CONFIG, type DgConfig } from '../core/config';
 import { EventBus } from '../core/bus';
-import { roleGroupId } from '../core/runtime';
+import { roleGroupId, ROLE_INPUTS } from '../core/runtime';
 import { curate, transcriptHash } from '../game';
 import type { GameJudged } from '../../schemas/generated/events';
 import { SeenTranscripts } from './seen-transcripts';
@@ -19,7 +19,7 @@ export class FilterService implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     await this.bus.subscribe({
       groupId: roleGroupId(this.config.topics.prefix, 'filter'),
-      topics: ['gameJudged'],
+      topics: ROLE_INPUTS.filter,
       handler: (event) => this.handle(event),
     });
   }

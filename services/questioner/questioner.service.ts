@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common'
 import { DG_CONFIG, type DgConfig } from '../core/config';
 import { EventBus, type MessageContext } from '../core/bus';
 import type { ModelClient } from '../core/model-client';
-import { callModelForTurn, ImageUrlResolver, PromptCache, QUESTIONER_MODEL, roleGroupId, UnusableImageError, withEndpoint } from '../core/runtime';
+import { callModelForTurn, ImageUrlResolver, PromptCache, QUESTIONER_MODEL, roleGroupId, ROLE_INPUTS, UnusableImageError, withEndpoint } from '../core/runtime';
 import {
   badImageEnding,
   buildQuestionerMessages,
@@ -33,7 +33,7 @@ export class QuestionerService implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     await this.bus.subscribe({
       groupId: roleGroupId(this.config.topics.prefix, 'questioner'),
-      topics: ['gameRequested', 'answerGiven'],
+      topics: ROLE_INPUTS.questioner,
       maxInFlight: Math.max(this.config.kafka.maxInFlight, this.config.models.questioner.concurrency),
       handler: (event, ctx) => this.handle(event.game, ctx),
     });

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { DG_CONFIG, type DgConfig } from '../core/config';
 import { EventBus } from '../core/bus';
-import { roleGroupId } from '../core/runtime';
+import { roleGroupId, ROLE_INPUTS } from '../core/runtime';
 import { judge } from '../game';
 import type { GuessMade } from '../../schemas/generated/events';
 
@@ -16,7 +16,7 @@ export class RefereeService implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     await this.bus.subscribe({
       groupId: roleGroupId(this.config.topics.prefix, 'referee'),
-      topics: ['guessMade'],
+      topics: ROLE_INPUTS.referee,
       handler: (event) => this.handle(event),
     });
   }

@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import { DG_CONFIG, type DgConfig } from '../core/config';
 import { EventBus, type MessageContext } from '../core/bus';
 import { BatchWriter, ClickHouseConnection, FILTER_DECISIONS_TABLE, GAMES_TABLE, rowsFromCurated, TURNS_TABLE } from '../core/clickhouse';
-import { PromptCache, roleGroupId } from '../core/runtime';
+import { PromptCache, roleGroupId, ROLE_INPUTS } from '../core/runtime';
 import { toFineTuningExample } from '../game';
 import type { GameCurated } from '../../schemas/generated/events';
 import { DatasetWriter } from './dataset-writer';
@@ -34,7 +34,7 @@ export class SinkService implements OnApplicationBootstrap, OnApplicationShutdow
     await this.clickhouse.waitUntilReady({ timeoutMs: 30_000 });
     await this.bus.subscribe({
       groupId: roleGroupId(this.config.topics.prefix, 'sink'),
-      topics: ['gameCurated'],
+      topics: ROLE_INPUTS.sink,
       // Many messages in flight is what lets the batch writer fill batches.
       maxInFlight: Math.max(this.config.kafka.maxInFlight, 256),
       handler: (event, ctx) => this.handle(event, ctx),

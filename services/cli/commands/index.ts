@@ -4,6 +4,7 @@ import * as codegen from './codegen';
 import * as dataset from './dataset';
 import * as migrate from './migrate';
 import * as play from './play';
+import * as replay from './replay';
 import * as run from './run';
 import * as simVlm from './sim-vlm';
 import * as stack from './stack';
@@ -13,7 +14,7 @@ import * as stats from './stats';
 /**
  * Each command module exports `register(program)`. Add one line per command here.
  */
-const commandModules: Array<{ register(program: Command): void }> = [bench, codegen, dataset, migrate, play, run, simVlm, stack, start, stats];
+const commandModules: Array<{ register(program: Command): void }> = [bench, codegen, dataset, migrate, play, replay, run, simVlm, stack, start, stats];
 
 export function registerCommands(program: Command): void {
   for (const m of commandModules) m.register(program);

@@ -122,6 +122,11 @@ export interface KafkaAdminPort {
   describeTopics(names: string[]): Promise<TopicDescription[]>;
   /** Committed offsets of a group per partition (-1 when none). */
   committedOffsets(groupId: string, topic: string): Promise<Array<{ partition: number; offset: string }>>;
+  /**
+   * Moves a group's committed offsets on a topic to the earliest retained message, or to the first
+   * message at or after `fromTimestampMs`. The group must have no active members. Returns the new offsets.
+   */
+  resetGroupOffsets(groupId: string, topic: string, fromTimestampMs?: number): Promise<Array<{ partition: number; offset: string }>>;
   disconnect(): Promise<void>;
 }
 
@@ -203,6 +208,15 @@ class KafkajsAdmin implements KafkaAdminPort {
   async committedOffsets(groupId: string, topic: string): Promise<Array<{ partition: number; offset: string }>> {
     const [result] = await this.admin.fetchOffsets({ groupId, topics: [topic] });
     return (result?.partitions ?? []).map((p) => ({ partition: p.partition, offset: p.offset }));
+  }
+
+  async resetGroupOffsets(groupId: string, topic: string, fromTimestampMs?: number): Promise<Array<{ partition: number; offset: string }>> {
+    const partitions =
+      fromTimestampMs === undefined
+        ? (await this.admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, offset: p.low }))
+        : (await this.admin.fetchTopicOffsetsByTimestamp(topic, fromTimestampMs)).map((p) => ({ partition: p.partition, offset: p.offset }));
+    await this.admin.setOffsets({ groupId, topic, partitions });
+    return partitions;
   }
 
   disconnect(): Promise<void> {
