@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
+import { integerArg } from '../args';
 import { BENCH_NAMES, renderTable, runBenches, tableRows, type BenchName } from '../../bench';
 import { loadConfig, loadConfigOrExit, type ConfigOverrides } from '../../core/config';
 import { stackAddresses, stackDown, stackSettingsFromEnv, stackStatus, stackUp } from '../../local-stack';
@@ -21,12 +22,6 @@ function benchList(value: string): BenchName[] {
   return names as BenchName[];
 }
 
-function positiveInt(name: string) {
-  return (v: string): number => {
-    if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got "${v}"`);
-    return Number(v);
-  };
-}
 
 /**
  * `dg bench` (what `npm run bench` runs): codec, bus, end-to-end and sink figures, each with a
@@ -42,7 +37,7 @@ export function register(program: Command): void {
     .option('--json', 'print the report as one JSON object on the last line')
     .option('--out <file>', 'also write the JSON report to this file (e.g. bench-results/<date>.json)')
     .option('--only <names>', `run only these benches: ${BENCH_NAMES.join(',')}`, benchList)
-    .option('--in-flight <n>', 'games kept in flight by the end-to-end bench', positiveInt('--in-flight'), 64)
+    .option('--in-flight <n>', 'games kept in flight by the end-to-end bench', integerArg('--in-flight', 1), 64)
     .option('--no-stack', 'do not check or start the local stack (use KAFKA_BROKERS etc. as configured)')
     .action(async (opts: BenchOptions) => {
       const settings = stackSettingsFromEnv(process.env);

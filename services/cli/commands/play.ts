@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { integerArg } from '../args';
 import { ClickHouseConnection } from '../../core/clickhouse';
 import { loadConfigOrExit } from '../../core/config';
 import { loadDataset } from '../../datasets/resolve';
@@ -24,13 +25,6 @@ interface PlayOptions {
   timeout: number;
 }
 
-function integerArg(name: string, min: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^-?\d+$/.test(value.trim()) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}, got "${value}"`);
-    return n;
-  };
-}
 
 /** `dg play`: launch games and optionally follow them to their verdicts. */
 export function register(program: Command): void {

@@ -1,4 +1,5 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
+import { integerArg } from '../args';
 import { ClickHouseConnection, gameSummary } from '../../core/clickhouse';
 import { loadConfigOrExit, type DgConfig } from '../../core/config';
 import { sleep } from '../../core/errors';
@@ -23,12 +24,6 @@ interface StartOptions {
   simVlm: boolean;
 }
 
-function positiveInt(name: string) {
-  return (v: string): number => {
-    if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got "${v}"`);
-    return Number(v);
-  };
-}
 
 /**
  * `dg start` (what `npm start` runs): the local stack, every role, the simulated VLM and the bundled
@@ -38,12 +33,12 @@ export function register(program: Command): void {
   program
     .command('start')
     .description('run everything locally: stack, all roles, the simulated VLM, continuous games and a live view of success rates')
-    .option('--in-flight <n>', 'games kept in play at once', positiveInt('--in-flight'), 32)
+    .option('--in-flight <n>', 'games kept in play at once', integerArg('--in-flight', 1), 32)
     .option('--iteration <i>', 'iteration recorded on the games', (v: string) => Number(v), 0)
-    .option('--candidates <k>', 'candidates per game', positiveInt('--candidates'), 4)
-    .option('--max-turns <t>', 'questions per game', positiveInt('--max-turns'), 10)
+    .option('--candidates <k>', 'candidates per game', integerArg('--candidates', 1), 4)
+    .option('--max-turns <t>', 'questions per game', integerArg('--max-turns', 1), 10)
     .option('--dataset <d>', 'dataset to play on', 'synthetic-v1')
-    .option('--duration <s>', 'stop by itself after this many seconds (default: until Ctrl-C)', positiveInt('--duration'))
+    .option('--duration <s>', 'stop by itself after this many seconds (default: until Ctrl-C)', integerArg('--duration', 1))
     .option('--no-stack', 'do not start the local stack (use KAFKA_BROKERS etc. as configured)')
     .option('--no-sim-vlm', 'do not start the simulated VLM (roles use QUESTIONER_BASE_URL / ANSWERER_BASE_URL)')
     .action(async (opts: StartOptions) => {
