@@ -27,7 +27,7 @@ afterAll(async () => {
 
 it(`finishes ${2 * WAVE} games exactly once while a second instance of every role joins and the first one leaves`, async () => {
   // Latency keeps games in flight while the groups rebalance.
-  const sim = await startSimVlm({ port: 0, defaults: { latencyMs: 100, latencyJitterMs: 50 } });
+  const sim = await startSimVlm({ port: 0, defaults: { latencyMs: 250, latencyJitterMs: 50 } });
   env.track(() => sim.close());
   const overrides = { QUESTIONER_BASE_URL: sim.baseUrl, ANSWERER_BASE_URL: sim.baseUrl };
   const first = await env.startRoles(overrides);
