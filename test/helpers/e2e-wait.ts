@@ -1,6 +1,8 @@
+import { waitFor } from './wait-for';
+
 /**
- * Polls `probe` until `accept` holds for its value, with a deadline; the timeout error names what was
- * awaited and shows the last value (or the last probe error). Tests wait with this, never with sleeps.
+ * waitFor for probes whose value decides (a count, a lag): polls `probe` until `accept` holds, and a
+ * timeout also shows the last value seen, which is usually what explains it.
  */
 export async function pollUntil<T>(
   what: string,
@@ -8,20 +10,19 @@ export async function pollUntil<T>(
   accept: (value: T) => boolean,
   options: { timeoutMs: number; intervalMs?: number },
 ): Promise<T> {
-  const deadline = Date.now() + options.timeoutMs;
-  let last: { value: T } | { error: unknown } | undefined;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (accept(value)) return value;
-      last = { value };
-    } catch (error) {
-      last = { error };
-    }
-    if (Date.now() >= deadline) {
-      const detail = last === undefined ? 'no probe finished' : 'error' in last ? `last error: ${String(last.error)}` : `last value: ${JSON.stringify(last.value)}`;
-      throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${what}; ${detail}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 200));
+  let last: { value: T } | undefined;
+  try {
+    const accepted = await waitFor(
+      async () => {
+        const value = await probe();
+        last = { value };
+        return accept(value) ? last : undefined;
+      },
+      { timeoutMs: options.timeoutMs, intervalMs: options.intervalMs ?? 200, what },
+    );
+    return accepted.value;
+  } catch (err) {
+    if (last === undefined) throw err;
+    throw new Error(`${(err as Error).message}; last value: ${JSON.stringify(last.value)}`, { cause: err });
   }
 }
