@@ -16,6 +16,8 @@ const transform = {
 };
 
 module.exports = {
+  // Global on purpose: jest ignores testTimeout inside a project. Integration tests set their own.
+  testTimeout: 30000,
   projects: [
     {
       displayName: 'unit',
@@ -29,7 +31,6 @@ module.exports = {
       testEnvironment: 'node',
       transform,
       testMatch: ['<rootDir>/test/**/*.int-spec.ts', '<rootDir>/services/**/*.int-spec.ts'],
-      testTimeout: 120000,
     },
   ],
 };
