@@ -84,7 +84,8 @@ export class EventBus implements OnModuleInit, BeforeApplicationShutdown, OnAppl
     await this.close();
   }
 
-  async publish<K extends TopicKey>(topic: K, key: string | Buffer | null, value: TopicEvent<K>, headers?: Record<string, string | Buffer>): Promise<ProducedRecord> {
+  /** Resolves once the broker acknowledged the record (acks=all); concurrent publishes share produce requests. */
+  async publish<K extends TopicKey>(topic: K, key: string | Buffer | null, value: TopicEvent<K>, headers?: Record<string, string | Buffer>): Promise<void> {
     await this.start();
     return this.publisher.publish(topic, key, value, headers);
   }

@@ -13,17 +13,57 @@ export interface PublishRecord<K extends TopicKey = TopicKey> {
 /** Every record of a batch, each typed by its own topic. */
 export type AnyPublishRecord = { [K in TopicKey]: PublishRecord<K> }[TopicKey];
 
-/** Encodes through the codec (which validates before anything is produced) and produces idempotently. */
+interface Pending {
+  record: OutboundRecord;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/** Most records one coalesced produce request carries. */
+const MAX_COALESCED_RECORDS = 500;
+
+/**
+ * Encodes through the codec (which validates before anything is produced) and produces idempotently.
+ *
+ * Single publishes are coalesced (group commit): while one produce request is in flight, the
+ * records published meanwhile wait and go out together in the next request. The idempotent
+ * producer allows one request in flight per broker, so without this every handler's publish
+ * queues behind every other's, one round trip each; with it, an idle publisher adds no delay and a
+ * busy one sends one request per round trip. A failed request fails every publish it carried.
+ */
 export class EventPublisher {
+  private readonly queue: Pending[] = [];
+  private sending = false;
+
   constructor(
     private readonly producer: KafkaProducerPort,
     private readonly codec: WireCodec,
     private readonly topicPrefix: string,
   ) {}
 
-  async publish<K extends TopicKey>(topic: K, key: string | Buffer | null, value: TopicEvent<K>, headers?: Record<string, string | Buffer>): Promise<ProducedRecord> {
-    const [produced] = await this.producer.send([await this.encode({ topic, key, value, ...(headers ? { headers } : {}) })]);
-    return produced!;
+  async publish<K extends TopicKey>(topic: K, key: string | Buffer | null, value: TopicEvent<K>, headers?: Record<string, string | Buffer>): Promise<void> {
+    const record = await this.encode({ topic, key, value, ...(headers ? { headers } : {}) });
+    await new Promise<void>((resolve, reject) => {
+      this.queue.push({ record, resolve, reject });
+      if (!this.sending) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.sending = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, MAX_COALESCED_RECORDS);
+        try {
+          await this.producer.send(batch.map((p) => p.record));
+          for (const p of batch) p.resolve();
+        } catch (error) {
+          for (const p of batch) p.reject(error);
+        }
+      }
+    } finally {
+      this.sending = false;
+    }
   }
 
   /** One produce request for all records; nothing is produced when any record fails to encode. */
