@@ -12,12 +12,14 @@ export interface Curation {
    * Default: []
    */
   reasons: string[];
+  /** Version of the filter rules that decided. */
   filterVersion: string;
   /**
    * SHA-256 of the normalised transcript, for duplicate detection.
    * Default: ""
    */
   transcriptHash: string;
+  /** Epoch ms of the decision. */
   curatedAtMs: number;
 }
 
@@ -50,11 +52,20 @@ export interface GameEnding {
    * Default: 0
    */
   guessLatencyMs: number;
-  /** Default: 0 */
+  /**
+   * Prompt tokens of the guessing call.
+   * Default: 0
+   */
   guessPromptTokens: number;
-  /** Default: 0 */
+  /**
+   * Completion tokens of the guessing call.
+   * Default: 0
+   */
   guessCompletionTokens: number;
-  /** Default: 0 */
+  /**
+   * Cost of the guessing call at the role's configured prices.
+   * Default: 0
+   */
   guessCostUsd: number;
   /**
    * What went wrong and where, for endings other than guess.
@@ -242,7 +253,9 @@ export const TurnKindSymbols = ['question', 'answer', 'description'] as const sa
  * Avro: dialoggames.v1.GameState
  */
 export interface GameState {
+  /** Identity and provenance. */
   header: GameHeader;
+  /** Rules, candidates and models. */
   setup: GameSetup;
   /**
    * Turns so far, oldest first.
@@ -256,6 +269,7 @@ export interface GameState {
  * Avro: dialoggames.v1.Judgement
  */
 export interface Judgement {
+  /** success iff the guess is the target. */
   verdict: Verdict;
   /**
    * Closed set from the product spec; null on success.
@@ -269,6 +283,7 @@ export interface Judgement {
   detail: string;
   /** Version of the referee rules. */
   refereeVersion: string;
+  /** Epoch ms of the verdict. */
   judgedAtMs: number;
 }
 
@@ -296,38 +311,57 @@ export interface AnswerGiven {
  * Avro: dialoggames.v1.DeadLetter
  */
 export interface DeadLetter {
+  /** Topic the message was read from. */
   sourceTopic: string;
+  /** Partition it was read from. */
   sourcePartition: number;
   /** Kafka offset as a decimal string (64-bit safe). */
   sourceOffset: string;
-  /** Default: null */
+  /**
+   * Original key bytes (the game id), untouched.
+   * Default: null
+   */
   key: Buffer | null;
-  /** Default: [] */
+  /**
+   * Original Kafka headers, untouched.
+   * Default: []
+   */
   headers: DeadLetterHeader[];
   /**
    * The original value bytes, untouched.
    * Default: null
    */
   value: Buffer | null;
+  /** Consumer group that gave up on the message. */
   consumerGroup: string;
   /** decode | handler | validation | ... */
   errorKind: string;
+  /** Class of the error. */
   errorName: string;
+  /** What went wrong, and where. */
   errorMessage: string;
-  /** Default: "" */
+  /**
+   * Stack trace of the error, when there is one.
+   * Default: ""
+   */
   errorStack: string;
   /**
    * Handler attempts before giving up.
    * Default: 1
    */
   attempts: number;
+  /** Epoch ms when the message was dead-lettered. */
   failedAtMs: number;
 }
 
 /** Avro: dialoggames.v1.DeadLetterHeader */
 export interface DeadLetterHeader {
+  /** Header name. */
   key: string;
-  /** Default: null */
+  /**
+   * Header value bytes.
+   * Default: null
+   */
   value: Buffer | null;
 }
 
@@ -336,9 +370,13 @@ export interface DeadLetterHeader {
  * Avro: dialoggames.v1.GameCurated
  */
 export interface GameCurated {
+  /** The finished game. */
   game: GameState;
+  /** How the game ended. */
   ending: GameEnding;
+  /** The referee's verdict. */
   judgement: Judgement;
+  /** The filter's decision. */
   curation: Curation;
 }
 
@@ -347,8 +385,11 @@ export interface GameCurated {
  * Avro: dialoggames.v1.GameJudged
  */
 export interface GameJudged {
+  /** The finished game. */
   game: GameState;
+  /** How the game ended. */
   ending: GameEnding;
+  /** The referee's verdict. */
   judgement: Judgement;
 }
 
@@ -366,7 +407,9 @@ export interface GameRequested {
  * Avro: dialoggames.v1.GuessMade
  */
 export interface GuessMade {
+  /** The game, transcript up to its end. */
   game: GameState;
+  /** The guess, or why the game ended without one. */
   ending: GameEnding;
 }
 
