@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { failuresByReason } from '../../services/core/clickhouse';
 import type { ConfigOverrides } from '../../services/core/config';
 import type { RunSummary } from '../../services/launcher/run-summary';
 import { startSimVlm } from '../../services/sim-vlm/server';
 import { createE2eEnvironment, type E2eEnvironment } from '../helpers/e2e-env';
+import { runDg } from '../helpers/dg-cli';
 import { datasetLines, tableCounts } from '../helpers/e2e-games';
 
 /**
@@ -41,7 +40,7 @@ it(`prints as its last line a summary of ${GAMES} games that equals ClickHouse a
     ANSWERER_BASE_URL: sim.baseUrl,
     DG_LOG_LEVEL: 'warn',
   };
-  const result = await run(process.execPath, [join(__dirname, '..', '..', 'bin', 'dg'), 'play', '--games', String(GAMES), '--seed', '99', '--wait', '--json', '--timeout', '120'], childEnv, CLI_TIMEOUT_MS);
+  const result = await runDg(['play', '--games', String(GAMES), '--seed', '99', '--wait', '--json', '--timeout', '120'], childEnv, CLI_TIMEOUT_MS);
   expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr }).toEqual({ code: 0, stderr: '' });
 
   const lines = result.stdout.trim().split('\n');
@@ -57,26 +56,3 @@ it(`prints as its last line a summary of ${GAMES} games that equals ClickHouse a
   expect(dataset).toHaveLength(summary.kept);
   expect(summary.kept).toBeGreaterThan(0);
 }, CLI_TIMEOUT_MS + 30_000);
-
-/** Runs a child process to its end (killing it, by pid, at the deadline) and collects its output. */
-function run(command: string, args: string[], childEnv: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    const timer = setTimeout(() => {
-      child.kill('SIGTERM');
-      reject(new Error(`${args.join(' ')} did not finish within ${timeoutMs} ms; stderr: ${stderr.slice(-2000)}`));
-    }, timeoutMs);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
