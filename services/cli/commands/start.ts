@@ -1,14 +1,15 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { integerArg } from '../args';
 import { ClickHouseConnection, gameSummary } from '../../core/clickhouse';
-import { loadConfigOrExit, type DgConfig } from '../../core/config';
+import { loadConfigOrExit, repoRoot, type DgConfig } from '../../core/config';
 import { sleep } from '../../core/errors';
 import { createLogger } from '../../core/logging';
 import { ROLE_NAMES } from '../../core/runtime';
 import { loadDataset } from '../../datasets/resolve';
 import { validatePlan } from '../../launcher/game-requests';
 import { launchGames, planFrom, standaloneBus } from '../../launcher/launcher';
-import { DEFAULT_MODEL_PRESETS, startSimVlm, type SimVlmServer } from '../../sim-vlm';
 import { stackDown, stackSettingsFromEnv, stackUp } from '../../local-stack';
 import { formatSnapshot, takeSnapshot } from '../live-view';
 import { startRoles } from '../role-app';
@@ -33,7 +34,7 @@ export function register(program: Command): void {
   program
     .command('start')
     .description('run everything locally: stack, all roles, the simulated VLM, continuous games and a live view of success rates')
-    .option('--in-flight <n>', 'games kept in play at once', integerArg('--in-flight', 1), 32)
+    .option('--in-flight <n>', 'games kept in play at once', integerArg('--in-flight', 1), 64)
     .option('--iteration <i>', 'iteration recorded on the games', (v: string) => Number(v), 0)
     .option('--candidates <k>', 'candidates per game', integerArg('--candidates', 1), 4)
     .option('--max-turns <t>', 'questions per game', integerArg('--max-turns', 1), 10)
@@ -92,14 +93,45 @@ export function register(program: Command): void {
     });
 }
 
-async function startSim(config: DgConfig): Promise<SimVlmServer> {
-  const defaults = { errorRate: config.simVlm.errorRate, latencyMs: config.simVlm.latency.meanMs, latencyJitterMs: config.simVlm.latency.jitterMs, failureRate: 0 };
+/**
+ * The simulator runs as its own `dg sim-vlm` process: Node runs one event loop per process, and the
+ * roles alone keep one core busy, so the simulator on the other core roughly doubles games/s on a
+ * 2-core machine. Resolves once it answers /healthz; close() stops it (SIGTERM, then SIGKILL).
+ */
+async function startSim(config: DgConfig): Promise<{ baseUrl: string; close(): Promise<void> }> {
+  const url = `http://${config.simVlm.host}:${config.simVlm.port}`;
+  if (await answers(`${url}/healthz`)) {
+    throw new Error(`cannot start the simulated VLM: ${config.simVlm.host}:${config.simVlm.port} is in use (set SIM_VLM_PORT, or --no-sim-vlm to use the server already there)`);
+  }
+  const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'dg'), 'sim-vlm'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-4000)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 30_000;
+  while (!(await answers(`${url}/healthz`))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`the simulated VLM did not start on ${url}: ${stderr.trim() || 'no output'}`);
+    }
+    await sleep(100);
+  }
+  return {
+    baseUrl: `${url}/v1`,
+    close: async () => {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+async function answers(url: string): Promise<boolean> {
   try {
-    return await startSimVlm({ host: config.simVlm.host, port: config.simVlm.port, defaults, models: DEFAULT_MODEL_PRESETS });
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new Error(`cannot start the simulated VLM: ${config.simVlm.host}:${config.simVlm.port} is in use (set SIM_VLM_PORT, or --no-sim-vlm to use the server already there)`);
-    throw err;
+    return (await fetch(url, { signal: AbortSignal.timeout(1_000) })).ok;
+  } catch {
+    return false;
   }
 }
 
