@@ -1,6 +1,6 @@
 import { curatedEvent } from '../../../test/clickhouse/curated-event';
 import { BadInputError } from '../errors';
-import { rowsFromCurated } from './game-rows';
+import { PLAYED_ENDING_PRIORITY, rowsFromCurated } from './game-rows';
 import { FILTER_DECISIONS_TABLE, GAMES_TABLE, TURNS_TABLE } from './tables';
 
 const source = { topic: 'dg.game-curated', partition: 3, offset: '1234' };
@@ -32,7 +32,7 @@ describe('rowsFromCurated', () => {
       source_topic: 'dg.game-curated',
       source_partition: 3,
       source_offset: '1234',
-      row_version: event.curation.curatedAtMs,
+      row_version: event.curation.curatedAtMs + PLAYED_ENDING_PRIORITY,
       curated_at_ms: event.curation.curatedAtMs,
     });
     // questioner: turns 0 and 2 (50 + 52 prompt tokens) plus the guess call (100).
@@ -48,7 +48,7 @@ describe('rowsFromCurated', () => {
       [2, 'questioner', 'question'],
       [3, 'answerer', 'answer'],
     ]);
-    expect(turns[0]).toMatchObject({ game_id: 'g1', model: 'sim-vlm', game_requested_at_ms: event.game.header.requestedAtMs, row_version: event.curation.curatedAtMs });
+    expect(turns[0]).toMatchObject({ game_id: 'g1', model: 'sim-vlm', game_requested_at_ms: event.game.header.requestedAtMs, row_version: event.curation.curatedAtMs + PLAYED_ENDING_PRIORITY });
     expect(filterDecision).toMatchObject({ game_id: 'g1', filter_version: 'filter-v1', kept: 1, reasons: [], verdict: 'success' });
   });
 
@@ -61,6 +61,17 @@ describe('rowsFromCurated', () => {
   it('gives the same rows for the same event (redelivery collapses)', () => {
     const event = curatedEvent({ gameId: 'g3' });
     expect(rowsFromCurated(event, source)).toEqual(rowsFromCurated(structuredClone(event), source));
+  });
+
+  it('lets a played ending win over a launcher timeout whichever arrives last', () => {
+    const played = curatedEvent({ gameId: 'g5' });
+    const fallback = structuredClone(played);
+    fallback.ending = { ...fallback.ending, kind: 'timeout', endedBy: 'launcher' };
+    fallback.curation = { ...fallback.curation, curatedAtMs: played.curation.curatedAtMs + 60_000 };
+    expect(rowsFromCurated(played, source).game.row_version).toBeGreaterThan(rowsFromCurated(fallback, source).game.row_version);
+    const laterPlayed = { ...played, curation: { ...played.curation, curatedAtMs: played.curation.curatedAtMs + 1 } };
+    expect(rowsFromCurated(laterPlayed, source).game.row_version).toBeGreaterThan(rowsFromCurated(played, source).game.row_version);
+    expect(rowsFromCurated(played, source).game.row_version).toBeLessThan(Number.MAX_SAFE_INTEGER);
   });
 
   it('produces exactly the columns each insert names', () => {

@@ -18,9 +18,21 @@ export interface CuratedGameRows {
 
 /**
  * The ClickHouse rows of one GameCurated event. Pure and deterministic: the same event always gives
- * the same rows (row_version = curated_at_ms), which is what makes redelivery collapse in the
+ * the same rows (row_version from curated_at_ms, see rowVersion), which is what makes redelivery collapse in the
  * ReplacingMergeTree tables. The questioner's guess call counts towards its tokens, cost and latency.
  */
+/**
+ * Added to row_version of every game whose ending came from play (a guess, or a role that could not
+ * go on). A launcher that gives up waiting ends a game as timeout without having seen it played; if
+ * the played ending arrives after all, it must win whatever the order of arrival, so fallback
+ * endings keep the bare curated_at_ms and lose to any played one (2^42 ms is ~139 years: no overlap).
+ */
+export const PLAYED_ENDING_PRIORITY = 2 ** 42;
+
+export function rowVersion(event: GameCurated): number {
+  return event.curation.curatedAtMs + (event.ending.endedBy === 'launcher' ? 0 : PLAYED_ENDING_PRIORITY);
+}
+
 export function rowsFromCurated(event: GameCurated, source: EventSource): CuratedGameRows {
   const { game, ending, judgement, curation } = event;
   const { header, setup, transcript } = game;
@@ -31,7 +43,7 @@ export function rowsFromCurated(event: GameCurated, source: EventSource): Curate
     source_topic: source.topic,
     source_partition: source.partition,
     source_offset: source.offset,
-    row_version: curation.curatedAtMs,
+    row_version: rowVersion(event),
   };
   const questioner = roleTotals(transcript, 'questioner');
   const answerer = roleTotals(transcript, 'answerer');
