@@ -1,4 +1,4 @@
-import { failuresByReason, gameSummary, sql, table, type SqlExecutor } from '../core/clickhouse';
+import { failuresByReason, gameSummary, sql, table, valueList, type SqlExecutor } from '../core/clickhouse';
 import { sleep } from '../core/errors';
 
 /** What `dg play --json` prints as its last line; every number is read back from ClickHouse. */
@@ -58,5 +58,12 @@ export async function waitForRun(
 /** Ids of the run's games that have a row (a verdict) in ClickHouse. */
 export async function judgedGameIds(ch: SqlExecutor, database: string, runId: string): Promise<Set<string>> {
   const rows = await ch.query<{ game_id: string }>(sql`SELECT game_id FROM ${table(database, 'games')} FINAL WHERE run_id = ${runId}`);
+  return new Set(rows.map((r) => r.game_id));
+}
+
+/** Which of these games have a row (a verdict) in ClickHouse; cheap for the few hundred a launcher keeps in flight. */
+export async function judgedAmong(ch: SqlExecutor, database: string, gameIds: readonly string[]): Promise<Set<string>> {
+  if (gameIds.length === 0) return new Set();
+  const rows = await ch.query<{ game_id: string }>(sql`SELECT DISTINCT game_id FROM ${table(database, 'games')} WHERE game_id IN (${valueList(gameIds)})`);
   return new Set(rows.map((r) => r.game_id));
 }

@@ -2,14 +2,16 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { integerArg } from '../args';
-import { ClickHouseConnection, gameSummary } from '../../core/clickhouse';
+import { ClickHouseConnection } from '../../core/clickhouse';
 import { loadConfigOrExit, repoRoot, type DgConfig } from '../../core/config';
 import { sleep } from '../../core/errors';
 import { createLogger } from '../../core/logging';
 import { ROLE_NAMES } from '../../core/runtime';
 import { loadDataset } from '../../datasets/resolve';
 import { validatePlan } from '../../launcher/game-requests';
-import { launchGames, planFrom, standaloneBus } from '../../launcher/launcher';
+import { endOverdueGames, launchGames, planFrom, standaloneBus } from '../../launcher/launcher';
+import { judgedAmong } from '../../launcher/run-summary';
+import type { GameRequested } from '../../../schemas/generated/events';
 import { stackDown, stackSettingsFromEnv, stackUp } from '../../local-stack';
 import { formatSnapshot, takeSnapshot } from '../live-view';
 import { startRoles } from '../role-app';
@@ -152,19 +154,25 @@ async function playContinuously(
   const stopAt = opts.duration ? startedAt + opts.duration * 1000 : Infinity;
   let launched = 0;
   let lastView = 0;
+  // Games launched and not yet judged, so that none can hold a slot for ever: past its deadline a
+  // game is ended as timeout here (a played ending that still arrives wins over it in ClickHouse).
+  const unjudged = new Map<string, GameRequested>();
   say(`playing: run ${plan.runId}, iteration ${plan.iteration}, ${opts.inFlight} games in flight${opts.duration ? `, for ${opts.duration} s` : ''}; Ctrl-C to stop`);
   try {
     while (!stopRequested() && Date.now() < stopAt) {
-      const finished = (await gameSummary(ch, config.clickhouse.database, { runId: plan.runId })).games;
-      const inFlight = launched - finished;
-      if (inFlight < opts.inFlight) {
-        const count = opts.inFlight - inFlight;
-        await launchGames(bus, plan, dataset.images, count, launched);
-        launched += count;
+      const judged = await judgedAmong(ch, config.clickhouse.database, [...unjudged.keys()]);
+      for (const id of judged) unjudged.delete(id);
+      const overdue = await endOverdueGames(bus, [...unjudged.values()], judged);
+      if (overdue > 0) say(`${overdue} games passed their deadline without a verdict: ended as timeout`);
+      for (const request of unjudged.values()) if (request.game.header.deadlineAtMs <= Date.now()) unjudged.delete(request.game.header.gameId);
+      if (unjudged.size < opts.inFlight) {
+        const requests = await launchGames(bus, plan, dataset.images, opts.inFlight - unjudged.size, launched);
+        for (const request of requests) unjudged.set(request.game.header.gameId, request);
+        launched += requests.length;
       }
       if (Date.now() - lastView >= 2000) {
         const snapshot = await takeSnapshot(ch, config.clickhouse.database, { runId: plan.runId }, startedAt);
-        say(formatSnapshot({ ...snapshot, inFlight: launched - snapshot.overall.games }));
+        say(formatSnapshot({ ...snapshot, inFlight: unjudged.size }));
         lastView = Date.now();
       }
       await sleep(500);
