@@ -2,14 +2,13 @@ import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common'
 import { DG_CONFIG, type DgConfig } from '../core/config';
 import { EventBus, type MessageContext } from '../core/bus';
 import type { ModelClient } from '../core/model-client';
-import { ANSWERER_MODEL, callModelForTurn, ImageUrlResolver, PromptCache, roleGroupId, ROLE_INPUTS, UnusableImageError, withEndpoint } from '../core/runtime';
+import { ANSWERER_MODEL, callModelForTurn, ImageUrlResolver, PromptCache, publishEnding, roleGroupId, ROLE_INPUTS, UnusableImageError, withEndpoint } from '../core/runtime';
 import {
   answererRequestKind,
   badImageEnding,
   buildAnswererMessages,
   deadlinePassed,
   decideAnswererStep,
-  endGame,
   modelErrorEnding,
   parseAnswererOutput,
   timeoutEnding,
@@ -46,12 +45,12 @@ export class AnswererService implements OnApplicationBootstrap {
     const gameId = game.header.gameId;
     const now = Date.now();
     if (deadlinePassed(game, now)) {
-      await this.bus.publish('guessMade', gameId, endGame(game, timeoutEnding(game, 'answerer', now)));
+      await publishEnding(this.bus, game, timeoutEnding(game, 'answerer', now));
       return;
     }
     const target = game.setup.candidates[game.setup.targetIndex];
     if (target === undefined) {
-      await this.bus.publish('guessMade', gameId, endGame(game, modelErrorEnding('answerer', `targetIndex ${game.setup.targetIndex} is outside the ${game.setup.candidates.length} candidates`, now)));
+      await publishEnding(this.bus, game, modelErrorEnding('answerer', `targetIndex ${game.setup.targetIndex} is outside the ${game.setup.candidates.length} candidates`, now));
       return;
     }
     let targetUrl: string;
@@ -60,20 +59,20 @@ export class AnswererService implements OnApplicationBootstrap {
     } catch (err) {
       if (!(err instanceof UnusableImageError)) throw err;
       ctx.logger.warn('game ends: unusable target image', { gameId, error: err.message });
-      await this.bus.publish('guessMade', gameId, endGame(game, badImageEnding('answerer', err.image, err.reason, Date.now())));
+      await publishEnding(this.bus, game, badImageEnding('answerer', err.image, err.reason, Date.now()));
       return;
     }
     let messages;
     try {
       messages = buildAnswererMessages(game, targetUrl, this.prompts.get(game.setup.answerer.promptVersion));
     } catch (err) {
-      await this.bus.publish('guessMade', gameId, endGame(game, modelErrorEnding('answerer', `cannot build the answerer request: ${(err as Error).message}`, Date.now())));
+      await publishEnding(this.bus, game, modelErrorEnding('answerer', `cannot build the answerer request: ${(err as Error).message}`, Date.now()));
       return;
     }
     const result = await callModelForTurn(this.model, messages, game, game.setup.answerer, ctx.signal);
     if (!result.ok) {
       ctx.logger.warn('game ends: answerer model error', { gameId, error: result.message });
-      await this.bus.publish('guessMade', gameId, endGame(game, modelErrorEnding('answerer', result.message, Date.now())));
+      await publishEnding(this.bus, game, modelErrorEnding('answerer', result.message, Date.now()));
       return;
     }
     const parsed = parseAnswererOutput(result.call.text, game.setup.questionMode, answererRequestKind(game));

@@ -1,5 +1,5 @@
 import type { GameState } from '../../schemas/generated/events';
-import { ImageUrlResolver, PromptCache } from '../core/runtime';
+import { ImageUrlResolver, PromptCache, turnSeed } from '../core/runtime';
 import { loadImageBytes } from '../datasets/image-bytes';
 import { MissingSceneError, readSceneFromPng } from '../datasets/png-text';
 import type { Scene } from '../datasets/scene';
@@ -36,7 +36,7 @@ export async function simulatorBound(games: readonly GameState[], options: { sig
       modelCalls++;
       if (nextSpeaker(game) === 'questioner') {
         const messages = buildQuestionerMessages(game, await images.urlsFor(game.setup.candidates), prompts.get(game.setup.questioner.promptVersion));
-        const completion = await simulateCompletion({ messages, behaviour, seed: roleTurnSeed(game) }, sceneOfImageUrl);
+        const completion = await simulateCompletion({ messages, behaviour, seed: turnSeed(game) }, sceneOfImageUrl);
         const decided = decideQuestionerStep(game, parseQuestionerOutput(completion.content, game.setup.candidates.length), call(completion.content), Date.now());
         if (decided.kind === 'end') {
           if (decided.event.ending.kind === 'guess' && decided.event.ending.guessedIndex === game.setup.targetIndex) successes++;
@@ -46,7 +46,7 @@ export async function simulatorBound(games: readonly GameState[], options: { sig
       } else {
         const target = game.setup.candidates[game.setup.targetIndex]!;
         const messages = buildAnswererMessages(game, await images.urlFor(target), prompts.get(game.setup.answerer.promptVersion));
-        const completion = await simulateCompletion({ messages, behaviour, seed: roleTurnSeed(game) }, sceneOfImageUrl);
+        const completion = await simulateCompletion({ messages, behaviour, seed: turnSeed(game) }, sceneOfImageUrl);
         const parsed = parseAnswererOutput(completion.content, game.setup.questionMode, answererRequestKind(game));
         const decided = decideAnswererStep(game, parsed, call(completion.content), Date.now());
         if (decided.kind === 'end') break;
@@ -55,14 +55,6 @@ export async function simulatorBound(games: readonly GameState[], options: { sig
     }
   }
   return { games: games.length, modelCalls, successes, elapsedMs: performance.now() - started };
-}
-
-/**
- * The seed the roles send with each call (core/runtime/model-turn.ts): reproducible per game and
- * turn. Kept in step with it by the model-call count the bench compares.
- */
-function roleTurnSeed(game: GameState): number {
-  return (Math.abs(game.header.seed) + game.transcript.length * 7919) % 2_147_483_647;
 }
 
 /** What the simulated VLM server does with an image URL (services/sim-vlm/server.ts). */

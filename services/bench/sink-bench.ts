@@ -4,6 +4,8 @@ import type { Bench, BenchContext } from './context';
 import { benchCuratedEvents } from './fixtures';
 import { benchDatabase, dropDatabase, uniqueSuffix } from './isolation';
 import { median, perSecond, ratioFigure, significant } from './stats';
+import type { DgConfig } from '../core/config';
+import { SINK_MIN_IN_FLIGHT, sinkWriterOptions } from '../sink/sink.service';
 
 export interface SinkBenchResult {
   games_per_round: number;
@@ -28,11 +30,6 @@ export interface SinkBenchResult {
   rows_verified: number;
 }
 
-/** What SinkService configures (services/sink/sink.service.ts). */
-const SINK_MAX_BATCH_ROWS = 2000;
-const SINK_FLUSH_INTERVAL_MS = 200;
-/** The sink's subscription handles up to 256 messages at once. */
-const SINK_IN_FLIGHT = 256;
 
 /**
  * Rows per second into ClickHouse through the sink's BatchWriter against one raw insert per table
@@ -80,14 +77,14 @@ async function runSinkBench(ctx: BenchContext): Promise<SinkBenchResult> {
     const forRaw = rowsFor(`r${round}`);
     rowsPerRound = forWriter.games.length + forWriter.turns.length;
 
-    const sinkWriter = newSinkWriter(ch);
+    const sinkWriter = newSinkWriter(ch, ctx.config);
     const writerStarted = performance.now();
-    await inFlight(games, SINK_IN_FLIGHT, (i) => addGame(sinkWriter, forWriter.perGame[i]!));
+    await inFlight(games, SINK_MIN_IN_FLIGHT, (i) => addGame(sinkWriter, forWriter.perGame[i]!));
     await sinkWriter.close();
     const writerMs = performance.now() - writerStarted;
     insertsPerRound = sinkWriter.stats().insertedBatches;
 
-    const queuedWriter = newSinkWriter(ch);
+    const queuedWriter = newSinkWriter(ch, ctx.config);
     const queuedStarted = performance.now();
     await inFlight(games, games, (i) => addGame(queuedWriter, forAllQueued.perGame[i]!));
     await queuedWriter.close();
@@ -118,9 +115,9 @@ async function runSinkBench(ctx: BenchContext): Promise<SinkBenchResult> {
     games_per_round: games,
     rows_per_round: rowsPerRound,
     rounds,
-    max_batch_rows: SINK_MAX_BATCH_ROWS,
-    flush_interval_ms: SINK_FLUSH_INTERVAL_MS,
-    games_in_flight: SINK_IN_FLIGHT,
+    max_batch_rows: sinkWriterOptions(ctx.config).maxBatchRows,
+    flush_interval_ms: sinkWriterOptions(ctx.config).flushIntervalMs,
+    games_in_flight: SINK_MIN_IN_FLIGHT,
     batch_writer_rows_per_s: significant(writerRate),
     batch_writer_inserts_per_round: insertsPerRound,
     batch_writer_all_queued_rows_per_s: significant(allQueuedRate),
@@ -131,8 +128,8 @@ async function runSinkBench(ctx: BenchContext): Promise<SinkBenchResult> {
   };
 }
 
-function newSinkWriter(ch: ClickHouseConnection): BatchWriter {
-  return new BatchWriter((table, rows, columns) => ch.insert(table, rows, columns), { maxBatchRows: SINK_MAX_BATCH_ROWS, flushIntervalMs: SINK_FLUSH_INTERVAL_MS });
+function newSinkWriter(ch: ClickHouseConnection, config: DgConfig): BatchWriter {
+  return new BatchWriter((table, rows, columns) => ch.insert(table, rows, columns), sinkWriterOptions(config));
 }
 
 /** What the sink does per curated game (its filter_decisions row aside). */

@@ -2,13 +2,12 @@ import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common'
 import { DG_CONFIG, type DgConfig } from '../core/config';
 import { EventBus, type MessageContext } from '../core/bus';
 import type { ModelClient } from '../core/model-client';
-import { callModelForTurn, ImageUrlResolver, PromptCache, QUESTIONER_MODEL, roleGroupId, ROLE_INPUTS, UnusableImageError, withEndpoint } from '../core/runtime';
+import { callModelForTurn, ImageUrlResolver, PromptCache, QUESTIONER_MODEL, publishEnding, roleGroupId, ROLE_INPUTS, UnusableImageError, withEndpoint } from '../core/runtime';
 import {
   badImageEnding,
   buildQuestionerMessages,
   deadlinePassed,
   decideQuestionerStep,
-  endGame,
   modelErrorEnding,
   parseQuestionerOutput,
   timeoutEnding,
@@ -46,7 +45,7 @@ export class QuestionerService implements OnApplicationBootstrap {
     const gameId = game.header.gameId;
     const now = Date.now();
     if (deadlinePassed(game, now)) {
-      await this.bus.publish('guessMade', gameId, endGame(game, timeoutEnding(game, 'questioner', now)));
+      await publishEnding(this.bus, game, timeoutEnding(game, 'questioner', now));
       return;
     }
     let imageUrls: Map<string, string>;
@@ -55,20 +54,20 @@ export class QuestionerService implements OnApplicationBootstrap {
     } catch (err) {
       if (!(err instanceof UnusableImageError)) throw err;
       ctx.logger.warn('game ends: unusable image', { gameId, error: err.message });
-      await this.bus.publish('guessMade', gameId, endGame(game, badImageEnding('questioner', err.image, err.reason, Date.now())));
+      await publishEnding(this.bus, game, badImageEnding('questioner', err.image, err.reason, Date.now()));
       return;
     }
     let messages;
     try {
       messages = buildQuestionerMessages(game, imageUrls, this.prompts.get(game.setup.questioner.promptVersion));
     } catch (err) {
-      await this.bus.publish('guessMade', gameId, endGame(game, modelErrorEnding('questioner', `cannot build the questioner request: ${(err as Error).message}`, Date.now())));
+      await publishEnding(this.bus, game, modelErrorEnding('questioner', `cannot build the questioner request: ${(err as Error).message}`, Date.now()));
       return;
     }
     const result = await callModelForTurn(this.model, messages, game, game.setup.questioner, ctx.signal);
     if (!result.ok) {
       ctx.logger.warn('game ends: questioner model error', { gameId, error: result.message });
-      await this.bus.publish('guessMade', gameId, endGame(game, modelErrorEnding('questioner', result.message, Date.now())));
+      await publishEnding(this.bus, game, modelErrorEnding('questioner', result.message, Date.now()));
       return;
     }
     const parsed = parseQuestionerOutput(result.call.text, game.setup.candidates.length);

@@ -9,6 +9,14 @@ import { DatasetWriter } from './dataset-writer';
 
 export const SINK_CLICKHOUSE = Symbol('SINK_CLICKHOUSE');
 
+/** Messages the sink handles at once, at least: many in flight is what lets the batch writer fill batches. */
+export const SINK_MIN_IN_FLIGHT = 256;
+
+/** How the sink batches its inserts (also what `dg bench` measures). */
+export function sinkWriterOptions(config: DgConfig): { maxBatchRows: number; flushIntervalMs: number } {
+  return { maxBatchRows: config.sink.batchSize, flushIntervalMs: config.sink.flushIntervalMs };
+}
+
 /**
  * Writes every curated game to ClickHouse (games, turns, filter_decisions) and every kept game to
  * the dataset shards. A message is finished (its offset committable) only once its rows are inserted
@@ -26,7 +34,7 @@ export class SinkService implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly bus: EventBus,
     @Inject(SINK_CLICKHOUSE) private readonly clickhouse: ClickHouseConnection,
   ) {
-    this.writer = new BatchWriter((table, rows, columns) => this.clickhouse.insert(table, rows, columns), { maxBatchRows: config.sink.batchSize, flushIntervalMs: config.sink.flushIntervalMs });
+    this.writer = new BatchWriter((table, rows, columns) => this.clickhouse.insert(table, rows, columns), sinkWriterOptions(config));
     this.dataset = new DatasetWriter(config.paths.dataDir);
   }
 
@@ -35,8 +43,7 @@ export class SinkService implements OnApplicationBootstrap, OnApplicationShutdow
     await this.bus.subscribe({
       groupId: roleGroupId(this.config.topics.prefix, 'sink'),
       topics: ROLE_INPUTS.sink,
-      // Many messages in flight is what lets the batch writer fill batches.
-      maxInFlight: Math.max(this.config.kafka.maxInFlight, 256),
+      maxInFlight: Math.max(this.config.kafka.maxInFlight, SINK_MIN_IN_FLIGHT),
       handler: (event, ctx) => this.handle(event, ctx),
     });
   }

@@ -1,7 +1,9 @@
 import { AbortedError } from '../errors';
 import type { ModelClient, ModelCompletion } from '../model-client';
 import type { ChatMessage } from '../../game/messages';
-import type { GameState, ModelSpec } from '../../../schemas/generated/events';
+import type { GameEnding, GameState, ModelSpec } from '../../../schemas/generated/events';
+import type { EventBus } from '../bus';
+import { endGame } from '../../game/steps';
 import type { ModelCall } from '../../game/steps';
 
 /** The game with the endpoint this role really calls recorded in its model spec. */
@@ -29,7 +31,7 @@ export async function callModelForTurn(
   try {
     completion = await model.complete(messages as Parameters<ModelClient['complete']>[0], {
       model: spec.model,
-      seed: seedFor(game),
+      seed: turnSeed(game),
       responseFormatJson: true,
       signal,
       deadlineAtMs: game.header.deadlineAtMs,
@@ -51,6 +53,11 @@ export async function callModelForTurn(
 }
 
 /** A per-turn seed: reproducible for endpoints that honour `seed`, different on every turn. */
-function seedFor(game: GameState): number {
+export function turnSeed(game: GameState): number {
   return (Math.abs(game.header.seed) + game.transcript.length * 7919) % 2_147_483_647;
+}
+
+/** Ends a game for the players: the referee judges the GuessMade whatever its ending says. */
+export async function publishEnding(bus: EventBus, game: GameState, ending: GameEnding): Promise<void> {
+  await bus.publish('guessMade', game.header.gameId, endGame(game, ending));
 }
