@@ -71,11 +71,13 @@ export async function launchGames(bus: EventBus, plan: LaunchPlan, images: reado
 /**
  * Ends, as timeout, every launched game that has no verdict although its deadline has passed (a
  * role was down, or a message went to the dead-letter topic): every requested game gets a verdict.
- * A late real ending may still arrive; the sink keeps the latest decision per game.
+ * A played ending may still arrive; it wins over this one in ClickHouse (see rowVersion). Returns
+ * the ids of the games it ended.
  */
-export async function endOverdueGames(bus: EventBus, launched: readonly GameRequested[], judgedIds: ReadonlySet<string>, now = Date.now()): Promise<number> {
+export async function endOverdueGames(bus: EventBus, launched: readonly GameRequested[], judgedIds: ReadonlySet<string>, now = Date.now()): Promise<string[]> {
   const overdue = launched.filter((r) => !judgedIds.has(r.game.header.gameId) && r.game.header.deadlineAtMs <= now);
-  if (overdue.length === 0) return 0;
-  await bus.publishBatch(overdue.map((r) => ({ topic: 'guessMade' as const, key: r.game.header.gameId, value: endGame(r.game, timeoutEnding(r.game, 'launcher', now)) })));
-  return overdue.length;
+  if (overdue.length > 0) {
+    await bus.publishBatch(overdue.map((r) => ({ topic: 'guessMade' as const, key: r.game.header.gameId, value: endGame(r.game, timeoutEnding(r.game, 'launcher', now)) })));
+  }
+  return overdue.map((r) => r.game.header.gameId);
 }

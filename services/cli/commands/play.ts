@@ -103,7 +103,7 @@ export function register(program: Command): void {
         summary = await waitForRun(ch, config.clickhouse.database, plan.runId, opts.games, startedAt, { timeoutMs: Math.min(waitUntil, lastDeadline) - Date.now(), onProgress });
         if (summary.missing > 0 && Date.now() < waitUntil) {
           const ended = await endOverdueGames(bus, launched, await judgedGameIds(ch, config.clickhouse.database, plan.runId));
-          say(`  ${ended} games passed their deadline without a verdict: ended as timeout`);
+          say(`  ${ended.length} games passed their deadline without a verdict: ended as timeout`);
           summary = await waitForRun(ch, config.clickhouse.database, plan.runId, opts.games, startedAt, { timeoutMs: waitUntil - Date.now(), onProgress });
         }
       } finally {

@@ -13,6 +13,7 @@ import { endOverdueGames, launchGames, planFrom, standaloneBus } from '../../lau
 import { judgedAmong } from '../../launcher/run-summary';
 import type { GameRequested } from '../../../schemas/generated/events';
 import { stackDown, stackSettingsFromEnv, stackUp } from '../../local-stack';
+import { httpAnswers } from '../../local-stack/probes';
 import { formatSnapshot, takeSnapshot } from '../live-view';
 import { startRoles } from '../role-app';
 
@@ -102,7 +103,7 @@ export function register(program: Command): void {
  */
 async function startSim(config: DgConfig): Promise<{ baseUrl: string; close(): Promise<void> }> {
   const url = `http://${config.simVlm.host}:${config.simVlm.port}`;
-  if (await answers(`${url}/healthz`)) {
+  if (await httpAnswers(`${url}/healthz`, undefined, 1_000)) {
     throw new Error(`cannot start the simulated VLM: ${config.simVlm.host}:${config.simVlm.port} is in use (set SIM_VLM_PORT, or --no-sim-vlm to use the server already there)`);
   }
   const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'dg'), 'sim-vlm'], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -110,7 +111,7 @@ async function startSim(config: DgConfig): Promise<{ baseUrl: string; close(): P
   child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-4000)));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const deadline = Date.now() + 30_000;
-  while (!(await answers(`${url}/healthz`))) {
+  while (!(await httpAnswers(`${url}/healthz`, undefined, 1_000))) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`the simulated VLM did not start on ${url}: ${stderr.trim() || 'no output'}`);
@@ -127,14 +128,6 @@ async function startSim(config: DgConfig): Promise<{ baseUrl: string; close(): P
       clearTimeout(timer);
     },
   };
-}
-
-async function answers(url: string): Promise<boolean> {
-  try {
-    return (await fetch(url, { signal: AbortSignal.timeout(1_000) })).ok;
-  } catch {
-    return false;
-  }
 }
 
 /** Keeps `inFlight` games in play: tops up whenever finished games (rows in ClickHouse) free a slot. */
@@ -163,8 +156,8 @@ async function playContinuously(
       const judged = await judgedAmong(ch, config.clickhouse.database, [...unjudged.keys()]);
       for (const id of judged) unjudged.delete(id);
       const overdue = await endOverdueGames(bus, [...unjudged.values()], judged);
-      if (overdue > 0) say(`${overdue} games passed their deadline without a verdict: ended as timeout`);
-      for (const request of unjudged.values()) if (request.game.header.deadlineAtMs <= Date.now()) unjudged.delete(request.game.header.gameId);
+      if (overdue.length > 0) say(`${overdue.length} games passed their deadline without a verdict: ended as timeout`);
+      for (const id of overdue) unjudged.delete(id);
       if (unjudged.size < opts.inFlight) {
         const requests = await launchGames(bus, plan, dataset.images, opts.inFlight - unjudged.size, launched);
         for (const request of requests) unjudged.set(request.game.header.gameId, request);
