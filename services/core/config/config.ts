@@ -38,6 +38,10 @@ function optionalDecimal(min: number, max: number) {
   return z.union([z.literal('').transform(() => null), decimal(min, max)], { error: `expected a number between ${min} and ${max}, or empty` });
 }
 
+function optionalInteger(min: number) {
+  return z.union([z.literal('').transform(() => null), integer(min)], { error: `expected an integer >= ${min}, or empty` });
+}
+
 function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
   return z
     .string()
@@ -150,6 +154,10 @@ const VARIABLES = {
   QUESTIONER_TOP_P: variable(optionalDecimal(0, 1), ''),
   QUESTIONER_MAX_TOKENS: variable(integer(1, 1_000_000), '256'),
   QUESTIONER_CONCURRENCY: variable(integer(1, 10_000), '8'),
+  QUESTIONER_MAX_CONCURRENCY: variable(integer(1, 10_000), '64'),
+  QUESTIONER_LATENCY_TARGET_MS: variable(integer(1), '15000'),
+  QUESTIONER_MAX_RPM: variable(optionalInteger(1), ''),
+  QUESTIONER_MAX_TPM: variable(optionalInteger(1), ''),
   QUESTIONER_TIMEOUT_MS: variable(integer(1), '60000'),
   QUESTIONER_PROMPT_VERSION: variable(nonEmpty, 'v1'),
   QUESTIONER_PRICE_PROMPT_PER_MTOK: variable(decimal(0, 1_000_000), '0'),
@@ -162,6 +170,10 @@ const VARIABLES = {
   ANSWERER_TOP_P: variable(optionalDecimal(0, 1), ''),
   ANSWERER_MAX_TOKENS: variable(integer(1, 1_000_000), '256'),
   ANSWERER_CONCURRENCY: variable(integer(1, 10_000), '8'),
+  ANSWERER_MAX_CONCURRENCY: variable(integer(1, 10_000), '64'),
+  ANSWERER_LATENCY_TARGET_MS: variable(integer(1), '15000'),
+  ANSWERER_MAX_RPM: variable(optionalInteger(1), ''),
+  ANSWERER_MAX_TPM: variable(optionalInteger(1), ''),
   ANSWERER_TIMEOUT_MS: variable(integer(1), '60000'),
   ANSWERER_PROMPT_VERSION: variable(nonEmpty, 'v1'),
   ANSWERER_PRICE_PROMPT_PER_MTOK: variable(decimal(0, 1_000_000), '0'),
@@ -195,8 +207,16 @@ export interface ModelRoleSettings {
   /** null: not sent to the endpoint. */
   topP: number | null;
   maxTokens: number;
-  /** Model calls in flight at once per process. */
+  /** Model calls in flight at once per process and endpoint when it starts (the adaptive limiter's initial limit). */
   concurrency: number;
+  /** The adaptive limiter's ceiling; absent: fixed at `concurrency`. */
+  maxConcurrency?: number;
+  /** Successes slower than this do not raise the limit; absent: DEFAULT_LATENCY_TARGET_MS. */
+  latencyTargetMs?: number;
+  /** Calls per minute per endpoint; null/absent: no cap. */
+  maxRpm?: number | null;
+  /** Tokens per minute per endpoint; null/absent: no cap. */
+  maxTpm?: number | null;
   timeoutMs: number;
   promptVersion: string;
   /** USD per million prompt tokens. */
@@ -291,6 +311,10 @@ function buildConfig(p: Parsed): DgConfigShape {
         topP: p.QUESTIONER_TOP_P,
         maxTokens: p.QUESTIONER_MAX_TOKENS,
         concurrency: p.QUESTIONER_CONCURRENCY,
+        maxConcurrency: p.QUESTIONER_MAX_CONCURRENCY,
+        latencyTargetMs: p.QUESTIONER_LATENCY_TARGET_MS,
+        maxRpm: p.QUESTIONER_MAX_RPM,
+        maxTpm: p.QUESTIONER_MAX_TPM,
         timeoutMs: p.QUESTIONER_TIMEOUT_MS,
         promptVersion: p.QUESTIONER_PROMPT_VERSION,
         pricePromptPerMTok: p.QUESTIONER_PRICE_PROMPT_PER_MTOK,
@@ -304,6 +328,10 @@ function buildConfig(p: Parsed): DgConfigShape {
         topP: p.ANSWERER_TOP_P,
         maxTokens: p.ANSWERER_MAX_TOKENS,
         concurrency: p.ANSWERER_CONCURRENCY,
+        maxConcurrency: p.ANSWERER_MAX_CONCURRENCY,
+        latencyTargetMs: p.ANSWERER_LATENCY_TARGET_MS,
+        maxRpm: p.ANSWERER_MAX_RPM,
+        maxTpm: p.ANSWERER_MAX_TPM,
         timeoutMs: p.ANSWERER_TIMEOUT_MS,
         promptVersion: p.ANSWERER_PROMPT_VERSION,
         pricePromptPerMTok: p.ANSWERER_PRICE_PROMPT_PER_MTOK,

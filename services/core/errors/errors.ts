@@ -100,14 +100,49 @@ export function isRetriableHttpStatus(status: number): boolean {
   return status === 408 || status === 409 || status === 425 || status === 429 || status >= 500;
 }
 
+/** Why a model call was retried: the retriable model error classes. */
+export type RetryCause = 'rate_limited' | 'unavailable' | 'server_error' | 'connection' | 'timeout';
+export type RetryCounts = Record<RetryCause, number>;
+export const RETRY_CAUSES: readonly RetryCause[] = ['rate_limited', 'unavailable', 'server_error', 'connection', 'timeout'];
+
+export function emptyRetryCounts(): RetryCounts {
+  return { rate_limited: 0, unavailable: 0, server_error: 0, connection: 0, timeout: 0 };
+}
+
+/**
+ * What went wrong with a model call, each with its outcome (README "What each model error does"):
+ * rate_limited (429) and unavailable (503) wait and retry on their own budget; server_error (other
+ * 5xx), connection (reset, refused) and timeout retry with capped jittered backoff, bounded;
+ * client_error (400, 401, 403, 404, 422, context too long) and bad_response (no choices, not JSON)
+ * fail at once.
+ */
+export type ModelErrorClass = RetryCause | 'client_error' | 'bad_response';
+
+/** The class of an HTTP status (no status: the connection failed). */
+export function modelErrorClassOf(status: number | undefined): ModelErrorClass {
+  if (status === undefined) return 'connection';
+  if (status === 429) return 'rate_limited';
+  if (status === 503) return 'unavailable';
+  if (status === 408) return 'timeout';
+  if (status >= 500 || status === 409 || status === 425) return 'server_error';
+  return 'client_error';
+}
+
 /** A model endpoint call failed. Retriable for rate limits, timeouts, 5xx and network errors (no status). */
 export class ModelError extends DgError {
   readonly status: number | undefined;
+  readonly errorClass: ModelErrorClass;
+  /** Retries by cause before this failure (set by the model client when the call finally fails). */
+  retries: RetryCounts;
 
-  constructor(message: string, options: DgErrorOptions & { status?: number } = {}) {
+  constructor(message: string, options: DgErrorOptions & { status?: number; errorClass?: ModelErrorClass; retries?: RetryCounts } = {}) {
     const status = options.status;
-    super(message, options, { code: 'MODEL', retriable: status === undefined ? true : isRetriableHttpStatus(status) });
+    const errorClass = options.errorClass ?? modelErrorClassOf(status);
+    const retriable = status === undefined ? errorClass !== 'client_error' && errorClass !== 'bad_response' : isRetriableHttpStatus(status);
+    super(message, options, { code: 'MODEL', retriable });
     this.status = status;
+    this.errorClass = errorClass;
+    this.retries = options.retries ?? emptyRetryCounts();
   }
 }
 

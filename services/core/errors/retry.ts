@@ -18,6 +18,20 @@ export interface RetryInfo {
   attempt: number;
   delayMs: number;
   error: unknown;
+  /** The failure was one of `waits` (it did not use up maxAttempts). */
+  waited?: boolean;
+}
+
+/**
+ * Failures that mean "wait" rather than "broken" (a 429 or 503 from a model endpoint): they do not
+ * use up maxAttempts but their own, larger budget, and wait the server's Retry-After in full (up to
+ * maxDelayMs) or else a jittered backoff. The deadline bounds them like any attempt.
+ */
+export interface WaitPolicy {
+  matches: (error: unknown) => boolean;
+  maxAttempts: number;
+  initialDelayMs: number;
+  maxDelayMs: number;
 }
 
 export interface RetryOptions extends RetryPolicy {
@@ -25,6 +39,7 @@ export interface RetryOptions extends RetryPolicy {
   onRetry?: (info: RetryInfo) => void;
   /** Default: isRetriable(error). */
   shouldRetry?: (error: unknown, attempt: number) => boolean;
+  waits?: WaitPolicy;
   /** Injected for deterministic tests. */
   random?: () => number;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -72,17 +87,32 @@ export async function retry<T>(operation: (attempt: number) => Promise<T>, optio
   const now = options.now ?? Date.now;
   const shouldRetry = options.shouldRetry ?? ((error: unknown) => isRetriable(error));
   const startedAt = now();
+  // Attempts that failed with a `waits` error and those that failed otherwise, counted apart.
+  let waited = 0;
+  let failed = 0;
   for (let attempt = 1; ; attempt++) {
     if (options.signal?.aborted) throw new AbortedError('aborted before attempt', { cause: options.signal.reason });
     try {
       return await operation(attempt);
     } catch (error) {
-      if (attempt >= options.maxAttempts || !shouldRetry(error, attempt)) throw error;
+      if (!shouldRetry(error, attempt)) throw error;
       const suggested = (error as { retryAfterMs?: unknown } | null)?.retryAfterMs;
-      const jittered = backoffDelayMs(attempt, options, random);
-      const delayMs = typeof suggested === 'number' ? Math.min(options.maxDelayMs, Math.max(jittered, suggested)) : jittered;
+      const isWait = options.waits?.matches(error) === true;
+      let delayMs: number;
+      if (isWait) {
+        const waits = options.waits!;
+        waited++;
+        if (waited >= waits.maxAttempts) throw error;
+        const jittered = backoffDelayMs(waited, { ...waits, multiplier: options.multiplier ?? 2 }, random);
+        delayMs = typeof suggested === 'number' ? Math.min(waits.maxDelayMs, suggested) : jittered;
+      } else {
+        failed++;
+        if (failed >= options.maxAttempts) throw error;
+        const jittered = backoffDelayMs(failed, options, random);
+        delayMs = typeof suggested === 'number' ? Math.min(options.maxDelayMs, Math.max(jittered, suggested)) : jittered;
+      }
       if (options.deadlineMs !== undefined && now() + delayMs - startedAt > options.deadlineMs) throw error;
-      options.onRetry?.({ attempt, delayMs, error });
+      options.onRetry?.({ attempt, delayMs, error, waited: isWait });
       try {
         await wait(delayMs, options.signal);
       } catch (abort) {

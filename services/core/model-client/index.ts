@@ -1,2 +1,4 @@
+export * from './limiter';
 export * from './model-client';
 export * from './semaphore';
+export { emptyRetryCounts, RETRY_CAUSES, type ModelErrorClass, type RetryCause, type RetryCounts } from '../errors';

@@ -2,9 +2,21 @@ import OpenAI from 'openai';
 import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { ModelSpec } from '../../../schemas/generated/events';
 import type { ModelRoleSettings } from '../config';
-import { AbortedError, ModelError, NonRetriableError, retry, type RetryOptions, type RetryPolicy } from '../errors';
+import {
+  AbortedError,
+  emptyRetryCounts,
+  ModelError,
+  NonRetriableError,
+  retry,
+  type ModelErrorClass,
+  type RetryCause,
+  type RetryCounts,
+  type RetryOptions,
+  type RetryPolicy,
+  type WaitPolicy,
+} from '../errors';
 import { createLogger, type Logger } from '../logging';
-import { Semaphore } from './semaphore';
+import { PROCESS_LIMITERS, type AdaptiveLimiter, type LimiterOutcome, type LimiterRegistry, type LimiterSettings } from './limiter';
 
 export type { ChatCompletionMessageParam };
 
@@ -20,6 +32,10 @@ export interface ModelCompletion {
   model: string;
   /** Attempts it took, 1 when the first one succeeded. */
   attempts: number;
+  /** Failed attempts that were retried, by cause. */
+  retries: RetryCounts;
+  /** Prompt tokens the endpoint served from its cache (usage.prompt_tokens_details.cached_tokens), 0 if not reported. */
+  cachedTokens: number;
 }
 
 export interface CompleteOptions {
@@ -39,6 +55,10 @@ export interface ModelClientOptions {
   settings: Readonly<ModelRoleSettings>;
   /** Bounded retries of retriable failures; after the last one the error reaches the caller. */
   retry?: RetryPolicy;
+  /** 429 and 503: waits that do not use up `retry.maxAttempts` but this larger budget (and the deadline). */
+  waits?: Omit<WaitPolicy, 'matches'>;
+  /** Where the per-endpoint limiters live. Default: the process-wide registry. */
+  limiters?: LimiterRegistry;
   logger?: Logger;
   /** Injected for tests. */
   now?: () => number;
@@ -46,19 +66,39 @@ export interface ModelClientOptions {
 }
 
 export const DEFAULT_MODEL_RETRY: Readonly<RetryPolicy> = { maxAttempts: 3, initialDelayMs: 250, maxDelayMs: 5_000, multiplier: 2 };
+export const DEFAULT_MODEL_WAITS: Readonly<Omit<WaitPolicy, 'matches'>> = { maxAttempts: 30, initialDelayMs: 250, maxDelayMs: 30_000 };
+/** Successes slower than this do not raise an endpoint's concurrency limit, unless configured. */
+export const DEFAULT_LATENCY_TARGET_MS = 15_000;
+
+/** The classes that wait (429, 503) rather than count as failed attempts. */
+const WAIT_CLASSES: ReadonlySet<ModelErrorClass> = new Set(['rate_limited', 'unavailable']);
+
+/** The limiter settings of a role: starts at `concurrency`, may grow to `maxConcurrency` (default: fixed at `concurrency`). */
+export function limiterSettings(settings: Readonly<ModelRoleSettings>): LimiterSettings {
+  return {
+    initialLimit: settings.concurrency,
+    maxLimit: Math.max(settings.concurrency, settings.maxConcurrency ?? settings.concurrency),
+    latencyTargetMs: settings.latencyTargetMs ?? DEFAULT_LATENCY_TARGET_MS,
+    maxRpm: settings.maxRpm ?? null,
+    maxTpm: settings.maxTpm ?? null,
+  };
+}
 
 /**
  * One OpenAI-compatible endpoint as configured for a role. The official client does the HTTP with
- * its own retries switched off (maxRetries 0): retries are ours, bounded and jittered, so a dead
- * endpoint turns into a ModelError the role can end the game with instead of a long stall. A
- * semaphore caps requests in flight per process; it is held per attempt, not during backoff.
+ * its own retries switched off (maxRetries 0): retries are ours, by error class (ModelErrorClass),
+ * so a dead endpoint turns into a ModelError the role can end the game with instead of a long
+ * stall. An adaptive limiter per endpoint and model, shared by the whole process, caps requests in
+ * flight; a permit is held per attempt, not during backoff.
  */
 export class ModelClient {
   private readonly client: OpenAI;
-  private readonly semaphore: Semaphore;
+  private readonly limiters: LimiterRegistry;
   private readonly logger: Logger;
   private readonly retryPolicy: RetryPolicy;
+  private readonly waitPolicy: Omit<WaitPolicy, 'matches'>;
   private readonly now: () => number;
+  private active = 0;
 
   constructor(private readonly options: ModelClientOptions) {
     const { settings } = options;
@@ -75,9 +115,12 @@ export class ModelClient {
       timeout: settings.timeoutMs,
       logLevel: 'off',
     });
-    this.semaphore = new Semaphore(settings.concurrency);
+    this.limiters = options.limiters ?? PROCESS_LIMITERS;
     this.logger = options.logger ?? createLogger(`model-client.${options.role}`);
     this.retryPolicy = options.retry ?? DEFAULT_MODEL_RETRY;
+    this.waitPolicy = options.waits ?? DEFAULT_MODEL_WAITS;
+    // Register now, so the endpoint shows in the limiter snapshots before the first call.
+    this.limiter(settings.model);
     this.now = options.now ?? Date.now;
   }
 
@@ -90,8 +133,14 @@ export class ModelClient {
     return this.options.settings.model;
   }
 
+  /** Calls of this client in flight now (the endpoint's limiter counts every client of the process). */
   get inFlight(): number {
-    return this.semaphore.inFlight;
+    return this.active;
+  }
+
+  /** The shared limiter of this endpoint and `model`. */
+  limiter(model: string = this.options.settings.model): AdaptiveLimiter {
+    return this.limiters.limiterFor(this.endpoint, model, limiterSettings(this.options.settings));
   }
 
   /** The ModelSpec this client plays with, for the game record. */
@@ -108,23 +157,38 @@ export class ModelClient {
   }
 
   /**
-   * One chat completion. Throws ModelError (retriable or not, naming role, endpoint and model) once
-   * the attempts are used up or a failure is not worth retrying; AbortedError when the signal fires.
+   * One chat completion. Throws ModelError (with its errorClass and the retries by cause before it,
+   * naming role, endpoint and model) once a budget is used up or a failure is not worth retrying;
+   * AbortedError when the signal fires.
    */
   async complete(messages: ChatCompletionMessageParam[], options: CompleteOptions = {}): Promise<ModelCompletion> {
     const model = options.model ?? this.options.settings.model;
     const request = this.request(messages, model, options);
+    const limiter = this.limiter(model);
+    const retries = emptyRetryCounts();
     const startedAt = this.now();
     const retryOptions: RetryOptions = {
       ...this.retryPolicy,
       ...this.options.retryHooks,
       now: this.now,
-      onRetry: ({ attempt, delayMs, error }) =>
-        this.logger.warn('model call failed, retrying', { model, endpoint: this.endpoint, attempt, delayMs, error: (error as Error).message }),
+      waits: { ...this.waitPolicy, matches: (error) => error instanceof ModelError && WAIT_CLASSES.has(error.errorClass) },
+      onRetry: ({ attempt, delayMs, error, waited }) => {
+        if (error instanceof ModelError && error.errorClass in retries) retries[error.errorClass as RetryCause]++;
+        const fields = { model, endpoint: this.endpoint, attempt, delayMs, errorClass: (error as ModelError).errorClass, error: (error as Error).message };
+        // Waiting out a rate limit is the endpoint working as designed, not a failure.
+        if (waited) this.logger.debug('model endpoint busy, waiting', fields);
+        else this.logger.warn('model call failed, retrying', fields);
+      },
     };
     if (options.signal) retryOptions.signal = options.signal;
     if (options.deadlineAtMs !== undefined) retryOptions.deadlineMs = Math.max(0, options.deadlineAtMs - startedAt);
-    return retry((attempt) => this.semaphore.use(() => this.attempt(request, model, attempt, options.signal), options.signal), retryOptions);
+    try {
+      const completion = await retry((attempt) => this.attempt(limiter, request, model, attempt, options.signal), retryOptions);
+      return { ...completion, retries };
+    } catch (error) {
+      if (error instanceof ModelError) error.retries = retries;
+      throw error;
+    }
   }
 
   private request(messages: ChatCompletionMessageParam[], model: string, options: CompleteOptions): ChatCompletionCreateParamsNonStreaming {
@@ -136,7 +200,31 @@ export class ModelClient {
     return request;
   }
 
-  private async attempt(request: ChatCompletionCreateParamsNonStreaming, model: string, attempt: number, signal: AbortSignal | undefined): Promise<ModelCompletion> {
+  /** One attempt under the endpoint's limiter; the permit is released with what the attempt says about capacity. */
+  private async attempt(
+    limiter: AdaptiveLimiter,
+    request: ChatCompletionCreateParamsNonStreaming,
+    model: string,
+    attempt: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Omit<ModelCompletion, 'retries'>> {
+    const permit = await limiter.acquire(signal);
+    this.active++;
+    let outcome: LimiterOutcome = { kind: 'ignored' };
+    try {
+      const completion = await this.call(request, model, attempt, signal);
+      outcome = { kind: 'success', latencyMs: completion.latencyMs, tokens: completion.promptTokens + completion.completionTokens };
+      return completion;
+    } catch (error) {
+      outcome = limiterOutcome(error);
+      throw error;
+    } finally {
+      this.active--;
+      permit.release(outcome);
+    }
+  }
+
+  private async call(request: ChatCompletionCreateParamsNonStreaming, model: string, attempt: number, signal: AbortSignal | undefined): Promise<Omit<ModelCompletion, 'retries'>> {
     const started = performance.now();
     let response: OpenAI.Chat.ChatCompletion;
     try {
@@ -145,17 +233,19 @@ export class ModelClient {
       throw this.toModelError(error, model, performance.now() - started);
     }
     const latencyMs = Math.round(performance.now() - started);
-    const choice = response.choices?.[0];
+    const choice = (response as Partial<OpenAI.Chat.ChatCompletion> | null | undefined)?.choices?.[0];
     if (choice === undefined) {
-      throw new ModelError(`${this.where(model)}: the response has no choices`, { retriable: false });
+      throw new ModelError(`${this.where(model)}: the response has no choices`, { errorClass: 'bad_response' });
     }
     const promptTokens = response.usage?.prompt_tokens ?? 0;
     const completionTokens = response.usage?.completion_tokens ?? 0;
+    const cachedTokens = response.usage?.prompt_tokens_details?.cached_tokens ?? 0;
     const { pricePromptPerMTok, priceCompletionPerMTok } = this.options.settings;
     return {
       text: choice.message?.content ?? '',
       promptTokens,
       completionTokens,
+      cachedTokens,
       latencyMs,
       costUsd: (promptTokens * pricePromptPerMTok + completionTokens * priceCompletionPerMTok) / 1_000_000,
       model,
@@ -177,10 +267,10 @@ export class ModelClient {
     // abort crosses realms (e.g. under a test VM); the elapsed time tells the same story.
     const timedOut = error instanceof OpenAI.APIConnectionError && elapsedMs >= this.options.settings.timeoutMs;
     if (error instanceof OpenAI.APIConnectionTimeoutError || timedOut) {
-      return new ModelError(`${this.where(model)}: no response within ${this.options.settings.timeoutMs} ms`, { cause: error, retriable: true });
+      return new ModelError(`${this.where(model)}: no response within ${this.options.settings.timeoutMs} ms`, { cause: error, errorClass: 'timeout' });
     }
     if (error instanceof OpenAI.APIConnectionError) {
-      return new ModelError(`${this.where(model)}: connection failed (${networkCause(error)})`, { cause: error, retriable: true });
+      return new ModelError(`${this.where(model)}: connection failed (${networkCause(error)})`, { cause: error, errorClass: 'connection' });
     }
     if (error instanceof OpenAI.APIError && typeof error.status === 'number') {
       const options: ConstructorParameters<typeof ModelError>[1] = { cause: error, status: error.status };
@@ -189,8 +279,19 @@ export class ModelClient {
       return new ModelError(`${this.where(model)}: HTTP ${error.status}: ${error.message}`, options);
     }
     if (error instanceof NonRetriableError || error instanceof AbortedError) return error;
-    return new ModelError(`${this.where(model)}: ${(error as Error)?.message ?? String(error)}`, { cause: error, retriable: false });
+    // Anything else is the response itself (a body that is not JSON, an unexpected shape).
+    return new ModelError(`${this.where(model)}: bad response: ${(error as Error)?.message ?? String(error)}`, { cause: error, errorClass: 'bad_response' });
   }
+}
+
+/** What a failed attempt says about the endpoint's capacity: 429/503 and timeouts mean "too busy". */
+function limiterOutcome(error: unknown): LimiterOutcome {
+  if (!(error instanceof ModelError)) return { kind: 'ignored' };
+  if (error.errorClass === 'rate_limited' || error.errorClass === 'unavailable') {
+    return error.retryAfterMs === undefined ? { kind: 'overloaded' } : { kind: 'overloaded', retryAfterMs: error.retryAfterMs };
+  }
+  if (error.errorClass === 'timeout') return { kind: 'timeout' };
+  return { kind: 'ignored' };
 }
 
 /** The innermost system error code or message behind a fetch failure, e.g. ECONNREFUSED. */
