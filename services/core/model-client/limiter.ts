@@ -217,13 +217,13 @@ export class AdaptiveLimiter {
     this.active++;
     this.starts.push(now);
     const epoch = this.epoch;
-    // Only a limit that is really used may grow: idle successes say nothing about capacity.
-    const saturated = this.active * 2 >= this.limit;
     let released = false;
     return {
       release: (outcome) => {
         if (released) return;
         released = true;
+        // Only a limit that is really used may grow: successes while mostly idle say nothing about capacity.
+        const saturated = this.queue.length > 0 || this.active * 2 >= this.limit;
         this.active--;
         this.settle(outcome, epoch, saturated);
         this.drain();

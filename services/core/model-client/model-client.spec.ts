@@ -4,6 +4,7 @@ import type { ChatMessage } from '../../game/messages';
 import type { ModelRoleSettings } from '../config';
 import { AbortedError, ModelError } from '../errors';
 import { configureLogging, resetLogging } from '../logging';
+import { LimiterRegistry } from './limiter';
 import { ModelClient, type ModelClientOptions } from './model-client';
 
 /**
@@ -90,6 +91,8 @@ function client(overrides: Partial<ModelRoleSettings> = {}, options: Partial<Mod
     settings: settings(overrides),
     retry: { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 1 },
     retryHooks: { sleep: () => Promise.resolve() },
+    // Each test its own limiters: the process-wide ones would carry limits from test to test.
+    limiters: new LimiterRegistry(),
     ...options,
   });
 }
@@ -118,7 +121,8 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 describe('ModelClient.complete', () => {
   it('sends the configured request and returns text, tokens, latency and cost', async () => {
     const result = await client().complete(messages, { seed: 7, responseFormatJson: true });
-    expect(result).toMatchObject({ text: '{"answer": "yes"}', promptTokens: 1200, completionTokens: 30, model: 'test-vlm', attempts: 1 });
+    expect(result).toMatchObject({ text: '{"answer": "yes"}', promptTokens: 1200, completionTokens: 30, cachedTokens: 0, model: 'test-vlm', attempts: 1 });
+    expect(result.retries).toEqual({ rate_limited: 0, unavailable: 0, server_error: 0, connection: 0, timeout: 0 });
     expect(result.costUsd).toBeCloseTo((1200 * 2.5 + 30 * 10) / 1e6, 12);
     expect(result.latencyMs).toBeGreaterThanOrEqual(0);
 
@@ -245,5 +249,136 @@ describe('ModelClient.complete', () => {
 
   it('describes itself as the ModelSpec recorded on games', () => {
     expect(client({ topP: 0.8 }).modelSpec()).toEqual({ endpoint: baseUrl, model: 'test-vlm', promptVersion: 'v1', temperature: 0.5, topP: 0.8, maxTokens: 128 });
+  });
+});
+
+describe('ModelClient error classes (README "What each model error does")', () => {
+  const none = { rate_limited: 0, unavailable: 0, server_error: 0, connection: 0, timeout: 0 };
+
+  it('reports cached prompt tokens when the endpoint does', async () => {
+    handler = (_request, res) => reply(res, 200, completion('{"answer": "yes"}', { prompt_tokens: 1200, completion_tokens: 30, total_tokens: 1230, prompt_tokens_details: { cached_tokens: 1024 } } as never));
+    expect(await client().complete(messages)).toMatchObject({ promptTokens: 1200, cachedTokens: 1024 });
+  });
+
+  it.each([
+    { name: '429 with Retry-After', status: 429, headers: { 'retry-after-ms': '5' }, errorClass: 'rate_limited', received: 5, retries: { ...none, rate_limited: 4 } },
+    { name: '503', status: 503, headers: {}, errorClass: 'unavailable', received: 5, retries: { ...none, unavailable: 4 } },
+    { name: '500', status: 500, headers: {}, errorClass: 'server_error', received: 3, retries: { ...none, server_error: 2 } },
+    { name: '502', status: 502, headers: {}, errorClass: 'server_error', received: 3, retries: { ...none, server_error: 2 } },
+  ])('$name → $errorClass, retried on its budget, then a ModelError with retries by cause', async ({ status, headers, errorClass, received: count, retries }) => {
+    handler = (_request, res) => reply(res, status, { error: { message: `status ${status} from the endpoint` } }, headers);
+    const error = await rejection(client({}, { waits: { maxAttempts: 5, initialDelayMs: 1, maxDelayMs: 10 } }).complete(messages));
+    expect(error).toBeInstanceOf(ModelError);
+    expect(error).toMatchObject({ errorClass, status, retriable: true, retries });
+    expect((error as Error).message).toContain(`status ${status} from the endpoint`);
+    expect(received).toHaveLength(count);
+  });
+
+  it.each([
+    { status: 400, message: "This model's maximum context length is 4096 tokens. However, you requested 9000 tokens." },
+    { status: 401, message: 'Incorrect API key provided.' },
+    { status: 403, message: 'Forbidden.' },
+    { status: 404, message: 'The model `nope` does not exist.' },
+    { status: 422, message: 'Unprocessable request.' },
+  ])('HTTP $status → client_error at once, with the endpoint message', async ({ status, message }) => {
+    handler = (_request, res) => reply(res, status, { error: { message } });
+    const error = await rejection(client().complete(messages));
+    expect(error).toMatchObject({ errorClass: 'client_error', status, retriable: false, retries: none });
+    expect((error as Error).message).toContain(message);
+    expect(received).toHaveLength(1);
+  });
+
+  it('a reset connection → connection, retried with backoff, bounded', async () => {
+    handler = (_request, res) => res.socket?.destroy();
+    const error = await rejection(client().complete(messages));
+    expect(error).toMatchObject({ errorClass: 'connection', retriable: true, retries: { ...none, connection: 2 } });
+    expect(received).toHaveLength(3);
+  });
+
+  it.each([
+    { name: 'no choices', body: () => ({ ...completion('x'), choices: [] }) },
+    { name: 'an empty JSON object', body: () => ({}) },
+  ])('a 200 with $name → bad_response at once', async ({ body }) => {
+    handler = (_request, res) => reply(res, 200, body());
+    const error = await rejection(client().complete(messages));
+    expect(error).toMatchObject({ errorClass: 'bad_response', retriable: false, retries: none });
+    expect(received).toHaveLength(1);
+  });
+
+  it('a 200 whose body is not JSON → bad_response at once', async () => {
+    handler = (_request, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', connection: 'close' });
+      res.end('{"choices": [');
+    };
+    const error = await rejection(client().complete(messages));
+    expect(error).toMatchObject({ errorClass: 'bad_response', retriable: false });
+    expect(received).toHaveLength(1);
+  });
+
+  it('429s and 503s do not use up the attempt budget of failures: 4 waits and 2 failures still succeed with 3 attempts', async () => {
+    const script = [429, 503, 429, 500, 429, 500];
+    handler = (_request, res) => {
+      const status = script.shift();
+      if (status === undefined) reply(res, 200, completion('{"answer": "no"}'));
+      else reply(res, status, { error: { message: `scripted ${status}` } }, status === 429 ? { 'retry-after-ms': '5' } : {});
+    };
+    const result = await client().complete(messages);
+    expect(result).toMatchObject({ text: '{"answer": "no"}', attempts: 7, retries: { ...none, rate_limited: 3, unavailable: 1, server_error: 2 } });
+    expect(received).toHaveLength(7);
+  });
+
+  it('while three plain failures exhaust it', async () => {
+    handler = (_request, res) => reply(res, 500, { error: { message: 'boom' } });
+    await rejection(client().complete(messages));
+    expect(received).toHaveLength(3);
+  });
+
+  it('waits the whole Retry-After of a 429 (seconds) and pauses the endpoint for new calls', async () => {
+    let calls = 0;
+    handler = (_request, res) => (++calls === 1 ? reply(res, 429, { error: { message: 'slow down' } }, { 'retry-after': '1' }) : reply(res, 200, completion('{"answer": "yes"}')));
+    const delays: number[] = [];
+    const limiters = new LimiterRegistry();
+    const modelClient = client({}, { limiters, retryHooks: { sleep: (ms) => (delays.push(ms), Promise.resolve()) } });
+    const started = Date.now();
+    const result = await modelClient.complete(messages);
+    expect(result.retries.rate_limited).toBe(1);
+    expect(delays).toEqual([1_000]);
+    // The retry had no sleep of its own here: the limiter's pause held it back.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(limiters.snapshots()[0]).toMatchObject({ endpoint: baseUrl, model: 'test-vlm', decreases: 1, outcomes: { success: 1, overloaded: 1, timeout: 0, ignored: 0 } });
+  });
+
+  it('gives up waiting when the deadline comes first', async () => {
+    handler = (_request, res) => reply(res, 429, { error: { message: 'slow down' } }, { 'retry-after': '30' });
+    const error = await rejection(client().complete(messages, { deadlineAtMs: Date.now() + 5_000 }));
+    expect(error).toMatchObject({ errorClass: 'rate_limited', retries: none });
+    expect(received).toHaveLength(1);
+  });
+
+  it('shares one limiter between clients of the same endpoint and model (per process)', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    handler = (_request, res) => {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      setTimeout(() => {
+        inFlight--;
+        reply(res, 200, completion('{"answer": "yes"}'));
+      }, 20);
+    };
+    const limiters = new LimiterRegistry();
+    const questioner = client({ concurrency: 3 }, { role: 'questioner', limiters });
+    const answerer = client({ concurrency: 3 }, { role: 'answerer', limiters });
+    await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 === 0 ? questioner : answerer).complete(messages)));
+    expect(peak).toBe(3);
+    expect(limiters.snapshots()).toHaveLength(1);
+  });
+
+  it('a hang → timeout after the per-call timeout, retried as a timeout, bounded', async () => {
+    handler = () => undefined;
+    const error = await rejection(client({ timeoutMs: 100 }).complete(messages));
+    expect(error).toMatchObject({ errorClass: 'timeout', retriable: true, retries: { ...none, timeout: 2 } });
+    expect((error as Error).message).toContain('no response within 100 ms');
+    expect(received).toHaveLength(3);
   });
 });
