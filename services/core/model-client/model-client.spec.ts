@@ -261,8 +261,8 @@ describe('ModelClient error classes (README "What each model error does")', () =
   });
 
   it.each([
-    { name: '429 with Retry-After', status: 429, headers: { 'retry-after-ms': '5' }, errorClass: 'rate_limited', received: 5, retries: { ...none, rate_limited: 4 } },
-    { name: '503', status: 503, headers: {}, errorClass: 'unavailable', received: 5, retries: { ...none, unavailable: 4 } },
+    { name: '429 with Retry-After', status: 429, headers: { 'retry-after-ms': '5' } as Record<string, string>, errorClass: 'rate_limited', received: 5, retries: { ...none, rate_limited: 4 } },
+    { name: '503', status: 503, headers: {} as Record<string, string>, errorClass: 'unavailable', received: 5, retries: { ...none, unavailable: 4 } },
     { name: '500', status: 500, headers: {}, errorClass: 'server_error', received: 3, retries: { ...none, server_error: 2 } },
     { name: '502', status: 502, headers: {}, errorClass: 'server_error', received: 3, retries: { ...none, server_error: 2 } },
   ])('$name → $errorClass, retried on its budget, then a ModelError with retries by cause', async ({ status, headers, errorClass, received: count, retries }) => {
