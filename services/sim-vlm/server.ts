@@ -13,7 +13,9 @@ import {
   REQUEST_FIELDS,
   SIMULATOR_NOTICE,
   behaviourValueProblem,
+  drawFault,
   drawLatencyMs,
+  faultSumProblem,
   resolveModelName,
   type SimBehaviour,
 } from './behaviour';
@@ -22,9 +24,54 @@ import { simulateCompletion } from './simulator';
 
 /**
  * The simulated VLM's HTTP face: an OpenAI-compatible subset (POST /v1/chat/completions,
- * GET /v1/models, GET /v1/models/:id, GET /healthz) on node:http. All game behaviour lives in
- * simulator.ts; this file parses, delays, fails on purpose and formats.
+ * GET /v1/models, GET /v1/models/:id, GET /healthz) on node:http, plus GET|DELETE /v1/sim/stats
+ * (calls served per model by outcome, in flight now and at peak). All game behaviour lives in
+ * simulator.ts; this file parses, delays, fails on purpose (behaviour.ts: faults and the
+ * concurrency cap) and formats.
  */
+
+/** How a chat-completions request ended, as counted in the stats. */
+export type SimOutcome = 'ok' | 'malformed' | 'refusal' | 'rate_limited' | 'saturated' | 'unavailable' | 'server_error' | 'reset' | 'hang' | 'client_error';
+
+export interface SimModelStats {
+  /** Requests by outcome. */
+  served: Record<SimOutcome, number>;
+  inFlight: number;
+  peakInFlight: number;
+}
+
+/** GET /v1/sim/stats: what this SIMULATOR served since it started or its stats were reset. */
+export interface SimStats {
+  simulator: true;
+  notice: string;
+  /** Requests admitted (not turned away by the cap) and not yet answered, server-wide. */
+  inFlight: number;
+  peakInFlight: number;
+  /** ∫ inFlight dt in call·ms since `sinceMs`: the mean in flight between two snapshots is Δintegral / Δtime. */
+  inFlightIntegralMs: number;
+  sinceMs: number;
+  atMs: number;
+  /** Chat-completions requests rejected before a model was known (bad JSON, unknown model, ...). */
+  invalidRequests: number;
+  /** Keyed by the model name as requested (with any @options). */
+  models: Record<string, SimModelStats>;
+}
+
+const emptyServed = (): Record<SimOutcome, number> => ({
+  ok: 0,
+  malformed: 0,
+  refusal: 0,
+  rate_limited: 0,
+  saturated: 0,
+  unavailable: 0,
+  server_error: 0,
+  reset: 0,
+  hang: 0,
+  client_error: 0,
+});
+
+/** What a refusing model says instead of playing. */
+export const REFUSAL_TEXT = "I'm sorry, but I can't help with that request.";
 
 export interface SimVlmOptions {
   /** Default 127.0.0.1. */
@@ -49,6 +96,10 @@ export interface SimVlmServer {
   baseUrl: string;
   host: string;
   port: number;
+  /** The counters of GET /v1/sim/stats. */
+  stats(): SimStats;
+  /** Zeroes the counters (DELETE /v1/sim/stats); in-flight calls stay counted. */
+  resetStats(): void;
   close(): Promise<void>;
 }
 
@@ -64,6 +115,7 @@ class HttpError extends Error {
     readonly type: string,
     readonly code: string | null = null,
     readonly param: string | null = null,
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -97,7 +149,9 @@ function sendJson(res: ServerResponse, status: number, body: unknown, requestId:
 }
 
 function sendError(res: ServerResponse, err: HttpError, requestId: string): void {
-  sendJson(res, err.status, { error: { message: err.message, type: err.type, param: err.param, code: err.code } }, requestId);
+  const payload = JSON.stringify({ error: { message: err.message, type: err.type, param: err.param, code: err.code } });
+  res.writeHead(err.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'x-request-id': requestId, ...err.headers });
+  res.end(payload);
 }
 
 async function readBody(req: IncomingMessage): Promise<unknown> {
@@ -133,6 +187,48 @@ export async function startSimVlm(options: SimVlmOptions = {}): Promise<SimVlmSe
   const created = Math.floor(Date.now() / 1000);
   // Pending latency delays, released at close so that no timer keeps the process alive.
   const delays = new Map<NodeJS.Timeout, () => void>();
+  // Hanging requests, released at close.
+  const hangs = new Set<() => void>();
+
+  let stats: SimStats;
+  let lastChangeAt = Date.now();
+  const resetStats = (): void => {
+    const now = Date.now();
+    const models: Record<string, SimModelStats> = {};
+    // Calls in flight across a reset stay counted, so inFlight never goes negative.
+    for (const [name, model] of Object.entries(stats?.models ?? {})) if (model.inFlight > 0) models[name] = { served: emptyServed(), inFlight: model.inFlight, peakInFlight: model.inFlight };
+    const inFlight = stats?.inFlight ?? 0;
+    stats = { simulator: true, notice: SIMULATOR_NOTICE, inFlight, peakInFlight: inFlight, inFlightIntegralMs: 0, sinceMs: now, atMs: now, invalidRequests: 0, models };
+    lastChangeAt = now;
+  };
+  resetStats();
+  const integrate = (): void => {
+    const now = Date.now();
+    stats.inFlightIntegralMs += stats.inFlight * (now - lastChangeAt);
+    lastChangeAt = now;
+  };
+  const modelStats = (model: string): SimModelStats => (stats.models[model] ??= { served: emptyServed(), inFlight: 0, peakInFlight: 0 });
+  const count = (model: string, outcome: SimOutcome): void => void modelStats(model).served[outcome]++;
+  const admit = (model: string): (() => void) => {
+    integrate();
+    const entry = modelStats(model);
+    stats.inFlight++;
+    entry.inFlight++;
+    stats.peakInFlight = Math.max(stats.peakInFlight, stats.inFlight);
+    entry.peakInFlight = Math.max(entry.peakInFlight, entry.inFlight);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      integrate();
+      stats.inFlight--;
+      modelStats(model).inFlight--;
+    };
+  };
+  const snapshot = (): SimStats => {
+    integrate();
+    return { ...stats, atMs: Date.now(), models: Object.fromEntries(Object.entries(stats.models).map(([name, m]) => [name, { ...m, served: { ...m.served } }])) };
+  };
 
   const sleep = (ms: number): Promise<void> =>
     new Promise((resolve) => {
@@ -175,6 +271,8 @@ export async function startSimVlm(options: SimVlmOptions = {}): Promise<SimVlmSe
       if (problem) throw new HttpError(400, `Invalid value for '${field}': ${problem}.`, 'invalid_request_error', null, field);
       behaviour[key] = value as number;
     }
+    const sum = faultSumProblem(behaviour);
+    if (sum) throw new HttpError(400, `Invalid simulator behaviour for \`${model}\`: ${sum}.`, 'invalid_request_error', null, 'model');
     return behaviour;
   };
 
@@ -188,14 +286,74 @@ export async function startSimVlm(options: SimVlmOptions = {}): Promise<SimVlmSe
     }
     const body = parsed.data;
     if (body.n !== undefined && body.n !== null && body.n !== 1) throw new HttpError(400, "Invalid value for 'n': the simulator returns exactly one choice.", 'invalid_request_error', null, 'n');
-    const behaviour = behaviourFor(body, body.model);
+    let behaviour: SimBehaviour;
+    try {
+      behaviour = behaviourFor(body, body.model);
+    } catch (err) {
+      stats.invalidRequests++;
+      throw err;
+    }
+    const model = body.model;
+    if (behaviour.maxConcurrency > 0 && stats.inFlight >= behaviour.maxConcurrency) {
+      count(model, 'saturated');
+      throw new HttpError(429, `The simulator is saturated: ${stats.inFlight} requests in flight, its max concurrency is ${behaviour.maxConcurrency}. Retry later.`, 'rate_limit_error', 'saturated');
+    }
+    const release = admit(model);
+    try {
+      await answer(req, res, requestId, body, behaviour, started);
+    } finally {
+      release();
+    }
+  };
+
+  const answer = async (req: IncomingMessage, res: ServerResponse, requestId: string, body: z.infer<typeof requestSchema>, behaviour: SimBehaviour, started: number): Promise<void> => {
+    const model = body.model;
+    // Latency and injected faults are not seeded: a client retrying a failed request must be able to succeed.
+    const fault = drawFault(behaviour, Math.random());
+    if (fault === 'rateLimitRate') {
+      count(model, 'rate_limited');
+      const headers = { 'retry-after': String(Math.ceil(behaviour.retryAfterMs / 1000)), 'retry-after-ms': String(behaviour.retryAfterMs) };
+      throw new HttpError(429, `Injected rate limit (simulator): retry after ${behaviour.retryAfterMs} ms.`, 'rate_limit_error', 'simulated_rate_limit', null, headers);
+    }
+    if (fault === 'unavailableRate') {
+      count(model, 'unavailable');
+      throw new HttpError(503, 'Injected unavailability (simulator): the server is overloaded.', 'server_error', 'simulated_unavailable');
+    }
     const messages = body.messages as ChatMessageIn[];
-    const completion = await simulateCompletion({ messages, behaviour, ...(typeof body.seed === 'number' ? { seed: body.seed } : {}) }, loadScene);
-    // Latency and injected failures are not seeded: a client retrying a failed request must be able to succeed.
+    const seeded = typeof body.seed === 'number' && behaviour.random !== 1;
+    let completion;
+    try {
+      completion = await simulateCompletion({ messages, behaviour, ...(seeded ? { seed: body.seed! } : {}) }, loadScene);
+    } catch (err) {
+      count(model, err instanceof HttpError && err.status < 500 ? 'client_error' : 'server_error');
+      throw err;
+    }
     await sleep(drawLatencyMs(behaviour, Math.random));
-    if (Math.random() < behaviour.failureRate) {
+    if (fault === 'failureRate') {
+      count(model, 'server_error');
       throw new HttpError(500, 'Injected failure (simulator failure rate).', 'server_error', 'simulated_failure');
     }
+    if (fault === 'resetRate') {
+      count(model, 'reset');
+      req.socket.destroy();
+      return;
+    }
+    if (fault === 'hangRate') {
+      count(model, 'hang');
+      await new Promise<void>((resolve) => {
+        const release = (): void => {
+          hangs.delete(release);
+          resolve();
+        };
+        hangs.add(release);
+        res.once('close', release);
+      });
+      if (!res.writableEnded) res.destroy();
+      return;
+    }
+    if (fault === 'malformedRate') completion = { ...completion, content: completion.content.slice(0, Math.max(1, Math.floor(completion.content.length / 2))) };
+    if (fault === 'refusalRate') completion = { ...completion, content: REFUSAL_TEXT };
+    count(model, fault === 'malformedRate' ? 'malformed' : fault === 'refusalRate' ? 'refusal' : 'ok');
     const promptText = messages.map(messageText).join('\n');
     const promptTokens = estimateTokens(promptText) + 4 * messages.length + TOKENS_PER_IMAGE * completion.imageCount;
     const completionTokens = Math.max(1, estimateTokens(completion.content));
@@ -251,6 +409,11 @@ export async function startSimVlm(options: SimVlmOptions = {}): Promise<SimVlmSe
       if (!resolved.ok) throw new HttpError(resolved.status, resolved.message, 'invalid_request_error', resolved.status === 404 ? 'model_not_found' : 'invalid_model', 'model');
       return sendJson(res, 200, modelEntry(id), requestId);
     }
+    if (path === '/v1/sim/stats') {
+      allow(['GET', 'DELETE']);
+      if (method === 'DELETE') resetStats();
+      return sendJson(res, 200, snapshot(), requestId);
+    }
     if (path === '/v1/chat/completions') {
       allow(['POST']);
       return completions(req, res, requestId);
@@ -291,6 +454,8 @@ export async function startSimVlm(options: SimVlmOptions = {}): Promise<SimVlmSe
     baseUrl: `${url}/v1`,
     host: address.address,
     port: address.port,
+    stats: snapshot,
+    resetStats,
     close: () => {
       closing ??= new Promise<void>((resolve, reject) => {
         for (const [timer, release] of delays) {
@@ -298,6 +463,7 @@ export async function startSimVlm(options: SimVlmOptions = {}): Promise<SimVlmSe
           release();
         }
         delays.clear();
+        for (const release of [...hangs]) release();
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();
       });

@@ -183,6 +183,8 @@ const VARIABLES = {
   SIM_VLM_PORT: variable(integer(0, 65535), '8000'),
   SIM_VLM_ERROR_RATE: variable(decimal(0, 1), '0'),
   SIM_VLM_LATENCY_MS: variable(latency, '0'),
+  /** Fault injection of the simulator, `key=value,...` as after `@` in a model name; checked by `dg sim-vlm`. */
+  SIM_VLM_FAULTS: variable(anyString, ''),
 };
 
 export type ConfigVariable = keyof typeof VARIABLES;
@@ -245,7 +247,7 @@ export interface DgConfigShape {
   game: { deadlineMs: number };
   sink: { batchSize: number; flushIntervalMs: number };
   models: { questioner: ModelRoleSettings; answerer: ModelRoleSettings };
-  simVlm: { host: string; port: number; errorRate: number; latency: LatencySpec };
+  simVlm: { host: string; port: number; errorRate: number; latency: LatencySpec; faults: string };
 }
 
 export type DgConfig = DeepReadonly<DgConfigShape>;
@@ -338,7 +340,7 @@ function buildConfig(p: Parsed): DgConfigShape {
         priceCompletionPerMTok: p.ANSWERER_PRICE_COMPLETION_PER_MTOK,
       },
     },
-    simVlm: { host: p.SIM_VLM_HOST, port: p.SIM_VLM_PORT, errorRate: p.SIM_VLM_ERROR_RATE, latency: p.SIM_VLM_LATENCY_MS },
+    simVlm: { host: p.SIM_VLM_HOST, port: p.SIM_VLM_PORT, errorRate: p.SIM_VLM_ERROR_RATE, latency: p.SIM_VLM_LATENCY_MS, faults: p.SIM_VLM_FAULTS },
   };
 }
 
