@@ -115,4 +115,34 @@ describe('retry', () => {
     await expect(retry(fn, { ...policy, signal: controller.signal })).rejects.toBeInstanceOf(AbortedError);
     expect(fn).not.toHaveBeenCalled();
   });
+
+  it('keeps `waits` errors off the attempt budget: their own budget, the full Retry-After, the deadline', async () => {
+    const clock = fakeClock();
+    const wait = (retryAfterMs?: number) => new RetriableError('busy', { code: 'BUSY', ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
+    const script: unknown[] = [wait(3_000), wait(), new RetriableError('boom'), wait(), new RetriableError('boom')];
+    const onRetry = jest.fn<void, [RetryInfo]>();
+    const fn = jest.fn(async (attempt: number) => {
+      const next = script.shift();
+      if (next) throw next;
+      return `ok after ${attempt}`;
+    });
+    const waits = { matches: (e: unknown) => (e as { code?: string }).code === 'BUSY', maxAttempts: 10, initialDelayMs: 100, maxDelayMs: 60_000 };
+    await expect(retry(fn, { maxAttempts: 3, initialDelayMs: 100, maxDelayMs: 1_000, waits, random: () => 0.5, sleep: clock.sleep, now: clock.now, onRetry })).resolves.toBe('ok after 6');
+    // Waits: 3 s in full (above the failures' maxDelayMs), then jittered backoff on the waits' own
+    // count (2nd wait: 100, 3rd: 200); failures on theirs (1st: 50, 2nd: 100).
+    expect(clock.sleeps).toEqual([3_000, 100, 50, 200, 100]);
+    expect(onRetry.mock.calls.map(([info]) => info.waited)).toEqual([true, true, false, true, false]);
+
+    const always = jest.fn(async () => {
+      throw wait();
+    });
+    await expect(retry(always, { maxAttempts: 3, initialDelayMs: 100, maxDelayMs: 1_000, waits: { ...waits, maxAttempts: 5 }, random: () => 0, sleep: clock.sleep, now: clock.now })).rejects.toMatchObject({ code: 'BUSY' });
+    expect(always).toHaveBeenCalledTimes(5);
+
+    const late = jest.fn(async () => {
+      throw wait(10_000);
+    });
+    await expect(retry(late, { maxAttempts: 3, initialDelayMs: 100, maxDelayMs: 1_000, deadlineMs: 5_000, waits, sleep: clock.sleep, now: clock.now })).rejects.toMatchObject({ code: 'BUSY' });
+    expect(late).toHaveBeenCalledTimes(1);
+  });
 });

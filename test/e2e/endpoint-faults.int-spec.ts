@@ -1,0 +1,95 @@
+import { failuresByReason } from '../../services/core/clickhouse';
+import type { ConfigOverrides } from '../../services/core/config';
+import { endpointLimiterSnapshots } from '../../services/core/model-client';
+import type { RunSummary } from '../../services/launcher/run-summary';
+import { startSimVlm } from '../../services/sim-vlm/server';
+import { runDg } from '../helpers/dg-cli';
+import { createE2eEnvironment, type E2eEnvironment } from '../helpers/e2e-env';
+import { gameRecords, tableCounts } from '../helpers/e2e-games';
+
+/**
+ * 300 games against a misbehaving endpoint (the SIMULATOR with 10% 429 + Retry-After 1 s, 5% 500,
+ * 2% malformed output, 1% hangs), launched with `dg play --wait --json` as a user would: every game
+ * reaches a verdict (success or a named reason), the summary equals ClickHouse, and what the model
+ * clients saw matches what the simulator served, fault by fault.
+ */
+
+const GAMES = 300;
+const CLI_TIMEOUT_MS = 1_200_000;
+
+let env: E2eEnvironment;
+
+beforeAll(async () => {
+  env = await createE2eEnvironment('faults');
+}, 60_000);
+
+afterAll(async () => {
+  await env?.cleanup();
+}, 60_000);
+
+it(`brings all ${GAMES} games to a verdict through 429s, 500s, malformed output and hangs`, async () => {
+  const sim = await startSimVlm({
+    port: 0,
+    defaults: { latencyMs: 20, latencyJitterMs: 10, rateLimitRate: 0.1, retryAfterMs: 1_000, failureRate: 0.05, malformedRate: 0.02, hangRate: 0.01 },
+  });
+  env.track(() => sim.close());
+  const overrides: ConfigOverrides = {
+    QUESTIONER_BASE_URL: sim.baseUrl,
+    ANSWERER_BASE_URL: sim.baseUrl,
+    // A hang costs one per-call timeout.
+    QUESTIONER_TIMEOUT_MS: 2_000,
+    ANSWERER_TIMEOUT_MS: 2_000,
+    QUESTIONER_MAX_CONCURRENCY: 64,
+    ANSWERER_MAX_CONCURRENCY: 64,
+    DG_MAX_IN_FLIGHT: 64,
+  };
+  await env.startRoles(overrides);
+
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    DG_TOPIC_PREFIX: env.topicPrefix,
+    CLICKHOUSE_DATABASE: env.database,
+    DG_DATA_DIR: env.dataDir,
+    QUESTIONER_BASE_URL: sim.baseUrl,
+    ANSWERER_BASE_URL: sim.baseUrl,
+    DG_LOG_LEVEL: 'warn',
+  };
+  const startedAt = Date.now();
+  const result = await runDg(['play', '--games', String(GAMES), '--seed', '7007', '--wait', '--json', '--timeout', String(CLI_TIMEOUT_MS / 1000 - 60)], childEnv, CLI_TIMEOUT_MS);
+  expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr.slice(-2000) }).toEqual({ code: 0, stderr: '' });
+  const lines = result.stdout.trim().split('\n');
+  const summary = JSON.parse(lines[lines.length - 1]!) as RunSummary;
+
+  // Every game has one verdict, and the summary is what ClickHouse holds.
+  expect(summary).toMatchObject({ requested: GAMES, games: GAMES, missing: 0 });
+  const counts = await tableCounts(env.clickhouse, summary.run_id);
+  expect({ games: summary.games, succeeded: summary.succeeded, kept: summary.kept }).toEqual({ games: counts.games, succeeded: counts.succeeded, kept: counts.kept });
+  expect(summary.failed).toEqual(await failuresByReason(env.clickhouse, env.database, { runId: summary.run_id }));
+  const records = await gameRecords(env.clickhouse, summary.run_id);
+  expect(new Set(records.map((r) => r.game_id)).size).toBe(GAMES);
+
+  // What the clients saw is what the simulator served, fault by fault.
+  const stats = sim.stats();
+  const served = Object.values(stats.models).reduce<Record<string, number>>((total, m) => {
+    for (const [outcome, n] of Object.entries(m.served)) total[outcome] = (total[outcome] ?? 0) + n;
+    return total;
+  }, {});
+  const [limiter, ...others] = endpointLimiterSnapshots().filter((s) => s.endpoint === sim.baseUrl);
+  expect(others).toEqual([]);
+  expect(limiter!.outcomes.overloaded).toBe(served.rate_limited);
+  expect(limiter!.outcomes.timeout).toBe(served.hang);
+  expect(limiter!.outcomes.success).toBe(served.ok! + served.malformed! + served.refusal!);
+  expect(limiter!.outcomes.ignored).toBe(served.server_error! + served.reset!);
+  for (const fault of ['rate_limited', 'server_error', 'malformed', 'hang']) expect(served[fault]).toBeGreaterThan(0);
+  // A model_error ending needs three plain failures of one call in a row (or 30 waits): rare here.
+  const modelErrors = records.filter((r) => r.failure_reason === 'model_error');
+  expect(modelErrors.length).toBeLessThanOrEqual(GAMES * 0.02);
+
+  process.stdout.write(
+    `e2e faults (machine shared, figures indicative): ${GAMES} games in ${((Date.now() - startedAt) / 1000).toFixed(0)} s; ` +
+      `success ${summary.succeeded}, failed by reason ${JSON.stringify(summary.failed)}; ` +
+      `simulator served ${JSON.stringify(served)} (peak in flight ${stats.peakInFlight}); ` +
+      `client outcomes ${JSON.stringify(limiter!.outcomes)}, limit now ${limiter!.limit} (increases ${limiter!.increases}, decreases ${limiter!.decreases}); ` +
+      `turns recorded ${counts.turns}; model calls answered with output ${served.ok! + served.malformed! + served.refusal!}\n`,
+  );
+}, CLI_TIMEOUT_MS + 60_000);
