@@ -52,7 +52,7 @@ let clock: ManualClock;
 let logs: LogLine[];
 
 function limiter(overrides: Partial<LimiterSettings> = {}): AdaptiveLimiter {
-  return new AdaptiveLimiter({ endpoint: 'http://vlm/v1', model: 'm', settings: settings(overrides), clock, logger: recordingLogger(logs) });
+  return new AdaptiveLimiter({ endpoint: 'http://vlm/v1', model: 'm', settings: settings(overrides), clock, logger: recordingLogger(logs), decreaseFactor: 0.75 });
 }
 
 /** Lets promise callbacks (grants) run. */

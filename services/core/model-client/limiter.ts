@@ -88,7 +88,7 @@ export interface AdaptiveLimiterOptions {
   settings: LimiterSettings;
   clock?: LimiterClock;
   logger?: Logger;
-  /** Window multiplier on 429/503/timeout. Default 0.75. */
+  /** Window multiplier on 429/503/timeout. Default 0.9 (as Netflix concurrency-limits AIMD): a saturated endpoint stays busy between decreases. */
   decreaseFactor?: number;
   /** At most one "limit changed" log line per this many ms. Default 5000. */
   logIntervalMs?: number;
@@ -132,7 +132,7 @@ export class AdaptiveLimiter {
     this.settings = normalise(options.settings);
     this.clock = options.clock ?? SYSTEM_CLOCK;
     this.logger = options.logger ?? createLogger('model-limiter');
-    this.decreaseFactor = options.decreaseFactor ?? 0.75;
+    this.decreaseFactor = options.decreaseFactor ?? 0.9;
     this.logIntervalMs = options.logIntervalMs ?? 5_000;
     this.window = this.settings.initialLimit;
     this.lastLoggedLimit = this.limit;
