@@ -381,4 +381,20 @@ describe('ModelClient error classes (README "What each model error does")', () =
     expect((error as Error).message).toContain('no response within 100 ms');
     expect(received).toHaveLength(3);
   });
+
+  it('stops waiting for a slot at the deadline: a timeout naming the queue', async () => {
+    handler = () => undefined; // the one slot hangs
+    const limiters = new LimiterRegistry();
+    const modelClient = client({ concurrency: 1, timeoutMs: 5_000 }, { limiters, retry: { maxAttempts: 1, initialDelayMs: 1, maxDelayMs: 1 } });
+    const holding = modelClient.complete(messages).catch((error: unknown) => error);
+    const started = Date.now();
+    const error = await rejection(modelClient.complete(messages, { deadlineAtMs: Date.now() + 200 }));
+    expect(Date.now() - started).toBeLessThan(4_000);
+    expect(error).toBeInstanceOf(ModelError);
+    expect(error).toMatchObject({ errorClass: 'timeout' });
+    expect((error as Error).message).toMatch(/no free slot at the endpoint before the deadline \(limit 1, 1 in flight, 0 queued\)/);
+    expect(limiters.snapshots()[0]).toMatchObject({ queued: 0 });
+    server.closeAllConnections();
+    await holding;
+  });
 });

@@ -183,7 +183,7 @@ export class ModelClient {
     if (options.signal) retryOptions.signal = options.signal;
     if (options.deadlineAtMs !== undefined) retryOptions.deadlineMs = Math.max(0, options.deadlineAtMs - startedAt);
     try {
-      const completion = await retry((attempt) => this.attempt(limiter, request, model, attempt, options.signal), retryOptions);
+      const completion = await retry((attempt) => this.attempt(limiter, request, model, attempt, options.signal, options.deadlineAtMs), retryOptions);
       return { ...completion, retries };
     } catch (error) {
       if (error instanceof ModelError) error.retries = retries;
@@ -207,8 +207,9 @@ export class ModelClient {
     model: string,
     attempt: number,
     signal: AbortSignal | undefined,
+    deadlineAtMs: number | undefined,
   ): Promise<Omit<ModelCompletion, 'retries'>> {
-    const permit = await limiter.acquire(signal);
+    const permit = await this.acquire(limiter, model, signal, deadlineAtMs);
     this.active++;
     let outcome: LimiterOutcome = { kind: 'ignored' };
     try {
@@ -221,6 +222,24 @@ export class ModelClient {
     } finally {
       this.active--;
       permit.release(outcome);
+    }
+  }
+
+  /** A permit of the endpoint's limiter; waiting in its queue ends at the deadline as a timeout. */
+  private async acquire(limiter: AdaptiveLimiter, model: string, signal: AbortSignal | undefined, deadlineAtMs: number | undefined) {
+    if (deadlineAtMs === undefined) return limiter.acquire(signal);
+    const deadline = AbortSignal.timeout(Math.max(0, deadlineAtMs - this.now()));
+    try {
+      return await limiter.acquire(signal ? AbortSignal.any([signal, deadline]) : deadline);
+    } catch (error) {
+      if (error instanceof AbortedError && !signal?.aborted) {
+        const { limit, inFlight, queued } = limiter.snapshot();
+        throw new ModelError(`${this.where(model)}: no free slot at the endpoint before the deadline (limit ${limit}, ${inFlight} in flight, ${queued} queued)`, {
+          cause: error,
+          errorClass: 'timeout',
+        });
+      }
+      throw error;
     }
   }
 
