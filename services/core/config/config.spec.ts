@@ -46,7 +46,7 @@ describe('loadConfig', () => {
       priceCompletionPerMTok: 0,
     });
     expect(config.models.answerer.model).toBe('sim-vlm');
-    expect(config.simVlm).toEqual({ host: '127.0.0.1', port: 8000, errorRate: 0, latency: { meanMs: 0, jitterMs: 0 } });
+    expect(config.simVlm).toEqual({ host: '127.0.0.1', port: 8000, errorRate: 0, latency: { meanMs: 0, jitterMs: 0 }, faults: '' });
   });
 
   it('reads the environment and lets overrides win', () => {
