@@ -76,20 +76,28 @@ it(`brings all ${GAMES} games to a verdict through 429s, 500s, malformed output 
   }, {});
   const [limiter, ...others] = endpointLimiterSnapshots().filter((s) => s.endpoint === sim.baseUrl);
   expect(others).toEqual([]);
-  expect(limiter!.outcomes.overloaded).toBe(served.rate_limited);
-  expect(limiter!.outcomes.timeout).toBe(served.hang);
-  expect(limiter!.outcomes.success).toBe(served.ok! + served.malformed! + served.refusal!);
-  expect(limiter!.outcomes.ignored).toBe(served.server_error! + served.reset!);
-  for (const fault of ['rate_limited', 'server_error', 'malformed', 'hang']) expect(served[fault]).toBeGreaterThan(0);
-  // A model_error ending needs three plain failures of one call in a row (or 30 waits): rare here.
+  const seen = limiter!.outcomes;
   const modelErrors = records.filter((r) => r.failure_reason === 'model_error');
-  expect(modelErrors.length).toBeLessThanOrEqual(GAMES * 0.02);
-
   process.stdout.write(
     `e2e faults (machine shared, figures indicative): ${GAMES} games in ${((Date.now() - startedAt) / 1000).toFixed(0)} s; ` +
       `success ${summary.succeeded}, failed by reason ${JSON.stringify(summary.failed)}; ` +
       `simulator served ${JSON.stringify(served)} (peak in flight ${stats.peakInFlight}); ` +
-      `client outcomes ${JSON.stringify(limiter!.outcomes)}, limit now ${limiter!.limit} (increases ${limiter!.increases}, decreases ${limiter!.decreases}); ` +
+      `client outcomes ${JSON.stringify(seen)}, limit now ${limiter!.limit} (increases ${limiter!.increases}, decreases ${limiter!.decreases}); ` +
       `turns recorded ${counts.turns}; model calls answered with output ${served.ok! + served.malformed! + served.refusal!}\n`,
   );
+
+  // What the clients saw is what the simulator served, fault by fault. The simulator and the roles
+  // share this process's CPU: a request can wait longer than the 2 s call timeout before the
+  // simulator handles it, and then the client counts a timeout where the simulator counts what it
+  // answered too late. Those extra timeouts are the only slack allowed.
+  const late = seen.timeout - served.hang!;
+  expect(late).toBeGreaterThanOrEqual(0);
+  const near = (clientSide: number, simulatorSide: number) => expect(Math.abs(clientSide - simulatorSide)).toBeLessThanOrEqual(late);
+  near(seen.overloaded, served.rate_limited!);
+  near(seen.success, served.ok! + served.malformed! + served.refusal!);
+  near(seen.ignored, served.server_error! + served.reset!);
+  expect(late).toBeLessThanOrEqual(served.hang! + 20);
+  for (const fault of ['rate_limited', 'server_error', 'malformed', 'hang']) expect(served[fault]).toBeGreaterThan(0);
+  // A model_error ending needs three plain failures of one call in a row (or 30 waits): rare here.
+  expect(modelErrors.length).toBeLessThanOrEqual(GAMES * 0.02);
 }, CLI_TIMEOUT_MS + 60_000);
