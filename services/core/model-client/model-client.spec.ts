@@ -77,7 +77,8 @@ function settings(overrides: Partial<ModelRoleSettings> = {}): ModelRoleSettings
     topP: null,
     maxTokens: 128,
     concurrency: 4,
-    timeoutMs: 5_000,
+    // Generous: on a loaded machine a local answer can take seconds, and a timeout lowers the limit.
+    timeoutMs: 30_000,
     promptVersion: 'v1',
     pricePromptPerMTok: 2.5,
     priceCompletionPerMTok: 10,
@@ -205,9 +206,9 @@ describe('ModelClient.complete', () => {
 
   it('maps a timeout to a retriable ModelError', async () => {
     handler = () => undefined; // never answers
-    const error = await rejection(client({ timeoutMs: 50 }, { retry: { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 1 } }).complete(messages));
+    const error = await rejection(client({ timeoutMs: 300 }, { retry: { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 1 } }).complete(messages));
     expect(error).toMatchObject({ retriable: true });
-    expect((error as Error).message).toContain('no response within 50 ms');
+    expect((error as Error).message).toContain('no response within 300 ms');
     expect(received).toHaveLength(2);
   });
 
@@ -364,7 +365,7 @@ describe('ModelClient error classes (README "What each model error does")', () =
       setTimeout(() => {
         inFlight--;
         reply(res, 200, completion('{"answer": "yes"}'));
-      }, 20);
+      }, 150);
     };
     const limiters = new LimiterRegistry();
     const questioner = client({ concurrency: 3 }, { role: 'questioner', limiters });
@@ -376,9 +377,9 @@ describe('ModelClient error classes (README "What each model error does")', () =
 
   it('a hang → timeout after the per-call timeout, retried as a timeout, bounded', async () => {
     handler = () => undefined;
-    const error = await rejection(client({ timeoutMs: 100 }).complete(messages));
+    const error = await rejection(client({ timeoutMs: 300 }).complete(messages));
     expect(error).toMatchObject({ errorClass: 'timeout', retriable: true, retries: { ...none, timeout: 2 } });
-    expect((error as Error).message).toContain('no response within 100 ms');
+    expect((error as Error).message).toContain('no response within 300 ms');
     expect(received).toHaveLength(3);
   });
 
