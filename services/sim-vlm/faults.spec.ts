@@ -126,7 +126,8 @@ describe('sim-vlm faults over HTTP', () => {
   });
 
   it('answers 429 at once above max concurrency and counts in-flight and peak', async () => {
-    const model = 'sim-vlm@max_concurrency=2,latency=400';
+    // Long enough that all five arrive while the first two are still in flight, even on a busy CPU.
+    const model = 'sim-vlm@max_concurrency=2,latency=1500';
     const responses = await Promise.all(Array.from({ length: 5 }, () => post(model)));
     expect(responses.map((r) => r.status).sort()).toEqual([200, 200, 429, 429, 429]);
     const saturated = responses.find((r) => r.status === 429)!;
@@ -134,8 +135,8 @@ describe('sim-vlm faults over HTTP', () => {
     const stats: SimStats = server.stats();
     expect(stats.models[model]).toMatchObject({ served: expect.objectContaining({ ok: 2, saturated: 3 }), inFlight: 0, peakInFlight: 2 });
     expect(stats.peakInFlight).toBe(2);
-    // Two calls of ~400 ms: the time integral of in-flight calls says so.
-    expect(stats.inFlightIntegralMs).toBeGreaterThanOrEqual(2 * 350);
+    // Two calls of ~1500 ms: the time integral of in-flight calls says so.
+    expect(stats.inFlightIntegralMs).toBeGreaterThanOrEqual(2 * 1_450);
   });
 
   it('ignores the request seed with random=1 (a non-deterministic model) and honours it otherwise', async () => {
