@@ -6,7 +6,7 @@ import type { EventName, EventTypes } from './generated/events';
  * Every game topic is keyed by game id so all events of one game stay ordered on one partition.
  */
 
-export type CleanupPolicy = 'delete' | 'compact';
+export type CleanupPolicy = 'delete' | 'compact' | 'compact,delete';
 
 export interface TopicSpec {
   /** Name without the prefix. */
@@ -80,6 +80,17 @@ export const TOPICS = {
     retentionMs: GAME_TOPIC_RETENTION_MS,
     cleanupPolicy: 'delete',
     description: "filter's decision; consumed by the sink",
+  },
+  modelCalls: {
+    baseName: 'model-calls',
+    valueEvent: 'ModelCallRecorded',
+    key: GAME_ID_KEY,
+    // Same partition count as the game topics: a game's journal entries land on the partition number
+    // its input events use, so one barrier marker per input partition covers every game on it.
+    partitions: GAME_TOPIC_PARTITIONS,
+    retentionMs: 1 * DAY_MS,
+    cleanupPolicy: 'delete',
+    description: 'model-call journal: each turn\'s model call outcome, written before the turn\'s output; read back by questioner and answerer so a redelivered turn reuses it (services/core/runtime/model-call-journal.ts)',
   },
   deadLetter: {
     baseName: 'dead-letter',
