@@ -3,7 +3,7 @@ import { DG_CONFIG, type DgConfig } from '../core/config';
 import { EventBus, type MessageContext, type Subscription } from '../core/bus';
 import { NonRetriableError } from '../core/errors';
 import type { ModelClient } from '../core/model-client';
-import { ANSWERER_MODEL, ImageUrlResolver, ModelCallJournal, playTurn, PromptCache, roleGroupId, ROLE_INPUTS, withEndpoint, type TurnPipelineDeps } from '../core/runtime';
+import { ANSWERER_MODEL, ImageUrlResolver, ModelCallJournal, playTurn, PromptCache, roleGroupId, ROLE_INPUTS, withSentSpec, type TurnPipelineDeps } from '../core/runtime';
 import { answererRequestKind, buildAnswererMessages, decideAnswererStep, parseAnswererOutput } from '../game';
 import type { GameState } from '../../schemas/generated/events';
 
@@ -41,7 +41,7 @@ export class AnswererService implements OnApplicationBootstrap {
 
   async handle(received: GameState, ctx: MessageContext<'questionAsked' | 'gameRequested'>): Promise<void> {
     if (ctx.topicKey === 'gameRequested' && !received.setup.describeFirst) return;
-    const game = withEndpoint(received, 'answerer', this.model.endpoint);
+    const game = withSentSpec(received, 'answerer', this.model.modelSpec());
     const { questionMode } = game.setup;
     const requestKind = answererRequestKind(game);
     await playTurn(this.deps, game, ctx, {

@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common'
 import { DG_CONFIG, type DgConfig } from '../core/config';
 import { EventBus, type MessageContext, type Subscription } from '../core/bus';
 import type { ModelClient } from '../core/model-client';
-import { ImageUrlResolver, ModelCallJournal, playTurn, PromptCache, QUESTIONER_MODEL, roleGroupId, ROLE_INPUTS, withEndpoint, type TurnPipelineDeps } from '../core/runtime';
+import { ImageUrlResolver, ModelCallJournal, playTurn, PromptCache, QUESTIONER_MODEL, roleGroupId, ROLE_INPUTS, withSentSpec, type TurnPipelineDeps } from '../core/runtime';
 import { buildQuestionerMessages, decideQuestionerStep, parseQuestionerOutput } from '../game';
 import type { GameState } from '../../schemas/generated/events';
 
@@ -41,7 +41,7 @@ export class QuestionerService implements OnApplicationBootstrap {
   async handle(received: GameState, ctx: MessageContext<'gameRequested' | 'answerGiven'>): Promise<void> {
     // describeFirst games open with the answerer's description.
     if (ctx.topicKey === 'gameRequested' && received.setup.describeFirst) return;
-    const game = withEndpoint(received, 'questioner', this.model.endpoint);
+    const game = withSentSpec(received, 'questioner', this.model.modelSpec());
     const numCandidates = game.setup.candidates.length;
     await playTurn(this.deps, game, ctx, {
       buildMessages: async () => {

@@ -5,7 +5,19 @@ import type { CallUsage, GameEnding, GameState, ModelSpec } from '../../../schem
 import type { EventBus } from '../bus';
 import { endGame } from '../../game/steps';
 import type { ModelCall } from '../../game/steps';
-import { addRetries, cachedTokensOf, emptyUsage, retriesOf, type ModelSettingsForRole } from './call-usage';
+import { addRetries, cachedTokensOf, emptyUsage, retriesOf, sentSpec, type ModelSettingsForRole } from './call-usage';
+
+/**
+ * The game with the spec this role really sends recorded in its setup (issue 6 defect 4): endpoint,
+ * sampling and token cap from the role's own client settings, model and prompt version from the game
+ * (the per-game override). The launcher's environment may differ from the role's.
+ */
+export function withSentSpec(game: GameState, role: 'questioner' | 'answerer', clientSpec: ModelSpec): GameState {
+  const spec: ModelSpec = game.setup[role];
+  const sent = sentSpec(clientSpec, spec);
+  if (sent.endpoint === spec.endpoint && sent.temperature === spec.temperature && sent.topP === spec.topP && sent.maxTokens === spec.maxTokens) return game;
+  return { ...game, setup: { ...game.setup, [role]: sent } };
+}
 
 /** The game with the endpoint this role really calls recorded in its model spec. */
 export function withEndpoint(game: GameState, role: 'questioner' | 'answerer', endpoint: string): GameState {
