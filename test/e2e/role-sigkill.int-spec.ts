@@ -21,7 +21,7 @@ const GAMES = 24;
 const ROOT = join(__dirname, '..', '..');
 
 function startQuestioner(env: E2eEnvironment, overrides: ConfigOverrides, log: string[]): ChildProcess {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...overrides, DG_TOPIC_PREFIX: env.topicPrefix, CLICKHOUSE_DATABASE: env.database, DG_DATA_DIR: env.dataDir };
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...Object.fromEntries(Object.entries(overrides).map(([k, v]) => [k, String(v)])), DG_TOPIC_PREFIX: env.topicPrefix, CLICKHOUSE_DATABASE: env.database, DG_DATA_DIR: env.dataDir };
   const child = spawn(process.execPath, [join(ROOT, 'test', 'helpers', 'run-ts.js'), join(ROOT, 'test', 'helpers', 'dg-main.ts'), 'run', 'questioner'], {
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
