@@ -1,4 +1,4 @@
-import { AbortedError } from '../errors';
+import { AbortedError, ModelError } from '../errors';
 import type { ModelClient, ModelCompletion } from '../model-client';
 import type { ChatMessage } from '../../game/messages';
 import type { CallUsage, GameEnding, GameState, ModelSpec } from '../../../schemas/generated/events';
@@ -59,14 +59,28 @@ export async function callModelForTurn(
   const role = options?.role ?? 'questioner';
   const sent = options?.spec ?? spec;
   const prices = options?.prices ?? { pricePromptPerMTok: 0, priceCompletionPerMTok: 0 };
-  const complete = (request: ChatMessage[]): Promise<ModelCompletion> =>
+  const endpointKey = `${model.endpoint}|${spec.model}`;
+  const send = (request: ChatMessage[], json: boolean): Promise<ModelCompletion> =>
     model.complete(request as Parameters<ModelClient['complete']>[0], {
       model: spec.model,
       seed: turnSeed(game),
-      responseFormatJson: options?.json ?? true,
+      responseFormatJson: json,
       signal,
       deadlineAtMs: game.header.deadlineAtMs,
     });
+  // JSON mode is asked for; an endpoint that rejects `response_format` (HTTP 400/422 naming it) is
+  // asked again without it, and remembered, so the prompt's own JSON instruction does the work.
+  const complete = async (request: ChatMessage[]): Promise<ModelCompletion> => {
+    const json = (options?.json ?? true) && !NO_JSON_MODE.has(endpointKey);
+    if (!json) return send(request, false);
+    try {
+      return await send(request, true);
+    } catch (err) {
+      if (!rejectsJsonMode(err)) throw err;
+      NO_JSON_MODE.add(endpointKey);
+      return send(request, false);
+    }
+  };
   let usage = emptyUsage(role, sent, prices);
   let first: ModelCompletion;
   try {
@@ -88,6 +102,14 @@ export async function callModelForTurn(
     }
   }
   return { ok: true, call: callFromUsage(usage) };
+}
+
+/** Endpoint|model pairs that rejected JSON mode in this process. */
+const NO_JSON_MODE = new Set<string>();
+
+/** A 400/422 whose message names response_format or JSON mode: the endpoint has no JSON mode. */
+export function rejectsJsonMode(err: unknown): boolean {
+  return err instanceof ModelError && (err.status === 400 || err.status === 422) && /response_format|json[_ ]?(mode|object)|json_schema/i.test(err.message);
 }
 
 function addCompletion(usage: CallUsage, completion: ModelCompletion): CallUsage {
