@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { DG_CONFIG, type DgConfig } from '../core/config';
 import { EventBus, type MessageContext, type Subscription } from '../core/bus';
 import { NonRetriableError } from '../core/errors';
@@ -13,7 +13,7 @@ import type { GameState } from '../../schemas/generated/events';
  * through the model-call journal like the questioner's.
  */
 @Injectable()
-export class AnswererService implements OnApplicationBootstrap {
+export class AnswererService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly prompts = new PromptCache();
   readonly journal: ModelCallJournal;
   private subscription: Subscription | undefined;
@@ -37,6 +37,15 @@ export class AnswererService implements OnApplicationBootstrap {
       maxInFlight: Math.max(this.config.kafka.maxInFlight, this.config.models.answerer.concurrency),
       handler: (event, ctx) => this.handle(event.game, ctx),
     });
+  }
+
+  /**
+   * Drains this role's input first, while the journal reader still answers barriers, then stops the
+   * reader (runs before the bus's own shutdown, which would stop both at once).
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.subscription?.stop();
+    await this.journal.stop();
   }
 
   async handle(received: GameState, ctx: MessageContext<'questionAsked' | 'gameRequested'>): Promise<void> {

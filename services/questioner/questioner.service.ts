@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { DG_CONFIG, type DgConfig } from '../core/config';
 import { EventBus, type MessageContext, type Subscription } from '../core/bus';
 import type { ModelClient } from '../core/model-client';
@@ -12,7 +12,7 @@ import type { GameState } from '../../schemas/generated/events';
  * model-call journal (core/runtime/model-call-journal.ts): a redelivered turn never calls again.
  */
 @Injectable()
-export class QuestionerService implements OnApplicationBootstrap {
+export class QuestionerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly prompts = new PromptCache();
   readonly journal: ModelCallJournal;
   private subscription: Subscription | undefined;
@@ -36,6 +36,15 @@ export class QuestionerService implements OnApplicationBootstrap {
       maxInFlight: Math.max(this.config.kafka.maxInFlight, this.config.models.questioner.concurrency),
       handler: (event, ctx) => this.handle(event.game, ctx),
     });
+  }
+
+  /**
+   * Drains this role's input first, while the journal reader still answers barriers, then stops the
+   * reader (runs before the bus's own shutdown, which would stop both at once).
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.subscription?.stop();
+    await this.journal.stop();
   }
 
   async handle(received: GameState, ctx: MessageContext<'gameRequested' | 'answerGiven'>): Promise<void> {

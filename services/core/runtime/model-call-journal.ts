@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { EventBus, MessageContext, Subscription } from '../bus';
-import { RetriableError } from '../errors';
+import { AbortedError, RetriableError } from '../errors';
 import { createLogger, type Logger } from '../logging';
 import type { CallUsage, ModelCallRecorded } from '../../../schemas/generated/events';
 import type { TopicKey } from '../../../schemas/topics';
@@ -18,7 +18,7 @@ export interface ModelCallJournalOptions {
   graceAfterDeadlineMs?: number;
   /** Most games remembered; the oldest go first beyond it (default 200 000). */
   maxGames?: number;
-  /** How long a barrier waits for its marker before the handler is retried (default 30 s). */
+  /** How long a barrier waits for its marker before the handler is retried (default 120 s: a restarted instance reads up to an hour of journal first). */
   barrierTimeoutMs?: number;
   now?: () => number;
 }
@@ -47,7 +47,7 @@ export interface ModelCallJournalOptions {
  */
 export class ModelCallJournal {
   private readonly entries = new Map<string, JournalEntry>();
-  private readonly waiters = new Map<string, () => void>();
+  private readonly waiters = new Map<string, { resolve: () => void; reject: (error: Error) => void }>();
   private readonly barriers = new Map<string, Promise<void>>();
   readonly logger: Logger;
   private readonly graceMs: number;
@@ -63,7 +63,7 @@ export class ModelCallJournal {
     this.logger = options.logger ?? createLogger(`journal.${options.role}`);
     this.graceMs = options.graceAfterDeadlineMs ?? 10 * 60_000;
     this.maxGames = options.maxGames ?? 200_000;
-    this.barrierTimeoutMs = options.barrierTimeoutMs ?? 30_000;
+    this.barrierTimeoutMs = options.barrierTimeoutMs ?? 120_000;
     this.now = options.now ?? Date.now;
   }
 
@@ -83,6 +83,11 @@ export class ModelCallJournal {
 
   async stop(): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
+    // Handlers waiting for a barrier give up (their messages stay uncommitted and come back).
+    for (const [nonce, waiter] of this.waiters) {
+      this.waiters.delete(nonce);
+      waiter.reject(new RetriableError('model-call journal stopped while waiting for a barrier'));
+    }
     const subscription = this.subscription;
     this.subscription = undefined;
     await subscription?.stop();
@@ -105,7 +110,7 @@ export class ModelCallJournal {
    * Makes sure this instance has read the journal far enough for the game of `ctx`: once per input
    * partition and consumer-group generation, a barrier marker on the game's journal partition.
    */
-  async ensureFresh(ctx: Pick<MessageContext<TopicKey>, 'topic' | 'partition'>, generation: number, gameId: string): Promise<void> {
+  async ensureFresh(ctx: Pick<MessageContext<TopicKey>, 'topic' | 'partition' | 'signal'>, generation: number, gameId: string): Promise<void> {
     const key = `${generation}|${ctx.topic}|${ctx.partition}`;
     let barrier = this.barriers.get(key);
     if (barrier === undefined) {
@@ -115,7 +120,7 @@ export class ModelCallJournal {
       barrier.catch(() => this.barriers.delete(key));
       if (this.barriers.size > 10_000) this.barriers.delete(this.barriers.keys().next().value as string);
     }
-    await barrier;
+    await abortable(barrier, ctx.signal);
   }
 
   /** Writes a marker keyed by the game id and waits until the journal reader has read it. */
@@ -126,9 +131,15 @@ export class ModelCallJournal {
         this.waiters.delete(nonce);
         reject(new RetriableError(`model-call journal: barrier for game ${gameId} not read back within ${this.barrierTimeoutMs} ms`));
       }, this.barrierTimeoutMs);
-      this.waiters.set(nonce, () => {
-        clearTimeout(timer);
-        resolve();
+      this.waiters.set(nonce, {
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
       });
     });
     try {
@@ -144,7 +155,7 @@ export class ModelCallJournal {
         nonce,
       });
     } catch (err) {
-      this.waiters.get(nonce)?.();
+      this.waiters.get(nonce)?.resolve();
       this.waiters.delete(nonce);
       throw err;
     }
@@ -162,7 +173,7 @@ export class ModelCallJournal {
       const waiter = this.waiters.get(event.nonce);
       if (waiter) {
         this.waiters.delete(event.nonce);
-        waiter();
+        waiter.resolve();
       }
       return;
     }
@@ -185,6 +196,26 @@ export class ModelCallJournal {
       if (entry.deadlineAtMs > 0 && entry.deadlineAtMs + this.graceMs < now) this.entries.delete(gameId);
     }
   }
+}
+
+/** Waits for `promise` unless the handler's signal (shutdown) fires first. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(new AbortedError('handler aborted while waiting for the model-call journal'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new AbortedError('handler aborted while waiting for the model-call journal'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 /** The usage a recorded entry carries, or a failure message. */
