@@ -85,3 +85,33 @@ describe('image fetch policy (issue 12: no link-local, metadata or private addre
     await expect(checkFetchTarget(new URL('http://127.0.0.1/x.png'), { ...listed, allowPrivate: true })).resolves.toBeUndefined();
   });
 });
+
+describe('ImageUrlResolver with local files (hash checked, then downscaled)', () => {
+  it('sends a large local image downscaled, and names a hash mismatch, a missing file and a corrupt file', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const { pathToFileURL } = await import('node:url');
+    const { ImageUrlResolver, UnusableImageError } = await import('../core/runtime');
+    const { sha256Hex } = await import('./image-bytes');
+    const { loadImage } = await import('@napi-rs/canvas');
+    const dir = mkdtempSync(join(tmpdir(), 'dg-img-'));
+    try {
+      const big = png(1000, 2000);
+      writeFileSync(join(dir, 'big.png'), big);
+      const corrupt = Buffer.concat([big.subarray(0, 16), Buffer.alloc(100, 1)]);
+      writeFileSync(join(dir, 'corrupt.png'), corrupt);
+      const resolver = new ImageUrlResolver({ retry: { maxAttempts: 1, initialDelayMs: 1, maxDelayMs: 1 } });
+      const ref = (id: string, file: string, sha256: string) => ({ id, uri: pathToFileURL(join(dir, file)).href, sha256, mediaType: 'image/png', caption: null });
+      const url = await resolver.urlFor(ref('big', 'big.png', sha256Hex(big)));
+      const sent = await loadImage(Buffer.from(url.split(',')[1]!, 'base64'));
+      expect([sent.width, sent.height]).toEqual([384, 768]);
+      await expect(resolver.urlFor(ref('tampered', 'big.png', 'cd'.repeat(32)))).rejects.toThrow(UnusableImageError);
+      await expect(resolver.urlFor(ref('tampered', 'big.png', 'cd'.repeat(32)))).rejects.toThrow(/sha256/);
+      await expect(resolver.urlFor(ref('missing', 'nope.png', 'cd'.repeat(32)))).rejects.toThrow(/no such file/);
+      await expect(resolver.urlFor(ref('corrupt', 'corrupt.png', sha256Hex(corrupt)))).rejects.toThrow(/corrupt/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
