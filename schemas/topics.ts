@@ -6,7 +6,7 @@ import type { EventName, EventTypes } from './generated/events';
  * Every game topic is keyed by game id so all events of one game stay ordered on one partition.
  */
 
-export type CleanupPolicy = 'delete' | 'compact';
+export type CleanupPolicy = 'delete' | 'compact' | 'compact,delete';
 
 export interface TopicSpec {
   /** Name without the prefix. */
@@ -19,6 +19,8 @@ export interface TopicSpec {
   readonly retentionMs: number;
   readonly cleanupPolicy: CleanupPolicy;
   readonly description: string;
+  /** Segment roll time (Kafka segment.ms), for topics whose retention must apply quickly. */
+  readonly segmentMs?: number;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -81,6 +83,20 @@ export const TOPICS = {
     cleanupPolicy: 'delete',
     description: "filter's decision; consumed by the sink",
   },
+  modelCalls: {
+    baseName: 'model-calls',
+    valueEvent: 'ModelCallRecorded',
+    key: GAME_ID_KEY,
+    // Same partition count as the game topics: a game's journal entries land on the partition number
+    // its input events use, so one barrier marker per input partition covers every game on it.
+    partitions: GAME_TOPIC_PARTITIONS,
+    // Entries matter until shortly after their game's deadline (10 min by default): an hour of them
+    // is what a restarted instance reads back, in segments small enough for retention to apply.
+    retentionMs: 60 * 60 * 1000,
+    segmentMs: 10 * 60 * 1000,
+    cleanupPolicy: 'delete',
+    description: 'model-call journal: each turn\'s model call outcome, written before the turn\'s output; read back by questioner and answerer so a redelivered turn reuses it (services/core/runtime/model-call-journal.ts)',
+  },
   deadLetter: {
     baseName: 'dead-letter',
     valueEvent: 'DeadLetter',
@@ -118,9 +134,10 @@ export function topicKeyOf(topic: string, prefix: string): TopicKey | undefined 
 
 /** Topic-level configs for creating a topic (Kafka config names). */
 export function topicConfigEntries(key: TopicKey): Array<{ name: string; value: string }> {
-  const spec = TOPICS[key];
+  const spec: TopicSpec = TOPICS[key];
   return [
     { name: 'retention.ms', value: String(spec.retentionMs) },
     { name: 'cleanup.policy', value: spec.cleanupPolicy },
+    ...(spec.segmentMs !== undefined ? [{ name: 'segment.ms', value: String(spec.segmentMs) }] : []),
   ];
 }

@@ -1,6 +1,98 @@
 // generated — do not edit. Source: schemas/avro/**/*.avsc; regenerate with `npm run generate:types`.
 
 /**
+ * The model a role plays with: recorded on every game so analytics can compare models.
+ * Avro: dialoggames.v1.ModelSpec
+ */
+export interface ModelSpec {
+  /**
+   * Base URL of the OpenAI-compatible endpoint actually used; filled in by the role.
+   * Default: ""
+   */
+  endpoint: string;
+  /** Model name sent to the endpoint. */
+  model: string;
+  /** Version of the prompt files the role used. */
+  promptVersion: string;
+  /**
+   * Sampling temperature.
+   * Default: 0
+   */
+  temperature: number;
+  /**
+   * Nucleus sampling mass, when set.
+   * Default: null
+   */
+  topP: number | null;
+  /**
+   * Completion token cap per call.
+   * Default: 256
+   */
+  maxTokens: number;
+}
+
+/**
+ * What one turn's model call(s) really sent and cost: recorded per turn and per ending, and in the model-call journal.
+ * Avro: dialoggames.v1.CallUsage
+ */
+export interface CallUsage {
+  /** questioner or answerer: the role that called. */
+  role: string;
+  /** The spec actually sent (endpoint, model incl. the game's override, prompt version, sampling, prices). */
+  model: ModelSpec;
+  /**
+   * Raw completion text of the call whose output was used.
+   * Default: ""
+   */
+  rawOutput: string;
+  /**
+   * Wall time of the successful attempt(s), summed over repair calls.
+   * Default: 0
+   */
+  latencyMs: number;
+  /**
+   * Prompt tokens over every call of the turn (repair included).
+   * Default: 0
+   */
+  promptTokens: number;
+  /**
+   * Completion tokens over every call of the turn.
+   * Default: 0
+   */
+  completionTokens: number;
+  /**
+   * Cached prompt tokens when the endpoint reports them.
+   * Default: 0
+   */
+  cachedTokens: number;
+  /**
+   * Cost over every call of the turn at the role's prices.
+   * Default: 0
+   */
+  costUsd: number;
+  /**
+   * Successful model calls of the turn: 2 when a repair attempt was made.
+   * Default: 1
+   */
+  modelCalls: number;
+  /**
+   * USD per 1M prompt tokens the role was configured with.
+   * Default: 0
+   */
+  pricePromptPerMTok: number;
+  /**
+   * USD per 1M completion tokens the role was configured with.
+   * Default: 0
+   */
+  priceCompletionPerMTok: number;
+  /**
+   * Retries by cause (rate_limited, unavailable, server_error, connection, timeout) as the model client reported them.
+   * Default: {}
+   */
+  retries: Record<string, number>;
+}
+
+/**
  * The filter's decision on one judged game.
  * Avro: dialoggames.v1.Curation
  */
@@ -74,11 +166,16 @@ export interface GameEnding {
   errorMessage: string | null;
   /** Epoch ms when the game ended. */
   endedAtMs: number;
+  /**
+   * The model call(s) that ended the game (the guess, or a late, unparseable or failed call of either role) with tokens and cost, so no call's cost is dropped; null when no call was made.
+   * Default: null
+   */
+  call: CallUsage | null;
 }
 
 /** Avro: dialoggames.v1.EndingKind */
-export type EndingKind = 'guess' | 'no_guess' | 'turn_limit' | 'unparseable_output' | 'model_error' | 'bad_image' | 'timeout' | 'rule_violation';
-export const EndingKindSymbols = ['guess', 'no_guess', 'turn_limit', 'unparseable_output', 'model_error', 'bad_image', 'timeout', 'rule_violation'] as const satisfies readonly EndingKind[];
+export type EndingKind = 'guess' | 'no_guess' | 'turn_limit' | 'unparseable_output' | 'model_error' | 'bad_image' | 'timeout' | 'rule_violation' | 'bad_input';
+export const EndingKindSymbols = ['guess', 'no_guess', 'turn_limit', 'unparseable_output', 'model_error', 'bad_image', 'timeout', 'rule_violation', 'bad_input'] as const satisfies readonly EndingKind[];
 
 /** Avro: dialoggames.v1.EndedBy */
 export type EndedBy = 'questioner' | 'answerer' | 'launcher' | 'referee';
@@ -131,37 +228,6 @@ export interface ImageRef {
    * Default: null
    */
   caption: string | null;
-}
-
-/**
- * The model a role plays with: recorded on every game so analytics can compare models.
- * Avro: dialoggames.v1.ModelSpec
- */
-export interface ModelSpec {
-  /**
-   * Base URL of the OpenAI-compatible endpoint actually used; filled in by the role.
-   * Default: ""
-   */
-  endpoint: string;
-  /** Model name sent to the endpoint. */
-  model: string;
-  /** Version of the prompt files the role used. */
-  promptVersion: string;
-  /**
-   * Sampling temperature.
-   * Default: 0
-   */
-  temperature: number;
-  /**
-   * Nucleus sampling mass, when set.
-   * Default: null
-   */
-  topP: number | null;
-  /**
-   * Completion token cap per call.
-   * Default: 256
-   */
-  maxTokens: number;
 }
 
 /**
@@ -238,6 +304,11 @@ export interface Turn {
   costUsd: number;
   /** Epoch ms when the turn was produced. */
   createdAtMs: number;
+  /**
+   * The model call(s) behind this turn as really sent: model spec, cached tokens, calls, retries by cause. Null on turns recorded before it existed.
+   * Default: null
+   */
+  usage: CallUsage | null;
 }
 
 /** Avro: dialoggames.v1.Speaker */
@@ -292,8 +363,8 @@ export type Verdict = 'success' | 'failure';
 export const VerdictSymbols = ['success', 'failure'] as const satisfies readonly Verdict[];
 
 /** Avro: dialoggames.v1.FailureReason */
-export type FailureReason = 'wrong_guess' | 'no_guess' | 'turn_limit' | 'unparseable_output' | 'model_error' | 'timeout' | 'rule_violation';
-export const FailureReasonSymbols = ['wrong_guess', 'no_guess', 'turn_limit', 'unparseable_output', 'model_error', 'timeout', 'rule_violation'] as const satisfies readonly FailureReason[];
+export type FailureReason = 'wrong_guess' | 'no_guess' | 'turn_limit' | 'unparseable_output' | 'model_error' | 'timeout' | 'rule_violation' | 'bad_input';
+export const FailureReasonSymbols = ['wrong_guess', 'no_guess', 'turn_limit', 'unparseable_output', 'model_error', 'timeout', 'rule_violation', 'bad_input'] as const satisfies readonly FailureReason[];
 
 /**
  * The answerer answered (or described the target). Consumed by the questioner.
@@ -414,6 +485,56 @@ export interface GuessMade {
 }
 
 /**
+ * The model-call journal: the outcome of one turn's model call, written before the turn's output is published, so a role re-handling the turn (redelivery after a crash or rebalance) reuses it instead of calling the model again. Also barrier markers an instance writes to know it has read the journal up to now.
+ * Avro: dialoggames.v1.ModelCallRecorded
+ */
+export interface ModelCallRecorded {
+  /** Game id (also the Kafka key). */
+  gameId: string;
+  /** completion: the call succeeded; failure: the call failed for good (the game ends model_error); barrier: a read marker, no call. */
+  entry: JournalEntryKind;
+  /**
+   * questioner or answerer.
+   * Default: ""
+   */
+  role: string;
+  /**
+   * Transcript length of the game state the call was made for (the turn's fence).
+   * Default: 0
+   */
+  transcriptLength: number;
+  /**
+   * The completion with its spec, tokens, cost and retries (completion entries).
+   * Default: null
+   */
+  usage: CallUsage | null;
+  /**
+   * The final model error (failure entries).
+   * Default: null
+   */
+  errorMessage: string | null;
+  /**
+   * The clock value the turn was decided with, so a re-handled turn produces the identical event.
+   * Default: 0
+   */
+  decidedAtMs: number;
+  /**
+   * The game's deadline: readers forget entries some time after it.
+   * Default: 0
+   */
+  deadlineAtMs: number;
+  /**
+   * Barrier markers: the reader waiting for it.
+   * Default: ""
+   */
+  nonce: string;
+}
+
+/** Avro: dialoggames.v1.JournalEntryKind */
+export type JournalEntryKind = 'completion' | 'failure' | 'barrier';
+export const JournalEntryKindSymbols = ['completion', 'failure', 'barrier'] as const satisfies readonly JournalEntryKind[];
+
+/**
  * The questioner asked a question. Consumed by the answerer.
  * Avro: dialoggames.v1.QuestionAsked
  */
@@ -432,12 +553,13 @@ export interface EventTypes {
   GameJudged: GameJudged;
   GameRequested: GameRequested;
   GuessMade: GuessMade;
+  ModelCallRecorded: ModelCallRecorded;
   QuestionAsked: QuestionAsked;
 }
 
 export type EventName = keyof EventTypes;
 
-export const EventNames = ['AnswerGiven', 'DeadLetter', 'GameCurated', 'GameJudged', 'GameRequested', 'GuessMade', 'QuestionAsked'] as const satisfies readonly EventName[];
+export const EventNames = ['AnswerGiven', 'DeadLetter', 'GameCurated', 'GameJudged', 'GameRequested', 'GuessMade', 'ModelCallRecorded', 'QuestionAsked'] as const satisfies readonly EventName[];
 
 /** Avro full name of each event (what the registered schema is called). */
 export const EventFullNames: Readonly<Record<EventName, string>> = {
@@ -447,5 +569,6 @@ export const EventFullNames: Readonly<Record<EventName, string>> = {
   GameJudged: 'dialoggames.v1.GameJudged',
   GameRequested: 'dialoggames.v1.GameRequested',
   GuessMade: 'dialoggames.v1.GuessMade',
+  ModelCallRecorded: 'dialoggames.v1.ModelCallRecorded',
   QuestionAsked: 'dialoggames.v1.QuestionAsked',
 };

@@ -1,12 +1,12 @@
 import { Module } from '@nestjs/common';
 import { DG_CONFIG, type DgConfig } from '../core/config';
-import { ANSWERER_MODEL, answererModelClient, ImageUrlResolver } from '../core/runtime';
+import { ANSWERER_MODEL, answererModelClient, ImageUrlResolver, imageUrlResolverFromConfig } from '../core/runtime';
 import { AnswererService } from './answerer.service';
 
 @Module({
   providers: [
     AnswererService,
-    { provide: ImageUrlResolver, useFactory: () => new ImageUrlResolver() },
+    { provide: ImageUrlResolver, inject: [DG_CONFIG], useFactory: (config: DgConfig) => imageUrlResolverFromConfig(config.images) },
     { provide: ANSWERER_MODEL, inject: [DG_CONFIG], useFactory: (config: DgConfig) => answererModelClient(config) },
   ],
 })

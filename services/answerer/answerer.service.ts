@@ -1,37 +1,37 @@
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { DG_CONFIG, type DgConfig } from '../core/config';
-import { EventBus, type MessageContext } from '../core/bus';
+import { EventBus, type MessageContext, type Subscription } from '../core/bus';
+import { NonRetriableError } from '../core/errors';
 import type { ModelClient } from '../core/model-client';
-import { ANSWERER_MODEL, callModelForTurn, ImageUrlResolver, PromptCache, publishEnding, roleGroupId, ROLE_INPUTS, UnusableImageError, withEndpoint } from '../core/runtime';
-import {
-  answererRequestKind,
-  badImageEnding,
-  buildAnswererMessages,
-  deadlinePassed,
-  decideAnswererStep,
-  modelErrorEnding,
-  parseAnswererOutput,
-  timeoutEnding,
-} from '../game';
+import { ANSWERER_MODEL, ImageUrlResolver, ModelCallJournal, playTurn, PromptCache, roleGroupId, ROLE_INPUTS, withSentSpec, type TurnPipelineDeps } from '../core/runtime';
+import { answererRequestKind, buildAnswererMessages, decideAnswererStep, parseAnswererOutput } from '../game';
 import type { GameState } from '../../schemas/generated/events';
 
 /**
  * The describer: sees only the target image and answers the last question (or opens a describeFirst
- * game with a description). The questioner's display order never reaches its model.
+ * game with a description). The questioner's display order never reaches its model. Model calls go
+ * through the model-call journal like the questioner's.
  */
 @Injectable()
-export class AnswererService implements OnApplicationBootstrap {
+export class AnswererService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly prompts = new PromptCache();
+  readonly journal: ModelCallJournal;
+  private subscription: Subscription | undefined;
+  private readonly deps: TurnPipelineDeps;
 
   constructor(
     @Inject(DG_CONFIG) private readonly config: DgConfig,
     private readonly bus: EventBus,
     @Inject(ANSWERER_MODEL) private readonly model: ModelClient,
     private readonly images: ImageUrlResolver,
-  ) {}
+  ) {
+    this.journal = new ModelCallJournal({ bus, topicPrefix: config.topics.prefix, role: 'answerer' });
+    this.deps = { role: 'answerer', bus, model, settings: config.models.answerer, journal: this.journal, subscription: () => this.subscription };
+  }
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.bus.subscribe({
+    await this.journal.start();
+    this.subscription = await this.bus.subscribe({
       groupId: roleGroupId(this.config.topics.prefix, 'answerer'),
       topics: ROLE_INPUTS.answerer,
       maxInFlight: Math.max(this.config.kafka.maxInFlight, this.config.models.answerer.concurrency),
@@ -39,45 +39,42 @@ export class AnswererService implements OnApplicationBootstrap {
     });
   }
 
+  /**
+   * Drains this role's input first, while the journal reader still answers barriers, then stops the
+   * reader (runs before the bus's own shutdown, which would stop both at once).
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.subscription?.stop();
+    await this.journal.stop();
+  }
+
   async handle(received: GameState, ctx: MessageContext<'questionAsked' | 'gameRequested'>): Promise<void> {
     if (ctx.topicKey === 'gameRequested' && !received.setup.describeFirst) return;
-    const game = withEndpoint(received, 'answerer', this.model.endpoint);
-    const gameId = game.header.gameId;
-    const now = Date.now();
-    if (deadlinePassed(game, now)) {
-      await publishEnding(this.bus, game, timeoutEnding(game, 'answerer', now));
-      return;
-    }
-    const target = game.setup.candidates[game.setup.targetIndex];
-    if (target === undefined) {
-      await publishEnding(this.bus, game, modelErrorEnding('answerer', `targetIndex ${game.setup.targetIndex} is outside the ${game.setup.candidates.length} candidates`, now));
-      return;
-    }
-    let targetUrl: string;
+    const game = withSentSpec(received, 'answerer', this.model.modelSpec());
+    const { questionMode } = game.setup;
+    const requestKind = answererRequestKind(game);
+    await playTurn(this.deps, game, ctx, {
+      buildMessages: async () => {
+        const target = game.setup.candidates[game.setup.targetIndex];
+        if (target === undefined) throw new NonRetriableError(`targetIndex ${game.setup.targetIndex} is outside the ${game.setup.candidates.length} candidates`);
+        const prompts = this.prompts.get(game.setup.answerer.promptVersion);
+        return buildAnswererMessages(game, await this.images.urlFor(target), prompts);
+      },
+      accept: (text) => parseAnswererOutput(text, questionMode, requestKind).kind !== 'unparseable',
+      repairInstruction: this.repairInstruction(game),
+      publishStep: async (call, now) => {
+        const step = decideAnswererStep(game, parseAnswererOutput(call.text, questionMode, requestKind), call, now);
+        if (step.kind === 'answer') await this.bus.publish('answerGiven', game.header.gameId, step.event);
+        else await this.bus.publish('guessMade', game.header.gameId, step.event);
+      },
+    });
+  }
+
+  private repairInstruction(game: GameState): string | null {
     try {
-      targetUrl = await this.images.urlFor(target);
-    } catch (err) {
-      if (!(err instanceof UnusableImageError)) throw err;
-      ctx.logger.warn('game ends: unusable target image', { gameId, error: err.message });
-      await publishEnding(this.bus, game, badImageEnding('answerer', err.image, err.reason, Date.now()));
-      return;
+      return this.prompts.get(game.setup.answerer.promptVersion).optional?.['answerer.repair'] ?? null;
+    } catch {
+      return null;
     }
-    let messages;
-    try {
-      messages = buildAnswererMessages(game, targetUrl, this.prompts.get(game.setup.answerer.promptVersion));
-    } catch (err) {
-      await publishEnding(this.bus, game, modelErrorEnding('answerer', `cannot build the answerer request: ${(err as Error).message}`, Date.now()));
-      return;
-    }
-    const result = await callModelForTurn(this.model, messages, game, game.setup.answerer, ctx.signal);
-    if (!result.ok) {
-      ctx.logger.warn('game ends: answerer model error', { gameId, error: result.message });
-      await publishEnding(this.bus, game, modelErrorEnding('answerer', result.message, Date.now()));
-      return;
-    }
-    const parsed = parseAnswererOutput(result.call.text, game.setup.questionMode, answererRequestKind(game));
-    const step = decideAnswererStep(game, parsed, result.call, Date.now());
-    if (step.kind === 'answer') await this.bus.publish('answerGiven', gameId, step.event);
-    else await this.bus.publish('guessMade', gameId, step.event);
   }
 }

@@ -30,6 +30,7 @@ export function benchTranscript(turns: number, startedAtMs: number, variant: num
       completionTokens: questioner ? 12 : 6,
       costUsd: 0,
       createdAtMs: startedAtMs + 100 * (index + 1),
+      usage: null,
     };
   });
 }

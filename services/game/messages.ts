@@ -77,7 +77,7 @@ export function buildQuestionerMessages(game: GameState, images: ImageUrls, prom
   let pendingUser: ContentPart[] = intro;
   let asked = 0;
   const flushUser = (): void => {
-    pendingUser.push({ type: 'text', text: turnStatus(prompts, setup.maxTurns, asked) });
+    pendingUser.push({ type: 'text', text: turnStatus(prompts, setup.maxTurns, asked, numCandidates) });
     messages.push({ role: 'user', content: pendingUser });
     pendingUser = [];
   };
@@ -96,11 +96,11 @@ export function buildQuestionerMessages(game: GameState, images: ImageUrls, prom
   return messages;
 }
 
-function turnStatus(prompts: PromptSet, maxTurns: number, asked: number): string {
+function turnStatus(prompts: PromptSet, maxTurns: number, asked: number, numCandidates: number): string {
   const left = Math.max(0, maxTurns - asked);
   return left > 0
-    ? renderPrompt(prompts, 'questioner.turn', { questionsLeft: left, maxTurns })
-    : renderPrompt(prompts, 'questioner.final-turn', { maxTurns });
+    ? renderPrompt(prompts, 'questioner.turn', { questionsLeft: left, maxTurns, numCandidates })
+    : renderPrompt(prompts, 'questioner.final-turn', { maxTurns, numCandidates });
 }
 
 /**

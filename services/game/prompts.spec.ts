@@ -55,3 +55,30 @@ describe('renderPrompt', () => {
     expect(renderPrompt(prompts, 'questioner.description', { description: '{{maxTurns}}' })).toContain('{{maxTurns}}');
   });
 });
+
+describe('prompt version v2 (for real VLMs)', () => {
+  it('has every template, the repair instructions, and keeps v1 as released', () => {
+    const v2 = loadPrompts('v2');
+    for (const name of PROMPT_NAMES) expect(v2.templates[name].length).toBeGreaterThan(0);
+    expect(v2.optional?.['questioner.repair']).toMatch(/JSON/);
+    expect(v2.optional?.['answerer.repair']).toMatch(/JSON/);
+    expect(loadPrompts('v1').optional).toEqual({});
+  });
+
+  it("keeps each role's word on its own side (the simulated VLM keys on them)", () => {
+    const { templates, optional } = loadPrompts('v2');
+    const answererSide = [templates['answerer.system'], templates['answerer.rules.yesno'], templates['answerer.rules.open'], optional?.['answerer.repair'] ?? ''].join(' ');
+    expect(templates['questioner.system']).toMatch(/\bquestioner\b/);
+    expect(templates['questioner.system']).not.toMatch(/answerer/i);
+    expect(answererSide).toMatch(/\banswerer\b/);
+    expect(answererSide).not.toMatch(/questioner/i);
+  });
+
+  it('asks for JSON and labels the candidates in both question modes', () => {
+    const { templates } = loadPrompts('v2');
+    expect(templates['questioner.system']).toMatch(/\{"question": /);
+    expect(templates['questioner.system']).toMatch(/Image 1 to Image \{\{numCandidates\}\}/);
+    expect(templates['answerer.rules.open']).toMatch(/\{"answer": /);
+    expect(templates['answerer.system']).toMatch(/\{"description": /);
+  });
+});

@@ -20,10 +20,19 @@ export const PROMPT_NAMES = [
 
 export type PromptName = (typeof PROMPT_NAMES)[number];
 
+/**
+ * Templates a version may provide (v2 does): the stricter instruction of the one repair attempt
+ * after an empty, refused or unparseable output. Without one, such output ends the game at once.
+ */
+export const OPTIONAL_PROMPT_NAMES = ['questioner.repair', 'answerer.repair'] as const;
+export type OptionalPromptName = (typeof OPTIONAL_PROMPT_NAMES)[number];
+
 /** The templates of one prompt version; the version is recorded on every game (ModelSpec.promptVersion). */
 export interface PromptSet {
   version: string;
   templates: Readonly<Record<PromptName, string>>;
+  /** Optional templates the version has. */
+  optional?: Readonly<Partial<Record<OptionalPromptName, string>>>;
 }
 
 export const DEFAULT_PROMPT_VERSION = 'v1';
@@ -53,7 +62,12 @@ export function loadPrompts(version: string = DEFAULT_PROMPT_VERSION, promptsDir
     if (!existsSync(file)) throw new NonRetriableError(`prompt version ${version} lacks ${name}.md (looked in ${dir})`);
     templates[name] = readFileSync(file, 'utf8').replace(/\s+$/, '');
   }
-  const prompts: PromptSet = { version, templates };
+  const optional: Partial<Record<OptionalPromptName, string>> = {};
+  for (const name of OPTIONAL_PROMPT_NAMES) {
+    const file = join(dir, `${name}.md`);
+    if (existsSync(file)) optional[name] = readFileSync(file, 'utf8').replace(/\s+$/, '');
+  }
+  const prompts: PromptSet = { version, templates, optional };
   cache.set(dir, prompts);
   return prompts;
 }

@@ -1,6 +1,6 @@
 import type { GameEnding, GameState, GuessMade } from '../../schemas/generated/events';
 import { findRuleViolations, judge, REFEREE_VERSION } from './referee';
-import { badImageEnding, failureEnding, modelErrorEnding } from './steps';
+import { badImageEnding, badInputEnding, failureEnding, modelErrorEnding } from './steps';
 import { makeGame, TEST_NOW, withDialog } from './testing';
 
 const now = TEST_NOW;
@@ -51,13 +51,20 @@ describe('judge', () => {
     expect(judgement).toMatchObject({ verdict: 'failure', failureReason: reason, detail: `answerer: what happened: ${kind}` });
   });
 
-  it('judges bad_image as model_error, naming the image', () => {
+  it('judges bad_image as bad_input (not model_error), naming the image', () => {
     const game = played();
     const ending = badImageEnding('answerer', game.setup.candidates[1]!, 'file not found', now);
     const judgement = judge({ game, ending }, { now });
-    expect(judgement.failureReason).toBe('model_error');
+    expect(judgement.failureReason).toBe('bad_input');
     expect(judgement.detail).toBe('answerer: bad image: image scene-0001 (file:///data/scenes/scene-0001.png): file not found');
     expect(ending.kind).toBe('bad_image');
+  });
+
+  it('judges a request that cannot be built as bad_input', () => {
+    const game = played();
+    const judgement = judge({ game, ending: badInputEnding('questioner', 'cannot build the questioner request: unknown prompt version v9', now) }, { now });
+    expect(judgement.failureReason).toBe('bad_input');
+    expect(judgement.detail).toContain('unknown prompt version v9');
   });
 
   it('lets a protocol breach override any ending', () => {

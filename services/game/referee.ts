@@ -43,7 +43,10 @@ export function judge(guessMade: GuessMade, options: JudgeOptions): Judgement {
         : verdict('wrong_guess', `guessed ${guessed}; the target was image ${targetIndex + 1} (${target.id})`);
     }
     case 'bad_image':
-      return verdict('model_error', withEndedBy(ending, `bad image: ${message}`));
+      // A bad image is the game's input, not the model's fault (issue 6 defect 9): its own reason.
+      return verdict('bad_input', withEndedBy(ending, `bad image: ${message}`));
+    case 'bad_input':
+      return verdict('bad_input', withEndedBy(ending, `bad input: ${message}`));
     case 'no_guess':
     case 'turn_limit':
     case 'unparseable_output':

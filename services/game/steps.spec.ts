@@ -1,3 +1,4 @@
+import type { CallUsage } from '../../schemas/generated/events';
 import { parseAnswererOutput } from './answerer-output';
 import { parseQuestionerOutput } from './questioner-output';
 import {
@@ -35,6 +36,7 @@ describe('decideQuestionerStep', () => {
       completionTokens: 12,
       costUsd: 0.0004,
       createdAtMs: now,
+      usage: null,
     });
     expect(game.transcript).toHaveLength(2);
     expect(nextSpeaker(step.event.game)).toBe('answerer');
@@ -59,6 +61,7 @@ describe('decideQuestionerStep', () => {
           guessCostUsd: 0.0004,
           errorMessage: null,
           endedAtMs: now,
+          call: null,
         },
       },
     });
@@ -126,6 +129,31 @@ describe('decideAnswererStep', () => {
     expect(answererRequestKind(game)).toBe('description');
     const step = decideAnswererStep(game, parseAnswererOutput('A red star.', 'yesno', 'description'), call('A red star.'), now);
     expect(step.kind === 'answer' && step.event.game.transcript[0]).toMatchObject({ index: 0, speaker: 'answerer', kind: 'description', text: 'A red star.' });
+  });
+
+  it('keeps the cost of a late or unparseable answerer call on the ending (issue 6 defect 10)', () => {
+    const usage: CallUsage = {
+      role: 'answerer',
+      model: { endpoint: 'http://127.0.0.1:1/v1', model: 'vlm-a', promptVersion: 'v1', temperature: 0, topP: null, maxTokens: 64 },
+      rawOutput: 'lorem ipsum',
+      latencyMs: 80,
+      promptTokens: 700,
+      completionTokens: 30,
+      cachedTokens: 512,
+      costUsd: 0.002,
+      modelCalls: 2,
+      retries: { rate_limited: 1 },
+      pricePromptPerMTok: 2,
+      priceCompletionPerMTok: 20,
+    };
+    const game = withDialog(makeGame(), [['Is it red?']]);
+    const garbage = decideAnswererStep(game, parseAnswererOutput('lorem ipsum', 'yesno'), { ...call('lorem ipsum'), usage }, now);
+    expect(garbage.kind === 'end' && garbage.event.ending.call).toEqual(usage);
+    const late = decideAnswererStep(game, parseAnswererOutput('yes', 'yesno'), { ...call('yes'), usage }, game.header.deadlineAtMs + 1);
+    expect(late.kind === 'end' && late.event.ending).toMatchObject({ kind: 'timeout', call: { costUsd: 0.002, promptTokens: 700 } });
+    // The answered turn records the usage (spec really sent, cached tokens, retries) too.
+    const answered = decideAnswererStep(game, parseAnswererOutput('yes', 'yesno'), { ...call('yes'), usage }, now);
+    expect(answered.kind === 'answer' && answered.event.game.transcript.at(-1)!.usage).toEqual(usage);
   });
 
   it('ends unparseable output with an excerpt of the raw output', () => {

@@ -1,5 +1,5 @@
 import { NonRetriableError } from '../core/errors';
-import type { AnswerGiven, EndedBy, EndingKind, GameEnding, GameState, GuessMade, ImageRef, QuestionAsked, Speaker, Turn, TurnKind } from '../../schemas/generated/events';
+import type { AnswerGiven, CallUsage, EndedBy, EndingKind, GameEnding, GameState, GuessMade, ImageRef, QuestionAsked, Speaker, Turn, TurnKind } from '../../schemas/generated/events';
 import type { ParsedAnswererOutput } from './answerer-output';
 import type { ParsedQuestionerOutput } from './questioner-output';
 import { excerpt } from './model-output';
@@ -15,6 +15,8 @@ export interface ModelCall {
   promptTokens: number;
   completionTokens: number;
   costUsd: number;
+  /** The call as really sent (spec, cached tokens, calls, retries by cause); recorded on the turn. */
+  usage?: CallUsage | null;
 }
 
 export type QuestionerStep = { kind: 'question'; event: QuestionAsked } | { kind: 'end'; event: GuessMade };
@@ -61,9 +63,10 @@ export function decideQuestionerStep(game: GameState, parsed: ParsedQuestionerOu
  */
 export function decideAnswererStep(game: GameState, parsed: ParsedAnswererOutput, call: ModelCall, now: number): AnswererStep {
   assertTurn(game, 'answerer');
-  if (deadlinePassed(game, now)) return end(game, timeoutEnding(game, 'answerer', now));
+  // The call's tokens and cost go on the ending (ending.call) even when its output is not used.
+  if (deadlinePassed(game, now)) return end(game, { ...timeoutEnding(game, 'answerer', now), call: usageOf(call, 'answerer') });
   if (parsed.kind === 'unparseable') {
-    return end(game, failureEnding('unparseable_output', 'answerer', `answerer output unparseable: ${parsed.reason}; raw output: ${excerpt(call.text, 300)}`, now));
+    return end(game, { ...failureEnding('unparseable_output', 'answerer', `answerer output unparseable: ${parsed.reason}; raw output: ${excerpt(call.text, 300)}`, now), call: usageOf(call, 'answerer') });
   }
   const next = appendTurn(game, makeTurn(game, 'answerer', answererRequestKind(game) === 'description' ? 'description' : 'answer', parsed.text, call, now));
   return { kind: 'answer', event: { game: next, answer: parsed.text } };
@@ -87,7 +90,13 @@ export function makeTurn(game: GameState, speaker: Speaker, kind: TurnKind, text
     completionTokens: call.completionTokens,
     costUsd: call.costUsd,
     createdAtMs: now,
+    usage: usageOf(call, speaker),
   };
+}
+
+/** The usage record of a call as the role measured it (null for calls made without one, e.g. in tests). */
+export function usageOf(call: ModelCall, _role: Speaker): CallUsage | null {
+  return call.usage ?? null;
 }
 
 export function appendTurn(game: GameState, turn: Turn): GameState {
@@ -117,12 +126,18 @@ function blankEnding(kind: EndingKind, endedBy: EndedBy, errorMessage: string | 
     guessCostUsd: 0,
     errorMessage,
     endedAtMs: now,
+    call: null,
   };
 }
 
 /** The endpoint failed for good (retries exhausted or not retriable); the message names endpoint and model. */
-export function modelErrorEnding(endedBy: EndedBy, message: string, now: number): GameEnding {
-  return failureEnding('model_error', endedBy, message, now);
+export function modelErrorEnding(endedBy: EndedBy, message: string, now: number, call: CallUsage | null = null): GameEnding {
+  return { ...failureEnding('model_error', endedBy, message, now), call };
+}
+
+/** The game's own input is unusable (a request that cannot be built, e.g. a bad target index or prompt): bad_input. */
+export function badInputEnding(endedBy: EndedBy, message: string, now: number): GameEnding {
+  return failureEnding('bad_input', endedBy, message, now);
 }
 
 /** An image could not be loaded or failed its checksum; the message names the image id and URI. */
@@ -139,8 +154,9 @@ function questionerEnding(kind: EndingKind, call: ModelCall, now: number, errorM
   return { ...blankEnding(kind, 'questioner', errorMessage, now), ...questionerCallFields(call) };
 }
 
-function questionerCallFields(call: ModelCall): Pick<GameEnding, 'rawGuess' | 'guessLatencyMs' | 'guessPromptTokens' | 'guessCompletionTokens' | 'guessCostUsd'> {
+function questionerCallFields(call: ModelCall): Pick<GameEnding, 'rawGuess' | 'guessLatencyMs' | 'guessPromptTokens' | 'guessCompletionTokens' | 'guessCostUsd' | 'call'> {
   return {
+    call: usageOf(call, 'questioner'),
     rawGuess: call.text,
     guessLatencyMs: Math.max(0, Math.round(call.latencyMs)),
     guessPromptTokens: call.promptTokens,

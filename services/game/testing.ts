@@ -67,6 +67,7 @@ export function withDialog(game: GameState, pairs: Array<[question: string, answ
       completionTokens: 10,
       costUsd: 0,
       createdAtMs: TEST_NOW - 500 + transcript.length,
+      usage: null,
     });
   };
   if (description !== undefined) push('answerer', 'description', description);

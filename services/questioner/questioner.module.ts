@@ -1,12 +1,12 @@
 import { Module } from '@nestjs/common';
 import { DG_CONFIG, type DgConfig } from '../core/config';
-import { ImageUrlResolver, QUESTIONER_MODEL, questionerModelClient } from '../core/runtime';
+import { ImageUrlResolver, imageUrlResolverFromConfig, QUESTIONER_MODEL, questionerModelClient } from '../core/runtime';
 import { QuestionerService } from './questioner.service';
 
 @Module({
   providers: [
     QuestionerService,
-    { provide: ImageUrlResolver, useFactory: () => new ImageUrlResolver() },
+    { provide: ImageUrlResolver, inject: [DG_CONFIG], useFactory: (config: DgConfig) => imageUrlResolverFromConfig(config.images) },
     { provide: QUESTIONER_MODEL, inject: [DG_CONFIG], useFactory: (config: DgConfig) => questionerModelClient(config) },
   ],
 })

@@ -1,36 +1,36 @@
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { DG_CONFIG, type DgConfig } from '../core/config';
-import { EventBus, type MessageContext } from '../core/bus';
+import { EventBus, type MessageContext, type Subscription } from '../core/bus';
 import type { ModelClient } from '../core/model-client';
-import { callModelForTurn, ImageUrlResolver, PromptCache, QUESTIONER_MODEL, publishEnding, roleGroupId, ROLE_INPUTS, UnusableImageError, withEndpoint } from '../core/runtime';
-import {
-  badImageEnding,
-  buildQuestionerMessages,
-  deadlinePassed,
-  decideQuestionerStep,
-  modelErrorEnding,
-  parseQuestionerOutput,
-  timeoutEnding,
-} from '../game';
+import { ImageUrlResolver, ModelCallJournal, playTurn, PromptCache, QUESTIONER_MODEL, roleGroupId, ROLE_INPUTS, withSentSpec, type TurnPipelineDeps } from '../core/runtime';
+import { buildQuestionerMessages, decideQuestionerStep, parseQuestionerOutput } from '../game';
 import type { GameState } from '../../schemas/generated/events';
 
 /**
  * The guesser: sees every candidate in display order, asks a question or guesses. Holds no game
- * state; each GameRequested / AnswerGiven carries all it needs.
+ * state; each GameRequested / AnswerGiven carries all it needs. Model calls go through the
+ * model-call journal (core/runtime/model-call-journal.ts): a redelivered turn never calls again.
  */
 @Injectable()
-export class QuestionerService implements OnApplicationBootstrap {
+export class QuestionerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly prompts = new PromptCache();
+  readonly journal: ModelCallJournal;
+  private subscription: Subscription | undefined;
+  private readonly deps: TurnPipelineDeps;
 
   constructor(
     @Inject(DG_CONFIG) private readonly config: DgConfig,
     private readonly bus: EventBus,
     @Inject(QUESTIONER_MODEL) private readonly model: ModelClient,
     private readonly images: ImageUrlResolver,
-  ) {}
+  ) {
+    this.journal = new ModelCallJournal({ bus, topicPrefix: config.topics.prefix, role: 'questioner' });
+    this.deps = { role: 'questioner', bus, model, settings: config.models.questioner, journal: this.journal, subscription: () => this.subscription };
+  }
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.bus.subscribe({
+    await this.journal.start();
+    this.subscription = await this.bus.subscribe({
       groupId: roleGroupId(this.config.topics.prefix, 'questioner'),
       topics: ROLE_INPUTS.questioner,
       maxInFlight: Math.max(this.config.kafka.maxInFlight, this.config.models.questioner.concurrency),
@@ -38,41 +38,41 @@ export class QuestionerService implements OnApplicationBootstrap {
     });
   }
 
+  /**
+   * Drains this role's input first, while the journal reader still answers barriers, then stops the
+   * reader (runs before the bus's own shutdown, which would stop both at once).
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.subscription?.stop();
+    await this.journal.stop();
+  }
+
   async handle(received: GameState, ctx: MessageContext<'gameRequested' | 'answerGiven'>): Promise<void> {
     // describeFirst games open with the answerer's description.
     if (ctx.topicKey === 'gameRequested' && received.setup.describeFirst) return;
-    const game = withEndpoint(received, 'questioner', this.model.endpoint);
-    const gameId = game.header.gameId;
-    const now = Date.now();
-    if (deadlinePassed(game, now)) {
-      await publishEnding(this.bus, game, timeoutEnding(game, 'questioner', now));
-      return;
-    }
-    let imageUrls: Map<string, string>;
+    const game = withSentSpec(received, 'questioner', this.model.modelSpec());
+    const numCandidates = game.setup.candidates.length;
+    await playTurn(this.deps, game, ctx, {
+      buildMessages: async () => {
+        const prompts = this.prompts.get(game.setup.questioner.promptVersion);
+        const imageUrls = await this.images.urlsFor(game.setup.candidates);
+        return buildQuestionerMessages(game, imageUrls, prompts);
+      },
+      accept: (text) => parseQuestionerOutput(text, numCandidates).kind !== 'unparseable',
+      repairInstruction: this.repairInstruction(game),
+      publishStep: async (call, now) => {
+        const step = decideQuestionerStep(game, parseQuestionerOutput(call.text, numCandidates), call, now);
+        if (step.kind === 'question') await this.bus.publish('questionAsked', game.header.gameId, step.event);
+        else await this.bus.publish('guessMade', game.header.gameId, step.event);
+      },
+    });
+  }
+
+  private repairInstruction(game: GameState): string | null {
     try {
-      imageUrls = await this.images.urlsFor(game.setup.candidates);
-    } catch (err) {
-      if (!(err instanceof UnusableImageError)) throw err;
-      ctx.logger.warn('game ends: unusable image', { gameId, error: err.message });
-      await publishEnding(this.bus, game, badImageEnding('questioner', err.image, err.reason, Date.now()));
-      return;
+      return this.prompts.get(game.setup.questioner.promptVersion).optional?.['questioner.repair'] ?? null;
+    } catch {
+      return null;
     }
-    let messages;
-    try {
-      messages = buildQuestionerMessages(game, imageUrls, this.prompts.get(game.setup.questioner.promptVersion));
-    } catch (err) {
-      await publishEnding(this.bus, game, modelErrorEnding('questioner', `cannot build the questioner request: ${(err as Error).message}`, Date.now()));
-      return;
-    }
-    const result = await callModelForTurn(this.model, messages, game, game.setup.questioner, ctx.signal);
-    if (!result.ok) {
-      ctx.logger.warn('game ends: questioner model error', { gameId, error: result.message });
-      await publishEnding(this.bus, game, modelErrorEnding('questioner', result.message, Date.now()));
-      return;
-    }
-    const parsed = parseQuestionerOutput(result.call.text, game.setup.candidates.length);
-    const step = decideQuestionerStep(game, parsed, result.call, Date.now());
-    if (step.kind === 'question') await this.bus.publish('questionAsked', gameId, step.event);
-    else await this.bus.publish('guessMade', gameId, step.event);
   }
 }

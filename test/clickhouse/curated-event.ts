@@ -78,6 +78,7 @@ export function curatedEvent(options: CuratedEventOptions): GameCurated {
       guessCostUsd: 0.001,
       errorMessage: failureReason === 'model_error' ? "endpoint said 'no' -- \\ \n twice" : null,
       endedAtMs,
+      call: null,
     },
     judgement: {
       verdict: success ? 'success' : 'failure',
@@ -108,5 +109,6 @@ function turn(index: number, speaker: Turn['speaker'], kind: Turn['kind'], text:
     completionTokens: 7,
     costUsd: 0.0001,
     createdAtMs: baseMs + 100 * (index + 1),
+    usage: null,
   };
 }

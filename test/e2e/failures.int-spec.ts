@@ -88,11 +88,11 @@ describe('unparseable model output, unusable images and missed deadlines, mixed 
     }
     for (const { request, badImageId, endedBy } of broken) {
       const record = byId.get(request.game.header.gameId)!;
-      expect(outcome(record)).toEqual(['failure', 'model_error', 'bad_image', endedBy]);
+      expect(outcome(record)).toEqual(['failure', 'bad_input', 'bad_image', endedBy]);
       expect(record.judgement_detail).toContain(badImageId);
     }
 
-    expect(summary.failed).toEqual({ unparseable_output: nonsenseAnswers.length + nonsenseQuestions.length, model_error: broken.length, timeout: late.length });
+    expect(summary.failed).toEqual({ unparseable_output: nonsenseAnswers.length + nonsenseQuestions.length, bad_input: broken.length, timeout: late.length });
     expect(summary.succeeded).toBe(good.length);
     expect((await datasetLines(env.dataDir)).map((l) => l.gameId).sort()).toEqual([...good].sort());
     expect(await topicMessageCount(env.admin, env.topic('deadLetter'))).toBe(0);

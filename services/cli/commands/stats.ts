@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { ClickHouseConnection, failuresByReason, GROUP_BY_COLUMNS, outcomesBy, type GameFilter, type GroupByColumn, type GroupedOutcome } from '../../core/clickhouse';
+import { callUsage, ClickHouseConnection, failuresByReason, formatRetries, type CallUsageSummary, GROUP_BY_COLUMNS, outcomesBy, type GameFilter, type GroupByColumn, type GroupedOutcome } from '../../core/clickhouse';
 import { loadConfigOrExit } from '../../core/config';
 import { sleep } from '../../core/errors';
 import { waitForStopSignal } from '../signals';
@@ -52,14 +52,15 @@ export function register(program: Command): void {
       if (opts.watch) void waitForStopSignal().then(() => (stopped = true));
       try {
         do {
-          const [groups, failures] = await Promise.all([outcomesBy(ch, db, opts.by, filter), failuresByReason(ch, db, filter)]);
+          const [groups, failures, runs] = await Promise.all([outcomesBy(ch, db, opts.by, filter), failuresByReason(ch, db, filter), callUsage(ch, db, 'run_id', filter)]);
           if (opts.json) {
-            process.stdout.write(JSON.stringify({ at: new Date().toISOString(), groups, failures_by_reason: failures }) + '\n');
+            process.stdout.write(JSON.stringify({ at: new Date().toISOString(), groups, failures_by_reason: failures, runs }) + '\n');
           } else {
             if (opts.watch && process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
             process.stdout.write(renderTable(opts.by, groups) + '\n');
             const failed = Object.entries(failures).map(([k, v]) => `${k}=${v}`).join('  ');
             process.stdout.write(`failures by reason: ${failed || 'none'}\n`);
+            if (runs.length > 0) process.stdout.write(renderRuns(runs) + '\n');
           }
           if (!opts.watch) break;
           const until = Date.now() + (opts.watch === true ? 2 : opts.watch) * 1000;
@@ -85,4 +86,17 @@ function renderTable(by: readonly GroupByColumn[], groups: readonly GroupedOutco
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   return [line(headers), ...rows.map(line)].join('\n');
+}
+
+/** Per run: model calls, retries by cause, tokens and cost (the last 10 runs). */
+function renderRuns(runs: readonly CallUsageSummary[]): string {
+  const lines = ['per run (model calls, retries by cause, tokens, cost):'];
+  for (const run of runs.slice(-10)) {
+    lines.push(
+      `  ${run.key}: games ${run.games}, kept ${run.keptGames}, model calls ${run.modelCalls}, retries ${formatRetries(run.retries)}, ` +
+        `tokens ${run.promptTokens} prompt (${run.cachedTokens} cached) + ${run.completionTokens} completion, ` +
+        `cost $${run.costUsd.toFixed(6)} ($${run.costPerKeptGameUsd.toFixed(6)} per kept game)`,
+    );
+  }
+  return lines.join('\n');
 }

@@ -1,4 +1,4 @@
-import type { GameCurated, ModelSpec, Turn } from '../../../schemas/generated/events';
+import type { CallUsage, GameCurated, ModelSpec, Turn } from '../../../schemas/generated/events';
 import { BadInputError } from '../errors';
 import type { FilterDecisionRow, GameRow, SourceColumns, TurnRow } from './tables';
 
@@ -48,6 +48,12 @@ export function rowsFromCurated(event: GameCurated, source: EventSource): Curate
   const questioner = roleTotals(transcript, 'questioner');
   const answerer = roleTotals(transcript, 'answerer');
   const questionerCost = questioner.costUsd + ending.guessCostUsd;
+  // The cost of an answerer call that ended the game (late or unparseable output) is no longer dropped.
+  const answererEnding = ending.call?.role === 'answerer' ? ending.call : null;
+  answerer.promptTokens += answererEnding?.promptTokens ?? 0;
+  answerer.completionTokens += answererEnding?.completionTokens ?? 0;
+  answerer.costUsd += answererEnding?.costUsd ?? 0;
+  answerer.latencyMs += answererEnding?.latencyMs ?? 0;
 
   const gameRow: GameRow = {
     game_id: header.gameId,
@@ -95,6 +101,7 @@ export function rowsFromCurated(event: GameCurated, source: EventSource): Curate
     ended_at_ms: ending.endedAtMs,
     judged_at_ms: judgement.judgedAtMs,
     curated_at_ms: curation.curatedAtMs,
+    ...callTotals(transcript, ending.call),
     ...provenance,
   };
 
@@ -107,13 +114,15 @@ export function rowsFromCurated(event: GameCurated, source: EventSource): Curate
     kind: turn.kind,
     text: turn.text,
     raw_output: turn.rawOutput,
-    model: turn.speaker === 'questioner' ? setup.questioner.model : setup.answerer.model,
+    // The model that played the turn (recorded per call), else the game's spec for that role.
+    model: turn.usage?.model.model || (turn.speaker === 'questioner' ? setup.questioner.model : setup.answerer.model),
     latency_ms: turn.latencyMs,
     prompt_tokens: turn.promptTokens,
     completion_tokens: turn.completionTokens,
     cost_usd: turn.costUsd,
     created_at_ms: turn.createdAtMs,
     game_requested_at_ms: header.requestedAtMs,
+    ...turnCallColumns(turn, turn.speaker === 'questioner' ? setup.questioner : setup.answerer),
     ...provenance,
   }));
 
@@ -163,4 +172,76 @@ function modelColumns<Role extends 'questioner' | 'answerer'>(role: Role, spec: 
     [`${role}_top_p`]: spec.topP,
     [`${role}_max_tokens`]: spec.maxTokens,
   } as ModelColumns<Role>;
+}
+
+/** Retry causes with their own column; anything else lands in retries_other. */
+const RETRY_COLUMNS = ['rate_limited', 'unavailable', 'server_error', 'connection', 'timeout'] as const;
+type RetryColumns = { [K in (typeof RETRY_COLUMNS)[number] | 'other' as `retries_${K}`]: number };
+
+function retryColumns(retries: Readonly<Record<string, number>>): RetryColumns {
+  const columns: RetryColumns = { retries_rate_limited: 0, retries_unavailable: 0, retries_server_error: 0, retries_connection: 0, retries_timeout: 0, retries_other: 0 };
+  for (const [cause, count] of Object.entries(retries)) {
+    const column = (RETRY_COLUMNS as readonly string[]).includes(cause) ? (`retries_${cause}` as keyof RetryColumns) : 'retries_other';
+    columns[column] += count;
+  }
+  return columns;
+}
+
+function turnCallColumns(turn: Turn, gameSpec: ModelSpec): Pick<TurnRow, 'endpoint' | 'prompt_version' | 'temperature' | 'top_p' | 'max_tokens' | 'cached_tokens' | 'model_calls' | 'price_prompt_per_mtok' | 'price_completion_per_mtok'> & RetryColumns {
+  const usage = turn.usage;
+  const spec = usage?.model ?? gameSpec;
+  return {
+    endpoint: spec.endpoint,
+    prompt_version: spec.promptVersion,
+    temperature: spec.temperature,
+    top_p: spec.topP,
+    max_tokens: spec.maxTokens,
+    cached_tokens: usage?.cachedTokens ?? 0,
+    model_calls: usage?.modelCalls ?? 1,
+    price_prompt_per_mtok: usage?.pricePromptPerMTok ?? 0,
+    price_completion_per_mtok: usage?.priceCompletionPerMTok ?? 0,
+    ...retryColumns(usage?.retries ?? {}),
+  };
+}
+
+type CallTotalColumns = Pick<
+  GameRow,
+  | 'questioner_cached_tokens'
+  | 'answerer_cached_tokens'
+  | 'questioner_model_calls'
+  | 'answerer_model_calls'
+  | 'questioner_price_prompt_per_mtok'
+  | 'questioner_price_completion_per_mtok'
+  | 'answerer_price_prompt_per_mtok'
+  | 'answerer_price_completion_per_mtok'
+> &
+  RetryColumns;
+
+/** Totals over the turns' calls and the ending's call (turns recorded before CallUsage count one call each). */
+function callTotals(transcript: readonly Turn[], endingCall: CallUsage | null): CallTotalColumns {
+  const calls: Array<{ role: string; usage: CallUsage | null }> = transcript.map((t) => ({ role: t.speaker, usage: t.usage }));
+  if (endingCall) calls.push({ role: endingCall.role, usage: endingCall });
+  const totals: CallTotalColumns = {
+    questioner_cached_tokens: 0,
+    answerer_cached_tokens: 0,
+    questioner_model_calls: 0,
+    answerer_model_calls: 0,
+    questioner_price_prompt_per_mtok: 0,
+    questioner_price_completion_per_mtok: 0,
+    answerer_price_prompt_per_mtok: 0,
+    answerer_price_completion_per_mtok: 0,
+    ...retryColumns({}),
+  };
+  for (const { role, usage } of calls) {
+    const r = role === 'answerer' ? 'answerer' : 'questioner';
+    totals[`${r}_cached_tokens`] += usage?.cachedTokens ?? 0;
+    totals[`${r}_model_calls`] += usage ? usage.modelCalls : 1;
+    if (usage) {
+      totals[`${r}_price_prompt_per_mtok`] = usage.pricePromptPerMTok;
+      totals[`${r}_price_completion_per_mtok`] = usage.priceCompletionPerMTok;
+      const retries = retryColumns(usage.retries);
+      for (const key of Object.keys(retries) as Array<keyof RetryColumns>) totals[key] += retries[key];
+    }
+  }
+  return totals;
 }

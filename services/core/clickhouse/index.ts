@@ -4,6 +4,7 @@
  */
 export * from './analytics';
 export * from './batch-writer';
+export * from './call-analytics';
 export * from './client';
 export * from './clickhouse.module';
 export * from './curated-game-writer';

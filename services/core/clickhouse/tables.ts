@@ -74,6 +74,21 @@ export interface GameRow extends SourceColumns {
   ended_at_ms: number;
   judged_at_ms: number;
   curated_at_ms: number;
+  /** Totals over every model call, the ending's included (migration 011). */
+  questioner_cached_tokens: number;
+  answerer_cached_tokens: number;
+  questioner_model_calls: number;
+  answerer_model_calls: number;
+  questioner_price_prompt_per_mtok: number;
+  questioner_price_completion_per_mtok: number;
+  answerer_price_prompt_per_mtok: number;
+  answerer_price_completion_per_mtok: number;
+  retries_rate_limited: number;
+  retries_unavailable: number;
+  retries_server_error: number;
+  retries_connection: number;
+  retries_timeout: number;
+  retries_other: number;
 }
 
 export interface TurnRow extends SourceColumns {
@@ -92,6 +107,22 @@ export interface TurnRow extends SourceColumns {
   cost_usd: number;
   created_at_ms: number;
   game_requested_at_ms: number;
+  /** The call as really sent and its cost inputs (migration 010). */
+  endpoint: string;
+  prompt_version: string;
+  temperature: number;
+  top_p: number | null;
+  max_tokens: number;
+  cached_tokens: number;
+  model_calls: number;
+  price_prompt_per_mtok: number;
+  price_completion_per_mtok: number;
+  retries_rate_limited: number;
+  retries_unavailable: number;
+  retries_server_error: number;
+  retries_connection: number;
+  retries_timeout: number;
+  retries_other: number;
 }
 
 export interface FilterDecisionRow extends SourceColumns {
@@ -168,6 +199,20 @@ const GAME_COLUMN_SET: ColumnSet<GameRow> = {
   ended_at_ms: true,
   judged_at_ms: true,
   curated_at_ms: true,
+  questioner_cached_tokens: true,
+  answerer_cached_tokens: true,
+  questioner_model_calls: true,
+  answerer_model_calls: true,
+  questioner_price_prompt_per_mtok: true,
+  questioner_price_completion_per_mtok: true,
+  answerer_price_prompt_per_mtok: true,
+  answerer_price_completion_per_mtok: true,
+  retries_rate_limited: true,
+  retries_unavailable: true,
+  retries_server_error: true,
+  retries_connection: true,
+  retries_timeout: true,
+  retries_other: true,
   ...SOURCE_COLUMNS,
 };
 
@@ -187,6 +232,21 @@ const TURN_COLUMN_SET: ColumnSet<TurnRow> = {
   cost_usd: true,
   created_at_ms: true,
   game_requested_at_ms: true,
+  endpoint: true,
+  prompt_version: true,
+  temperature: true,
+  top_p: true,
+  max_tokens: true,
+  cached_tokens: true,
+  model_calls: true,
+  price_prompt_per_mtok: true,
+  price_completion_per_mtok: true,
+  retries_rate_limited: true,
+  retries_unavailable: true,
+  retries_server_error: true,
+  retries_connection: true,
+  retries_timeout: true,
+  retries_other: true,
   ...SOURCE_COLUMNS,
 };
 

@@ -146,6 +146,14 @@ const VARIABLES = {
   DG_GAME_DEADLINE_MS: variable(integer(1000), '600000'),
   DG_SINK_BATCH_SIZE: variable(integer(1, 1_000_000), '500'),
   DG_SINK_FLUSH_INTERVAL_MS: variable(integer(10), '250'),
+  // Images sent to the models (services/core/runtime/image-url-resolver.ts).
+  DG_IMAGE_MAX_SIDE_PX: variable(integer(16, 16_384), '768'),
+  DG_IMAGE_MAX_BYTES: variable(integer(1024), '4000000'),
+  DG_IMAGE_HTTP: variable(oneOf(['pass', 'inline'] as const), 'pass'),
+  DG_IMAGE_FETCH_ALLOW_HOSTS: variable(anyString, ''),
+  DG_IMAGE_FETCH_ALLOW_PRIVATE: variable(oneOf(['true', 'false'] as const), 'false'),
+  DG_IMAGE_FETCH_TIMEOUT_MS: variable(integer(100), '10000'),
+  DG_IMAGE_FETCH_MAX_BYTES: variable(integer(1024), '20000000'),
 
   QUESTIONER_BASE_URL: variable(httpUrl, 'http://127.0.0.1:8000/v1'),
   QUESTIONER_MODEL: variable(nonEmpty, 'sim-vlm'),
@@ -245,6 +253,13 @@ export interface DgConfigShape {
   log: { level: (typeof LOG_LEVELS)[number]; format: (typeof LOG_FORMATS)[number] };
   paths: { dataDir: string; datasetsDir: string };
   game: { deadlineMs: number };
+  images: {
+    maxSidePx: number;
+    maxBytes: number;
+    /** http(s) image URIs: passed to the model as they are, or fetched (under the fetch policy) and inlined. */
+    http: 'pass' | 'inline';
+    fetch: { allowHosts: string[]; allowPrivate: boolean; timeoutMs: number; maxBytes: number };
+  };
   sink: { batchSize: number; flushIntervalMs: number };
   models: { questioner: ModelRoleSettings; answerer: ModelRoleSettings };
   simVlm: { host: string; port: number; errorRate: number; latency: LatencySpec; faults: string };
@@ -303,6 +318,17 @@ function buildConfig(p: Parsed): DgConfigShape {
     log: { level: p.DG_LOG_LEVEL, format: p.DG_LOG_FORMAT },
     paths: { dataDir: p.DG_DATA_DIR, datasetsDir: p.DG_DATASETS_DIR },
     game: { deadlineMs: p.DG_GAME_DEADLINE_MS },
+    images: {
+      maxSidePx: p.DG_IMAGE_MAX_SIDE_PX,
+      maxBytes: p.DG_IMAGE_MAX_BYTES,
+      http: p.DG_IMAGE_HTTP,
+      fetch: {
+        allowHosts: p.DG_IMAGE_FETCH_ALLOW_HOSTS.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
+        allowPrivate: p.DG_IMAGE_FETCH_ALLOW_PRIVATE === 'true',
+        timeoutMs: p.DG_IMAGE_FETCH_TIMEOUT_MS,
+        maxBytes: p.DG_IMAGE_FETCH_MAX_BYTES,
+      },
+    },
     sink: { batchSize: p.DG_SINK_BATCH_SIZE, flushIntervalMs: p.DG_SINK_FLUSH_INTERVAL_MS },
     models: {
       questioner: {

@@ -1,5 +1,5 @@
 import { BadInputError, retry, type RetryPolicy } from '../errors';
-import { loadImageBytes, toDataUrl } from '../../datasets/image-bytes';
+import { loadImageBytes, prepareImageForModel, toDataUrl, type FetchPolicy, type ModelImageLimits } from '../../datasets/image-bytes';
 import type { ImageRef } from '../../../schemas/generated/events';
 
 /** The image a game could not use, and why: the role ends that game as bad_image. */
@@ -20,11 +20,19 @@ export interface ImageUrlResolverOptions {
   retry?: RetryPolicy;
   /** Pass http(s) URIs to the model as they are instead of inlining them (default true). */
   passThroughHttp?: boolean;
+  /** Downscaling limits for inlined images (default 768 px longest side, 4 MB). */
+  limits?: ModelImageLimits;
+  /** What fetching an http(s) image to inline it may reach (default: public hosts only, 20 MB, 10 s). */
+  fetchPolicy?: FetchPolicy;
 }
+
+export const DEFAULT_IMAGE_LIMITS: Readonly<ModelImageLimits> = { maxSidePx: 768, maxBytes: 4_000_000 };
+export const DEFAULT_FETCH_POLICY: Readonly<FetchPolicy> = { allowHosts: [], allowPrivate: false, maxBytes: 20_000_000, timeoutMs: 10_000 };
 
 /**
  * Turns image references into the URLs a model request carries: local and data images become data
- * URLs (hash-checked), http(s) images pass through. Any failure becomes UnusableImageError naming the
+ * URLs (hash-checked against the event, decoded, downscaled to the limits), http(s) images pass
+ * through or are fetched under the fetch policy and inlined likewise. Any failure becomes UnusableImageError naming the
  * image, after bounded retries for transient ones: the game ends with a reason, never a lost message.
  */
 export class ImageUrlResolver {
@@ -32,8 +40,12 @@ export class ImageUrlResolver {
   private readonly cacheEntries: number;
   private readonly retryPolicy: RetryPolicy;
   private readonly passThroughHttp: boolean;
+  private readonly limits: ModelImageLimits;
+  private readonly fetchPolicy: FetchPolicy;
 
   constructor(options: ImageUrlResolverOptions = {}) {
+    this.limits = options.limits ?? DEFAULT_IMAGE_LIMITS;
+    this.fetchPolicy = options.fetchPolicy ?? DEFAULT_FETCH_POLICY;
     this.cacheEntries = options.cacheEntries ?? 2048;
     this.retryPolicy = options.retry ?? { maxAttempts: 3, initialDelayMs: 200, maxDelayMs: 2_000 };
     this.passThroughHttp = options.passThroughHttp ?? true;
@@ -51,8 +63,10 @@ export class ImageUrlResolver {
     }
     let url: string;
     try {
-      const loaded = await retry(() => loadImageBytes(image.uri, image.sha256 ? { sha256: image.sha256 } : {}), this.retryPolicy);
-      url = toDataUrl(loaded.bytes, loaded.mediaType);
+      // Hash checked on the original bytes (the event's sha256), then decoded and downscaled if needed.
+      const loaded = await retry(() => loadImageBytes(image.uri, { ...(image.sha256 ? { sha256: image.sha256 } : {}), fetchPolicy: this.fetchPolicy }), this.retryPolicy);
+      const prepared = await prepareImageForModel(loaded, this.limits);
+      url = toDataUrl(prepared.bytes, prepared.mediaType);
     } catch (err) {
       throw new UnusableImageError(image, err instanceof Error ? err.message : String(err), { cause: err });
     }
@@ -66,4 +80,13 @@ export class ImageUrlResolver {
     const urls = await Promise.all(images.map((image) => this.urlFor(image)));
     return new Map(images.map((image, i) => [image.id, urls[i]!]));
   }
+}
+
+/** The resolver as configured (DG_IMAGE_* variables). */
+export function imageUrlResolverFromConfig(images: { maxSidePx: number; maxBytes: number; http: 'pass' | 'inline'; fetch: { allowHosts: readonly string[]; allowPrivate: boolean; timeoutMs: number; maxBytes: number } }): ImageUrlResolver {
+  return new ImageUrlResolver({
+    passThroughHttp: images.http === 'pass',
+    limits: { maxSidePx: images.maxSidePx, maxBytes: images.maxBytes },
+    fetchPolicy: { allowHosts: [...images.fetch.allowHosts], allowPrivate: images.fetch.allowPrivate, timeoutMs: images.fetch.timeoutMs, maxBytes: images.fetch.maxBytes },
+  });
 }

@@ -3,3 +3,6 @@ export * from './model-clients';
 export * from './prompt-cache';
 export * from './role-names';
 export * from './model-turn';
+export * from './call-usage';
+export * from './model-call-journal';
+export * from './turn-pipeline';
