@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import * as bench from './bench';
 import * as codegen from './codegen';
 import * as dataset from './dataset';
+import * as evalCommand from './eval';
 import * as exportCommand from './export';
 import * as migrate from './migrate';
 import * as play from './play';
@@ -15,7 +16,7 @@ import * as stats from './stats';
 /**
  * Each command module exports `register(program)`. Add one line per command here.
  */
-const commandModules: Array<{ register(program: Command): void }> = [bench, codegen, dataset, exportCommand, migrate, play, replay, run, simVlm, stack, start, stats];
+const commandModules: Array<{ register(program: Command): void }> = [bench, codegen, dataset, evalCommand, exportCommand, migrate, play, replay, run, simVlm, stack, start, stats];
 
 export function registerCommands(program: Command): void {
   for (const m of commandModules) m.register(program);
