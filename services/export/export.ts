@@ -30,6 +30,8 @@ export interface ExportOptions {
   /** openai only: data URLs in the JSONL (inline, default) or files under images/ (copy). hf embeds bytes; llamafactory copies. */
   images: ImageMode;
   datasetsDir: string;
+  /** Only games of these runs (default: every run of the iterations, evaluation runs excluded). */
+  runIds?: readonly string[];
 }
 
 export interface ExportedFile {
@@ -87,7 +89,7 @@ interface LoadedBytes {
 /** Reads the kept (or all) games of some iterations from ClickHouse and writes them for a trainer. */
 export async function exportDataset(ch: SqlExecutor, database: string, options: ExportOptions): Promise<ExportResult> {
   if (options.iterations.length === 0) throw new Error('dg export: name at least one --iteration');
-  const games = await exportedGames(ch, database, { iterations: options.iterations, includeFailed: options.includeFailed });
+  const games = await exportedGames(ch, database, { iterations: options.iterations, includeFailed: options.includeFailed, ...(options.runIds ? { runIds: options.runIds } : {}) });
   const turns = await exportedTurns(ch, database, games.map((g) => g.game_id));
 
   const datasetImages = new Map<string, Map<string, DatasetImage>>();

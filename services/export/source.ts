@@ -60,11 +60,14 @@ export interface ExportedTurnRow {
 export interface ExportQuery {
   iterations: readonly number[];
   includeFailed: boolean;
+  /** Only these runs (dg iterate exports the games its own iteration played). */
+  runIds?: readonly string[];
 }
 
 /** Games of the iterations (kept only unless includeFailed), evaluation runs excluded, in a stable order. */
 export async function exportedGames(ch: SqlExecutor, database: string, query: ExportQuery): Promise<ExportedGameRow[]> {
   const keptOnly = query.includeFailed ? sql`1` : sql`kept = 1`;
+  const runs = query.runIds && query.runIds.length > 0 ? sql`run_id IN (${valueList([...query.runIds])})` : sql`1`;
   const rows = await ch.query<ExportedGameRow>(sql`
     SELECT game_id, run_id, iteration, dataset, seed, sampler, candidate_ids, target_index, target_id, max_turns,
            toString(question_mode) AS question_mode, describe_first,
@@ -73,7 +76,7 @@ export async function exportedGames(ch: SqlExecutor, database: string, query: Ex
            toString(ending_kind) AS ending_kind, guessed_index, toString(verdict) AS verdict, toString(failure_reason) AS failure_reason,
            kept, filter_version, referee_version, transcript_hash, cost_usd, requested_at_ms, deadline_at_ms
     FROM ${table(database, 'games')} FINAL
-    WHERE iteration IN (${valueList([...query.iterations])}) AND ${keptOnly}
+    WHERE iteration IN (${valueList([...query.iterations])}) AND ${keptOnly} AND ${runs}
       AND run_id NOT IN (SELECT run_id FROM ${table(database, 'eval_runs')} FINAL)
     ORDER BY iteration, game_id`);
   return rows.map((r) => ({ ...r, seed: Number(r.seed), requested_at_ms: Number(r.requested_at_ms), deadline_at_ms: Number(r.deadline_at_ms) }));

@@ -4,6 +4,7 @@ import * as codegen from './codegen';
 import * as dataset from './dataset';
 import * as evalCommand from './eval';
 import * as exportCommand from './export';
+import * as iterateCommand from './iterate';
 import * as migrate from './migrate';
 import * as models from './models';
 import * as play from './play';
@@ -17,7 +18,7 @@ import * as stats from './stats';
 /**
  * Each command module exports `register(program)`. Add one line per command here.
  */
-const commandModules: Array<{ register(program: Command): void }> = [bench, codegen, dataset, evalCommand, exportCommand, migrate, models, play, replay, run, simVlm, stack, start, stats];
+const commandModules: Array<{ register(program: Command): void }> = [bench, codegen, dataset, evalCommand, exportCommand, iterateCommand, migrate, models, play, replay, run, simVlm, stack, start, stats];
 
 export function registerCommands(program: Command): void {
   for (const m of commandModules) m.register(program);
