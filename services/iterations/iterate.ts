@@ -325,7 +325,7 @@ export function renderIterationTable(rows: readonly IterationRow[]): string {
     r.cost_usd.toFixed(4),
   ]);
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: string[]): string => c.map((x, i) => x.padEnd(widths[i]!)).join('  ');
+  const line = (c: string[]): string => c.map((x, i) => x.padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(headers), ...cells.map(line)].join('\n');
 }
 
