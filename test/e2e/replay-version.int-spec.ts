@@ -54,6 +54,17 @@ it('refuses to replay the questioner or the answerer and leaves their groups whe
     expect(replay.stderr).toContain(`${role} calls a model`);
   }
   expect(await consumerLag(env.admin, questionerGroup, env.topic('gameRequested'))).toBe(0);
+
+  // The referee re-judges under a new version into referee_decisions, next to the live verdicts.
+  const rejudged = await runDg(['replay', 'referee', '--version', 'referee-next', '--json'], childEnv, CLI_TIMEOUT_MS);
+  expect(JSON.parse(rejudged.stdout.trim().split('\n').pop()!)).toEqual(expect.objectContaining({ handled: PLAYED, written: PLAYED }));
+  const pairs = await env.clickhouse.query<{ live: string; replayed: string }>(sql`
+    SELECT toString(g.verdict) AS live, toString(r.verdict) AS replayed
+    FROM ${env.clickhouse.table('games')} AS g FINAL
+    ANY INNER JOIN (SELECT game_id, verdict FROM ${env.clickhouse.table('referee_decisions')} FINAL WHERE referee_version = 'referee-next') AS r USING game_id
+    WHERE g.run_id = ${plan.runId}`);
+  expect(pairs).toHaveLength(PLAYED);
+  for (const p of pairs) expect(p.replayed).toBe(p.live);
 }, CLI_TIMEOUT_MS);
 
 it('re-filters 10,000 judged games into a new filter version next to the live decisions, without duplicates', async () => {
