@@ -13,6 +13,8 @@ const transform = {
       sourceMaps: 'inline',
     },
   ],
+  // ESM-only packages (the Parquet writer and reader of dg export) compiled to CommonJS for jest.
+  '^.+/node_modules/hyparquet(-writer)?/.+\\.js$': ['@swc/jest', { module: { type: 'commonjs' } }],
 };
 
 module.exports = {
@@ -23,6 +25,7 @@ module.exports = {
       displayName: 'unit',
       testEnvironment: 'node',
       transform,
+      transformIgnorePatterns: ['/node_modules/(?!hyparquet(-writer)?/)'],
       testMatch: ['<rootDir>/services/**/*.spec.ts', '<rootDir>/schemas/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts'],
       testPathIgnorePatterns: ['\\.int-spec\\.ts$'],
     },
@@ -30,6 +33,7 @@ module.exports = {
       displayName: 'integration',
       testEnvironment: 'node',
       transform,
+      transformIgnorePatterns: ['/node_modules/(?!hyparquet(-writer)?/)'],
       testMatch: ['<rootDir>/test/**/*.int-spec.ts', '<rootDir>/services/**/*.int-spec.ts'],
     },
   ],

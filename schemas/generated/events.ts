@@ -205,6 +205,11 @@ export interface GameHeader {
   requestedAtMs: number;
   /** Epoch ms after which a role that sees the game ends it as timeout. */
   deadlineAtMs: number;
+  /**
+   * Name of the frozen evaluation set this game belongs to (dg eval run); null for training games. Evaluation games never reach the training dataset.
+   * Default: null
+   */
+  evalSet: string | null;
 }
 
 /**

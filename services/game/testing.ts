@@ -38,6 +38,7 @@ export function makeGame(options: GameOptions = {}): GameState {
       sampler: 'random',
       requestedAtMs,
       deadlineAtMs: options.deadlineAtMs ?? requestedAtMs + 600_000,
+      evalSet: null,
     },
     setup: {
       candidates: ids.map(testImage),

@@ -28,7 +28,7 @@ const plan: LaunchPlan = {
 describe('buildGameRequest', () => {
   it('records the plan, the seed and distinct candidates with the target inside them', () => {
     const { game } = buildGameRequest(plan, images, 3, 1_000, 'g-1');
-    expect(game.header).toEqual({ gameId: 'g-1', runId: 'run-1', iteration: 2, dataset: 'test', seed: gameSeed(42, 3), sampler: 'random', requestedAtMs: 1_000, deadlineAtMs: 61_000 });
+    expect(game.header).toEqual({ gameId: 'g-1', runId: 'run-1', iteration: 2, dataset: 'test', seed: gameSeed(42, 3), sampler: 'random', requestedAtMs: 1_000, deadlineAtMs: 61_000, evalSet: null });
     expect(game.setup.candidates).toHaveLength(4);
     expect(new Set(game.setup.candidates.map((c) => c.id)).size).toBe(4);
     expect(game.setup.targetIndex).toBeGreaterThanOrEqual(0);

@@ -18,6 +18,8 @@ export interface LaunchPlan {
   deadlineMs: number;
   questioner: ModelSpec;
   answerer: ModelSpec;
+  /** Frozen evaluation set the games belong to (dg eval run): never written to the training dataset. */
+  evalSet?: string | null;
 }
 
 /**
@@ -68,6 +70,7 @@ export function buildGameRequest(plan: LaunchPlan, images: readonly DatasetImage
         sampler: sampled.sampler,
         requestedAtMs: now,
         deadlineAtMs: now + plan.deadlineMs,
+        evalSet: plan.evalSet ?? null,
       },
       setup: {
         candidates: sampled.candidates.map(toImageRef),

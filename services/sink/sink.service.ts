@@ -62,7 +62,8 @@ export class SinkService implements OnApplicationBootstrap, OnApplicationShutdow
       this.writer.add(TURNS_TABLE, rows.turns),
       this.writer.add(FILTER_DECISIONS_TABLE, [rows.filterDecision]),
     ];
-    if (event.curation.kept) {
+    // Evaluation games (header.evalSet) are measured, never trained on.
+    if (event.curation.kept && event.game.header.evalSet === null) {
       const example = toFineTuningExample(event, this.prompts.get(event.game.setup.questioner.promptVersion));
       writes.push(this.dataset.append(event.game.header.iteration, ctx.partition, event.game.header.gameId, example));
     }

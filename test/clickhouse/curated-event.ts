@@ -54,6 +54,7 @@ export function curatedEvent(options: CuratedEventOptions): GameCurated {
         sampler: 'random',
         requestedAtMs,
         deadlineAtMs: requestedAtMs + 600_000,
+        evalSet: null,
       },
       setup: {
         candidates,

@@ -2,7 +2,11 @@ import type { Command } from 'commander';
 import * as bench from './bench';
 import * as codegen from './codegen';
 import * as dataset from './dataset';
+import * as evalCommand from './eval';
+import * as exportCommand from './export';
+import * as iterateCommand from './iterate';
 import * as migrate from './migrate';
+import * as models from './models';
 import * as play from './play';
 import * as replay from './replay';
 import * as run from './run';
@@ -14,7 +18,7 @@ import * as stats from './stats';
 /**
  * Each command module exports `register(program)`. Add one line per command here.
  */
-const commandModules: Array<{ register(program: Command): void }> = [bench, codegen, dataset, migrate, play, replay, run, simVlm, stack, start, stats];
+const commandModules: Array<{ register(program: Command): void }> = [bench, codegen, dataset, evalCommand, exportCommand, iterateCommand, migrate, models, play, replay, run, simVlm, stack, start, stats];
 
 export function registerCommands(program: Command): void {
   for (const m of commandModules) m.register(program);

@@ -3,6 +3,7 @@ import { integerArg } from '../args';
 import { ClickHouseConnection } from '../../core/clickhouse';
 import { loadConfigOrExit } from '../../core/config';
 import { loadDataset } from '../../datasets/resolve';
+import { trainingDataset } from '../../launcher/holdout';
 import { validatePlan } from '../../launcher/game-requests';
 import { endOverdueGames, launchGames, planFrom, standaloneBus } from '../../launcher/launcher';
 import { judgedGameIds, waitForRun, type RunSummary } from '../../launcher/run-summary';
@@ -53,7 +54,7 @@ export function register(program: Command): void {
       const say = (line: string): void => {
         process.stderr.write(`${line}\n`);
       };
-      const dataset = await loadDataset(opts.dataset, { datasetsDir: config.paths.datasetsDir });
+      const dataset = await trainingDataset(config, await loadDataset(opts.dataset, { datasetsDir: config.paths.datasetsDir }), say);
       for (const problem of dataset.problems.slice(0, 5)) say(`dataset ${dataset.name}: skipped ${problem.path}${problem.line ? `:${problem.line}` : ''}: ${problem.message}`);
       const plan = planFrom(config, {
         datasetName: dataset.name,

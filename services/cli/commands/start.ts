@@ -8,6 +8,7 @@ import { sleep } from '../../core/errors';
 import { createLogger } from '../../core/logging';
 import { ROLE_NAMES } from '../../core/runtime';
 import { loadDataset } from '../../datasets/resolve';
+import { trainingDataset } from '../../launcher/holdout';
 import { validatePlan } from '../../launcher/game-requests';
 import { endOverdueGames, launchGames, planFrom, standaloneBus } from '../../launcher/launcher';
 import { judgedAmong } from '../../launcher/run-summary';
@@ -67,7 +68,7 @@ export function register(program: Command): void {
         }
         if (stopRequested) return;
         say(`dataset ${opts.dataset}: preparing (the bundled synthetic scenes are generated on first use)`);
-        const dataset = await loadDataset(opts.dataset, { datasetsDir: config.paths.datasetsDir });
+        const dataset = await trainingDataset(config, await loadDataset(opts.dataset, { datasetsDir: config.paths.datasetsDir }), say);
         if (opts.simVlm) {
           const sim = await startSim(config);
           cleanups.unshift({ what: 'simulated VLM', run: () => sim.close() });

@@ -3,6 +3,7 @@ import { callUsage, ClickHouseConnection, failuresByReason, formatRetries, type 
 import { loadConfigOrExit } from '../../core/config';
 import { sleep } from '../../core/errors';
 import { waitForStopSignal } from '../signals';
+import { outcomesByFilterVersion } from '../../iterations/replay-version';
 
 interface StatsOptions {
   by: GroupByColumn[];
@@ -15,6 +16,8 @@ interface StatsOptions {
 
 function parseBy(value: string): GroupByColumn[] {
   const columns = value.split(',').map((c) => c.trim()).filter(Boolean);
+  // filter_version reads every recorded decision (filter_decisions), replays into new versions included.
+  if (columns.length === 1 && columns[0] === 'filter_version') return columns as never;
   for (const c of columns) {
     if (!(GROUP_BY_COLUMNS as readonly string[]).includes(c)) throw new InvalidArgumentError(`--by: unknown column "${c}"; expected some of ${GROUP_BY_COLUMNS.join(', ')}`);
   }
@@ -26,7 +29,7 @@ export function register(program: Command): void {
   program
     .command('stats')
     .description('success rates, failures by reason and kept games from ClickHouse, grouped (default by iteration, questioner_model, dataset)')
-    .option('--by <columns>', `comma-separated grouping: ${GROUP_BY_COLUMNS.join(', ')}`, parseBy, ['iteration', 'questioner_model', 'dataset'] as GroupByColumn[])
+    .option('--by <columns>', `comma-separated grouping: ${GROUP_BY_COLUMNS.join(', ')}; or filter_version alone (every filter decision, replayed versions included)`, parseBy, ['iteration', 'questioner_model', 'dataset'] as GroupByColumn[])
     .option('--run-id <id>', 'only this run')
     .option('--iteration <i>', 'only this iteration', (v: string) => {
       if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`--iteration must be a non-negative integer, got "${v}"`);
@@ -48,6 +51,16 @@ export function register(program: Command): void {
         ...(opts.dataset ? { dataset: opts.dataset } : {}),
       };
       const db = config.clickhouse.database;
+      if ((opts.by as string[]).includes('filter_version')) {
+        try {
+          const versions = await outcomesByFilterVersion(ch, db);
+          if (opts.json) process.stdout.write(JSON.stringify({ at: new Date().toISOString(), by_filter_version: versions }) + '\n');
+          else for (const v of versions) process.stdout.write(`${v.filter_version}  games ${v.games}  succeeded ${v.succeeded}  kept ${v.kept}  keep_rate ${v.keep_rate.toFixed(3)}\n`);
+        } finally {
+          await ch.close();
+        }
+        return;
+      }
       let stopped = false;
       if (opts.watch) void waitForStopSignal().then(() => (stopped = true));
       try {

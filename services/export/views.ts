@@ -1,0 +1,66 @@
+import type { GameState, ImageRef } from '../../schemas/generated/events';
+import { buildQuestionerMessages, DESCRIBE_REQUEST, guessJson, questionJson, type ChatMessage, type ContentPart } from '../game/messages';
+import { loadPrompts, renderPrompt } from '../game/prompts';
+
+export const EXPORT_VIEWS = ['questioner', 'answerer'] as const;
+export type ExportView = (typeof EXPORT_VIEWS)[number];
+
+/** A training conversation in the OpenAI chat shape; images are referenced through `imageUrl`. */
+export type Conversation = ChatMessage[];
+
+/**
+ * The questioner's side: what it saw at its final step (system prompt, candidates, its questions as
+ * JSON assistant turns, the answers as user turns), then its guess. A game that stopped after a
+ * question nobody answered keeps that question as the last assistant turn. Null when the
+ * questioner never produced anything to learn from.
+ */
+export function questionerConversation(game: GameState, guessedIndex: number | null, imageUrl: (image: ImageRef) => string): Conversation | null {
+  const urls = new Map(game.setup.candidates.map((c) => [c.id, imageUrl(c)]));
+  const transcript = game.transcript;
+  const last = transcript[transcript.length - 1];
+  const trailingQuestion = last?.kind === 'question' ? last : undefined;
+  const played = trailingQuestion ? { ...game, transcript: transcript.slice(0, -1) } : game;
+  const messages: ChatMessage[] = buildQuestionerMessages(played, urls, loadPrompts(game.setup.questioner.promptVersion));
+  if (trailingQuestion) messages.push({ role: 'assistant', content: questionJson(trailingQuestion.text) });
+  else if (guessedIndex !== null) messages.push({ role: 'assistant', content: guessJson(guessedIndex + 1) });
+  return messages.some((m) => m.role === 'assistant') ? messages : null;
+}
+
+/**
+ * The answerer's side (the contract the tiny VLM trains from): its system prompt; the first user
+ * message holds the target image once, then the first question (or the describe request); every
+ * answer is an assistant turn as it entered the dialog; later questions are plain user strings. A
+ * question left unanswered at the end is dropped. Null when the answerer never answered.
+ */
+export function answererConversation(game: GameState, imageUrl: (image: ImageRef) => string): Conversation | null {
+  const { setup } = game;
+  const target = setup.candidates[setup.targetIndex];
+  if (!target) throw new Error(`game ${game.header.gameId}: target index ${setup.targetIndex} outside ${setup.candidates.length} candidates`);
+  const prompts = loadPrompts(setup.answerer.promptVersion);
+  const system = renderPrompt(prompts, 'answerer.system', {
+    answerRule: renderPrompt(prompts, setup.questionMode === 'open' ? 'answerer.rules.open' : 'answerer.rules.yesno'),
+  });
+  const messages: ChatMessage[] = [{ role: 'system', content: system }];
+  let prompt: string | undefined = setup.describeFirst ? DESCRIBE_REQUEST : undefined;
+  let imageShown = false;
+  for (const turn of game.transcript) {
+    if (turn.kind === 'question') {
+      prompt = turn.text;
+      continue;
+    }
+    if (prompt === undefined) continue;
+    if (!imageShown) {
+      const first: ContentPart[] = [
+        { type: 'image_url', image_url: { url: imageUrl(target) } },
+        { type: 'text', text: prompt },
+      ];
+      messages.push({ role: 'user', content: first });
+      imageShown = true;
+    } else {
+      messages.push({ role: 'user', content: prompt });
+    }
+    messages.push({ role: 'assistant', content: turn.text });
+    prompt = undefined;
+  }
+  return imageShown ? messages : null;
+}
