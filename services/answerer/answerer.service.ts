@@ -34,7 +34,8 @@ export class AnswererService implements OnApplicationBootstrap, BeforeApplicatio
     this.subscription = await this.bus.subscribe({
       groupId: roleGroupId(this.config.topics.prefix, 'answerer'),
       topics: ROLE_INPUTS.answerer,
-      maxInFlight: Math.max(this.config.kafka.maxInFlight, this.config.models.answerer.concurrency),
+      // Enough handlers for the endpoint limiter to climb to its ceiling.
+      maxInFlight: Math.max(this.config.kafka.maxInFlight, this.config.models.answerer.maxConcurrency ?? this.config.models.answerer.concurrency),
       handler: (event, ctx) => this.handle(event.game, ctx),
     });
   }

@@ -33,7 +33,8 @@ export class QuestionerService implements OnApplicationBootstrap, BeforeApplicat
     this.subscription = await this.bus.subscribe({
       groupId: roleGroupId(this.config.topics.prefix, 'questioner'),
       topics: ROLE_INPUTS.questioner,
-      maxInFlight: Math.max(this.config.kafka.maxInFlight, this.config.models.questioner.concurrency),
+      // Enough handlers for the endpoint limiter to climb to its ceiling.
+      maxInFlight: Math.max(this.config.kafka.maxInFlight, this.config.models.questioner.maxConcurrency ?? this.config.models.questioner.concurrency),
       handler: (event, ctx) => this.handle(event.game, ctx),
     });
   }

@@ -13,10 +13,8 @@ export type RetryCause = (typeof RETRY_CAUSES)[number];
 /**
  * Retries by cause as the model client reports them, read defensively.
  *
- * MERGE NOTE: the endpoint engineer's branch adds `retries: RetryCounts` and `cachedTokens` to
- * ModelCompletion and `retries` (+ `errorClass`) to the final ModelError. This branch does not have
- * them yet, so they are read through these two helpers only; after the merge they can read the
- * typed fields directly (`completion.retries`, `completion.cachedTokens`).
+ * Reads `retries` from a ModelCompletion or from the ModelError a call finally failed with (both
+ * carry RetryCounts), keeping only positive counts so events stay small.
  */
 export function retriesOf(completionOrError: unknown): Record<string, number> {
   const retries = (completionOrError as { retries?: Partial<Record<string, unknown>> } | null | undefined)?.retries;
@@ -28,7 +26,7 @@ export function retriesOf(completionOrError: unknown): Record<string, number> {
   return counts;
 }
 
-/** Cached prompt tokens when the endpoint reported them (see retriesOf for the merge note). */
+/** Cached prompt tokens when the endpoint reported them (ModelCompletion.cachedTokens). */
 export function cachedTokensOf(completion: unknown): number {
   const cached = (completion as { cachedTokens?: unknown } | null | undefined)?.cachedTokens;
   return typeof cached === 'number' && Number.isFinite(cached) && cached > 0 ? Math.round(cached) : 0;

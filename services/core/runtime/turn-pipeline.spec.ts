@@ -1,6 +1,6 @@
 import type { EventBus, MessageContext } from '../bus';
 import { ModelError } from '../errors';
-import type { ModelClient, ModelCompletion } from '../model-client';
+import { emptyRetryCounts, type ModelClient, type ModelCompletion } from '../model-client';
 import type { ModelCallRecorded } from '../../../schemas/generated/events';
 import type { TopicKey } from '../../../schemas/topics';
 import { decideQuestionerStep, parseQuestionerOutput } from '../../game';
@@ -35,7 +35,7 @@ function world(outputs: Array<string | Error>) {
       calls++;
       const next = outputs.shift() ?? '{"question": "Is it random?"}';
       if (next instanceof Error) throw next;
-      return { text: next, promptTokens: 10, completionTokens: 2, latencyMs: 3, costUsd: 0, model: 'm', attempts: 1 };
+      return { text: next, promptTokens: 10, completionTokens: 2, latencyMs: 3, costUsd: 0, model: 'm', attempts: 1, retries: emptyRetryCounts(), cachedTokens: 0 };
     },
   } as unknown as ModelClient;
   const journal = new ModelCallJournal({ bus, topicPrefix: 't.', role: 'questioner' });
