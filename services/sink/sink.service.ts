@@ -6,7 +6,7 @@ import { BatchWriter, ClickHouseConnection, FILTER_DECISIONS_TABLE, GAMES_TABLE,
 import { PromptCache, roleGroupId, ROLE_INPUTS } from '../core/runtime';
 import { toFineTuningExample } from '../game';
 import type { GameCurated } from '../../schemas/generated/events';
-import { DatasetWriter } from './dataset-writer';
+import { DatasetWriter, exampleLine } from './dataset-writer';
 
 export const SINK_CLICKHOUSE = Symbol('SINK_CLICKHOUSE');
 
@@ -64,22 +64,22 @@ export class SinkService implements OnApplicationBootstrap, OnApplicationShutdow
    */
   async handle(event: GameCurated, ctx: MessageContext<'gameCurated'>): Promise<void> {
     const gameId = event.game.header.gameId;
-    let built: { rows: ReturnType<typeof rowsFromCurated>; example: object | undefined };
+    let built: { rows: ReturnType<typeof rowsFromCurated>; line: string | undefined };
     try {
       built = {
         rows: rowsFromCurated(event, { topic: ctx.topic, partition: ctx.partition, offset: ctx.offset }),
-        example: event.curation.kept ? toFineTuningExample(event, this.prompts.get(event.game.setup.questioner.promptVersion)) : undefined,
+        line: event.curation.kept ? exampleLine(gameId, toFineTuningExample(event, this.prompts.get(event.game.setup.questioner.promptVersion))) : undefined,
       };
     } catch (err) {
       throw new NonRetriableError(`sink: cannot build the rows or the fine-tuning example of game ${gameId}, nothing written: ${errorMessage(err)}`, { cause: err });
     }
-    const { rows, example } = built;
+    const { rows, line } = built;
     const writes: Array<Promise<unknown>> = [
       this.writer.add(GAMES_TABLE, [rows.game]),
       this.writer.add(TURNS_TABLE, rows.turns),
       this.writer.add(FILTER_DECISIONS_TABLE, [rows.filterDecision]),
     ];
-    if (example !== undefined) writes.push(this.dataset.append(event.game.header.iteration, ctx.partition, gameId, example));
+    if (line !== undefined) writes.push(this.dataset.append(event.game.header.iteration, ctx.partition, gameId, line));
     const failed = (await Promise.allSettled(writes)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   }
