@@ -42,23 +42,23 @@ export interface BusConfig {
 }
 
 /** Defaults derived from the config module's one table of defaults; core/config overrides them from the environment. */
-const configDefaults = defaultConfig();
+const tableDefaults = defaultConfig();
 export const DEFAULT_BUS_CONFIG: Readonly<BusConfig> = {
-  kafka: { brokers: [...configDefaults.kafka.brokers], clientId: configDefaults.kafka.clientId, connectionTimeoutMs: 3_000, requestTimeoutMs: 30_000 },
-  topicPrefix: configDefaults.topics.prefix,
+  kafka: { brokers: [...tableDefaults.kafka.brokers], clientId: tableDefaults.kafka.clientId, connectionTimeoutMs: 3_000, requestTimeoutMs: 30_000 },
+  topicPrefix: tableDefaults.topics.prefix,
   replicationFactor: 1,
   consumer: {
-    sessionTimeoutMs: configDefaults.kafka.sessionTimeoutMs,
-    rebalanceTimeoutMs: configDefaults.kafka.rebalanceTimeoutMs,
-    heartbeatIntervalMs: configDefaults.kafka.heartbeatIntervalMs,
-    maxInFlight: configDefaults.kafka.maxInFlight,
+    sessionTimeoutMs: tableDefaults.kafka.sessionTimeoutMs,
+    rebalanceTimeoutMs: tableDefaults.kafka.rebalanceTimeoutMs,
+    heartbeatIntervalMs: tableDefaults.kafka.heartbeatIntervalMs,
+    maxInFlight: tableDefaults.kafka.maxInFlight,
     commitIntervalMs: 1_000,
     maxWaitTimeMs: 1_000,
     maxBytesPerPartition: 1_048_576,
   },
-  handlerRetry: { maxAttempts: configDefaults.retry.maxAttempts, initialDelayMs: configDefaults.retry.initialDelayMs, maxDelayMs: configDefaults.retry.maxDelayMs, multiplier: 2 },
-  deadLetterBackoff: { initialDelayMs: configDefaults.retry.initialDelayMs, maxDelayMs: configDefaults.retry.maxDelayMs },
-  shutdownTimeoutMs: configDefaults.shutdownTimeoutMs,
+  handlerRetry: { maxAttempts: tableDefaults.retry.maxAttempts, initialDelayMs: tableDefaults.retry.initialDelayMs, maxDelayMs: tableDefaults.retry.maxDelayMs, multiplier: 2 },
+  deadLetterBackoff: { initialDelayMs: tableDefaults.retry.initialDelayMs, maxDelayMs: tableDefaults.retry.maxDelayMs },
+  shutdownTimeoutMs: tableDefaults.shutdownTimeoutMs,
 };
 
 /** Defaults overlaid with a partial config (nested sections merged one level deep). */
