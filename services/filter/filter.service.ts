@@ -1,6 +1,6 @@
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { DG_CONFIG, type DgConfig } from '../core/config';
-import { EventBus } from '../core/bus';
+import { EventBus, type Subscription } from '../core/bus';
 import { roleGroupId, ROLE_INPUTS } from '../core/runtime';
 import { curate, transcriptHash } from '../game';
 import type { GameJudged } from '../../schemas/generated/events';
@@ -12,8 +12,9 @@ import { TranscriptClaims } from './transcript-claims';
  * answer on every instance, after a restart and on replay.
  */
 @Injectable()
-export class FilterService implements OnApplicationBootstrap {
+export class FilterService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly claims: TranscriptClaims;
+  private subscription: Subscription | undefined;
 
   constructor(
     @Inject(DG_CONFIG) private readonly config: DgConfig,
@@ -24,11 +25,20 @@ export class FilterService implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     await this.claims.start();
-    await this.bus.subscribe({
+    this.subscription = await this.bus.subscribe({
       groupId: roleGroupId(this.config.topics.prefix, 'filter'),
       topics: ROLE_INPUTS.filter,
       handler: (event) => this.handle(event),
     });
+  }
+
+  /**
+   * Drain in order, before the bus stops every subscription at once: running handlers wait for their
+   * claim to be read back, so the claims reader must outlive them.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.subscription?.stop();
+    await this.claims.stop();
   }
 
   async handle(event: GameJudged): Promise<void> {

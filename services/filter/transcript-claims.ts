@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { EventBus } from '../core/bus';
+import type { EventBus, Subscription } from '../core/bus';
 import { RetriableError } from '../core/errors';
 import type { TranscriptClaim } from '../../schemas/generated/events';
 
@@ -65,14 +65,14 @@ function waiterKey(hash: string, gameId: string): string {
  */
 export class TranscriptClaims {
   readonly index = new ClaimIndex();
+  private subscription: Subscription | undefined;
   constructor(
     private readonly bus: EventBus,
     private readonly options: { groupIdPrefix: string; readBackTimeoutMs?: number },
   ) {}
 
   async start(): Promise<void> {
-    // Stopped with the bus, like every subscription.
-    await this.bus.subscribe({
+    this.subscription = await this.bus.subscribe({
       // One group per instance: every instance reads every partition of the claims log.
       groupId: `${this.options.groupIdPrefix}.claims-reader.${randomBytes(6).toString('hex')}`,
       topics: ['transcriptClaim'],
@@ -87,5 +87,10 @@ export class TranscriptClaims {
     if (known !== undefined) return known;
     await this.bus.publish('transcriptClaim', hash, { transcriptHash: hash, gameId, runId, claimedAtMs: Date.now() });
     return this.index.waitForClaim(hash, gameId, this.options.readBackTimeoutMs ?? 60_000);
+  }
+
+  /** Stop only after the filter's own subscription drained: its running handlers wait for claims read here. */
+  async stop(): Promise<void> {
+    await this.subscription?.stop();
   }
 }
