@@ -106,6 +106,16 @@ export const TOPICS = {
     cleanupPolicy: 'delete',
     description: 'messages no handler could process, with their coordinates and the cause',
   },
+  transcriptClaim: {
+    baseName: 'transcript-claims',
+    valueEvent: 'TranscriptClaim',
+    key: 'transcript hash (Curation.transcriptHash), hex',
+    partitions: GAME_TOPIC_PARTITIONS,
+    // Kept for ever (and never compacted): the first claim of a transcript must stay the first.
+    retentionMs: -1,
+    cleanupPolicy: 'delete',
+    description: "the filter's duplicate rule: the first claim of a transcript hash in the log owns it, across instances and restarts",
+  },
 } as const satisfies Record<string, TopicSpec>;
 
 export type TopicKey = keyof typeof TOPICS;

@@ -550,6 +550,21 @@ export interface QuestionAsked {
   question: string;
 }
 
+/**
+ * A filter instance claims a transcript for a game it would keep. Keyed by the transcript hash, so every claim of one transcript is on one partition, and the first claim in that partition's log owns the transcript: later games with the same transcript are duplicates, on any instance, after a restart and on replay.
+ * Avro: dialoggames.v1.TranscriptClaim
+ */
+export interface TranscriptClaim {
+  /** Hex SHA-256 of the candidates and normalised dialog (Curation.transcriptHash). */
+  transcriptHash: string;
+  /** The claiming game. */
+  gameId: string;
+  /** Run of the claiming game, for reading the log by hand. */
+  runId: string;
+  /** When the claim was published (informative: log order, not this time, decides). */
+  claimedAtMs: number;
+}
+
 /** Every event type that travels on a topic, by name. */
 export interface EventTypes {
   AnswerGiven: AnswerGiven;
@@ -560,11 +575,12 @@ export interface EventTypes {
   GuessMade: GuessMade;
   ModelCallRecorded: ModelCallRecorded;
   QuestionAsked: QuestionAsked;
+  TranscriptClaim: TranscriptClaim;
 }
 
 export type EventName = keyof EventTypes;
 
-export const EventNames = ['AnswerGiven', 'DeadLetter', 'GameCurated', 'GameJudged', 'GameRequested', 'GuessMade', 'ModelCallRecorded', 'QuestionAsked'] as const satisfies readonly EventName[];
+export const EventNames = ['AnswerGiven', 'DeadLetter', 'GameCurated', 'GameJudged', 'GameRequested', 'GuessMade', 'ModelCallRecorded', 'QuestionAsked', 'TranscriptClaim'] as const satisfies readonly EventName[];
 
 /** Avro full name of each event (what the registered schema is called). */
 export const EventFullNames: Readonly<Record<EventName, string>> = {
@@ -576,4 +592,5 @@ export const EventFullNames: Readonly<Record<EventName, string>> = {
   GuessMade: 'dialoggames.v1.GuessMade',
   ModelCallRecorded: 'dialoggames.v1.ModelCallRecorded',
   QuestionAsked: 'dialoggames.v1.QuestionAsked',
+  TranscriptClaim: 'dialoggames.v1.TranscriptClaim',
 };

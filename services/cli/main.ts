@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerCommands } from './commands';
 import { describeCliError } from './cli-errors';
+import { rawVariable } from '../core/config/config';
 
 /** Entry point of `dg`: every subcommand lives in ./commands and registers itself there. */
 export async function main(argv: string[]): Promise<void> {
@@ -21,7 +22,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     // Stack traces only on request: the message names what failed and where.
     if (process.env.DG_DEBUG) throw err;
-    process.stderr.write(`dg: ${describeCliError(err, { brokers: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092' })}\n`);
+    process.stderr.write(`dg: ${describeCliError(err, { brokers: rawVariable('KAFKA_BROKERS') })}\n`);
     process.exitCode = 1;
   }
 }

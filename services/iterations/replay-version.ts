@@ -3,7 +3,6 @@ import { ClickHouseConnection, FILTER_DECISIONS_TABLE, rowsFromCurated, sql, tab
 import { EventCodec } from '../core/codec';
 import type { DgConfig } from '../core/config';
 import { curate, judge, transcriptHash } from '../game';
-import { SeenTranscripts } from '../filter/seen-transcripts';
 import { topicName, type TopicKey } from '../../schemas/topics';
 
 export type VersionedReplayRole = 'referee' | 'filter';
@@ -66,7 +65,7 @@ export async function replayIntoVersion(config: DgConfig, options: VersionedRepl
     await admin.disconnect();
   }
   const remaining = new Set([...ends].filter(([, high]) => high > 0).map(([p]) => p));
-  const seen = new SeenTranscripts();
+  const seen = new ReplayTranscripts();
   const consumer = kafka.consumer({ groupId, sessionTimeout: config.kafka.sessionTimeoutMs });
   let handled = 0;
   let written = 0;
@@ -179,4 +178,22 @@ export async function outcomesByFilterVersion(
     FROM ${table(database, 'filter_decisions')} FINAL
     GROUP BY filter_version ORDER BY filter_version`);
   return rows.map((r) => ({ ...r, games: Number(r.games), succeeded: Number(r.succeeded), kept: Number(r.kept), keep_rate: Number(r.games) > 0 ? Number(r.kept) / Number(r.games) : 0 }));
+}
+
+/**
+ * The duplicate rule inside one replay: the first game of a transcript in the replayed range owns
+ * it. (The live filter decides by the transcript-claims log; a replay publishes nothing, so it
+ * cannot claim, and judges duplicates within its own ordered range instead.)
+ */
+class ReplayTranscripts {
+  private readonly byHash = new Map<string, string>();
+
+  othersFor(gameId: string, hash: string): ReadonlySet<string> {
+    const owner = this.byHash.get(hash);
+    return owner !== undefined && owner !== gameId ? new Set([hash]) : new Set();
+  }
+
+  remember(gameId: string, hash: string): void {
+    if (!this.byHash.has(hash)) this.byHash.set(hash, gameId);
+  }
 }

@@ -61,7 +61,14 @@ export async function judgedGameIds(ch: SqlExecutor, database: string, runId: st
   return new Set(rows.map((r) => r.game_id));
 }
 
-/** Which of these games have a row (a verdict) in ClickHouse; cheap for the few hundred a launcher keeps in flight. */
+/**
+ * Which of these games are finished as far as a launcher can tell: they have a row in `games`, which
+ * the sink writes only after the referee judged the game and the filter curated it (kept or not).
+ * "Judged" is the launcher's word for that: a game the referee judged but the sink has not written
+ * yet is not among them. Any row counts, including a launcher's own timeout fallback, so no FINAL
+ * is needed (DISTINCT only). Cheap for the few hundred games a launcher keeps in flight: one
+ * `game_id IN (...)` over the primary key.
+ */
 export async function judgedAmong(ch: SqlExecutor, database: string, gameIds: readonly string[]): Promise<Set<string>> {
   if (gameIds.length === 0) return new Set();
   const rows = await ch.query<{ game_id: string }>(sql`SELECT DISTINCT game_id FROM ${table(database, 'games')} WHERE game_id IN (${valueList(gameIds)})`);

@@ -1,4 +1,5 @@
-import { DEFAULT_PORTS, stackAddresses, stackSettingsFromEnv } from './settings';
+import { loadConfig } from '../core/config';
+import { DEFAULT_PORTS, STACK_ENV_VARS, stackAddresses, stackSettingsFromEnv } from './settings';
 
 describe('stackSettingsFromEnv', () => {
   const root = '/repo';
@@ -30,5 +31,26 @@ describe('stackSettingsFromEnv', () => {
 
   it('refuses two components on one port', () => {
     expect(() => stackSettingsFromEnv({ CLICKHOUSE_TCP_PORT: '9092' }, root)).toThrow(/kafka and clickhouseTcp are both 9092/);
+  });
+
+  // Issue 6, defect 7: `KAFKA_PORT=19092 dg start` started a stack its roles never reached.
+  it('gives the roles the addresses of a stack started on non-default ports, from the same environment', () => {
+    const env = { KAFKA_PORT: '19092', KAFKA_CONTROLLER_PORT: '19093', SCHEMA_REGISTRY_PORT: '18081', CLICKHOUSE_HTTP_PORT: '18123', CLICKHOUSE_TCP_PORT: '19000' };
+    const stack = stackAddresses(stackSettingsFromEnv(env, root));
+    const roles = loadConfig(env);
+    expect(roles.kafka.brokers).toEqual([stack.kafkaBrokers]);
+    expect(roles.schemaRegistry.url).toBe(stack.schemaRegistryUrl);
+    expect(roles.clickhouse.url).toBe(stack.clickhouseUrl);
+    expect(stack).toEqual({ kafkaBrokers: '127.0.0.1:19092', schemaRegistryUrl: 'http://127.0.0.1:18081/apis/ccompat/v7', clickhouseUrl: 'http://127.0.0.1:18123' });
+  });
+
+  it('lets explicit addresses win over the stack ports', () => {
+    const roles = loadConfig({ KAFKA_PORT: '19092', KAFKA_BROKERS: 'kafka-0:9092' });
+    expect(roles.kafka.brokers).toEqual(['kafka-0:9092']);
+  });
+
+  it('documents each variable with the default from the config table', () => {
+    expect(STACK_ENV_VARS.KAFKA_PORT).toMatch(/default 9092\)$/);
+    expect(STACK_ENV_VARS.DG_STACK_START_TIMEOUT_S).toMatch(/default 120\)$/);
   });
 });

@@ -1,5 +1,7 @@
 import * as path from 'node:path';
+import { loadStackConfig, rawVariable, STACK_VARIABLES, type DeepReadonly, type StackConfig } from '../core/config/config';
 import { repoRoot } from '../core/config/repo-root';
+import { ConfigError } from '../core/errors';
 import { StackError } from './stack-error';
 
 /** Versions pinned for the local stack. docker-compose.yml pins the same ones. */
@@ -29,59 +31,41 @@ export interface StackSettings {
   stopTimeoutMs: number;
 }
 
-export const DEFAULT_PORTS: StackPorts = {
-  kafka: 9092,
-  kafkaController: 9093,
-  schemaRegistry: 8081,
-  clickhouseHttp: 8123,
-  clickhouseTcp: 9000,
+/** The documented ports, from the config module's one table of defaults. */
+export const DEFAULT_PORTS: StackPorts = { ...loadStackConfig({}).ports };
+
+const STACK_VARIABLE_HELP: Record<(typeof STACK_VARIABLES)[number], string> = {
+  DG_STACK_DIR: 'state, data, logs and pid files (relative to the repo)',
+  DG_CACHE_DIR: 'installed Kafka jars and Apicurio bundle (relative to the repo)',
+  DG_STACK_JAVA_HOME: 'Java 17 home',
+  DG_STACK_START_TIMEOUT_S: 'readiness deadline of `up`, seconds',
+  DG_STACK_STOP_TIMEOUT_S: 'SIGTERM grace period of `down`, seconds',
+  KAFKA_PORT: 'Kafka broker listener (also the default of KAFKA_BROKERS)',
+  KAFKA_CONTROLLER_PORT: 'KRaft controller listener',
+  SCHEMA_REGISTRY_PORT: 'Apicurio HTTP port (also the default of SCHEMA_REGISTRY_URL)',
+  CLICKHOUSE_HTTP_PORT: 'ClickHouse HTTP port (also the default of CLICKHOUSE_URL)',
+  CLICKHOUSE_TCP_PORT: 'ClickHouse native port',
 };
 
-/** Environment variables understood by `dg stack`, with what each one overrides. */
-export const STACK_ENV_VARS = {
-  DG_STACK_DIR: 'state, data, logs and pid files (default <repo>/.dg/stack; relative to the repo)',
-  DG_CACHE_DIR: 'installed Kafka jars and Apicurio bundle (default <repo>/.dg/cache)',
-  DG_STACK_JAVA_HOME: 'Java 17 home (default /usr/lib/jvm/java-17-openjdk-amd64)',
-  DG_STACK_START_TIMEOUT_S: 'readiness deadline of `up` (default 120)',
-  DG_STACK_STOP_TIMEOUT_S: 'SIGTERM grace period of `down` (default 30)',
-  KAFKA_PORT: 'Kafka broker listener (default 9092)',
-  KAFKA_CONTROLLER_PORT: 'KRaft controller listener (default 9093)',
-  SCHEMA_REGISTRY_PORT: 'Apicurio HTTP port (default 8081)',
-  CLICKHOUSE_HTTP_PORT: 'ClickHouse HTTP port (default 8123)',
-  CLICKHOUSE_TCP_PORT: 'ClickHouse native port (default 9000)',
-} as const;
+/** Environment variables understood by `dg stack`, with what each one sets and its default. */
+export const STACK_ENV_VARS = Object.fromEntries(
+  STACK_VARIABLES.map((name) => [name, `${STACK_VARIABLE_HELP[name]} (default ${rawVariable(name, {})})`]),
+) as Record<(typeof STACK_VARIABLES)[number], string>;
 
-type StackEnv = Partial<Record<keyof typeof STACK_ENV_VARS, string>>;
-
-function port(env: StackEnv, name: keyof StackEnv, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1 || value > 65535) {
-    throw new StackError(`${name} must be a port number (1-65535), got "${raw}"`);
+/**
+ * Builds the stack settings from an environment given by the caller (the CLI passes process.env),
+ * parsed by the config module: the same variables, defaults and messages as every role's config,
+ * so the addresses the roles default to are the ports the stack is started on.
+ */
+export function stackSettingsFromEnv(env: NodeJS.ProcessEnv, projectRoot: string = repoRoot()): StackSettings {
+  let stack: DeepReadonly<StackConfig>;
+  try {
+    stack = loadStackConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new StackError(err.message, { cause: err });
+    throw err;
   }
-  return value;
-}
-
-function seconds(env: StackEnv, name: keyof StackEnv, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback * 1000;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new StackError(`${name} must be a positive number of seconds, got "${raw}"`);
-  }
-  return value * 1000;
-}
-
-/** Builds the stack settings from an environment given by the caller (the CLI passes process.env). */
-export function stackSettingsFromEnv(env: StackEnv, projectRoot: string = repoRoot()): StackSettings {
-  const ports: StackPorts = {
-    kafka: port(env, 'KAFKA_PORT', DEFAULT_PORTS.kafka),
-    kafkaController: port(env, 'KAFKA_CONTROLLER_PORT', DEFAULT_PORTS.kafkaController),
-    schemaRegistry: port(env, 'SCHEMA_REGISTRY_PORT', DEFAULT_PORTS.schemaRegistry),
-    clickhouseHttp: port(env, 'CLICKHOUSE_HTTP_PORT', DEFAULT_PORTS.clickhouseHttp),
-    clickhouseTcp: port(env, 'CLICKHOUSE_TCP_PORT', DEFAULT_PORTS.clickhouseTcp),
-  };
+  const ports: StackPorts = { ...stack.ports };
   const seen = new Map<number, string>();
   for (const [name, value] of Object.entries(ports)) {
     const other = seen.get(value);
@@ -89,12 +73,12 @@ export function stackSettingsFromEnv(env: StackEnv, projectRoot: string = repoRo
     seen.set(value, name);
   }
   return {
-    stackDir: path.resolve(projectRoot, env.DG_STACK_DIR || path.join('.dg', 'stack')),
-    cacheDir: path.resolve(projectRoot, env.DG_CACHE_DIR || path.join('.dg', 'cache')),
+    stackDir: path.resolve(projectRoot, stack.dir),
+    cacheDir: path.resolve(projectRoot, stack.cacheDir),
     ports,
-    javaHome: env.DG_STACK_JAVA_HOME || '/usr/lib/jvm/java-17-openjdk-amd64',
-    startTimeoutMs: seconds(env, 'DG_STACK_START_TIMEOUT_S', 120),
-    stopTimeoutMs: seconds(env, 'DG_STACK_STOP_TIMEOUT_S', 30),
+    javaHome: stack.javaHome,
+    startTimeoutMs: stack.startTimeoutMs,
+    stopTimeoutMs: stack.stopTimeoutMs,
   };
 }
 

@@ -1,11 +1,12 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { DG_CONFIG, type DgConfig } from '../core/config';
 import { EventBus, type MessageContext } from '../core/bus';
+import { NonRetriableError } from '../core/errors';
 import { BatchWriter, ClickHouseConnection, FILTER_DECISIONS_TABLE, GAMES_TABLE, rowsFromCurated, TURNS_TABLE } from '../core/clickhouse';
 import { PromptCache, roleGroupId, ROLE_INPUTS } from '../core/runtime';
 import { toFineTuningExample } from '../game';
 import type { GameCurated } from '../../schemas/generated/events';
-import { DatasetWriter } from './dataset-writer';
+import { DatasetWriter, exampleLine } from './dataset-writer';
 
 export const SINK_CLICKHOUSE = Symbol('SINK_CLICKHOUSE');
 
@@ -55,18 +56,36 @@ export class SinkService implements OnApplicationBootstrap, OnApplicationShutdow
     await this.clickhouse.close();
   }
 
+  /**
+   * Order of effects: every row and the fine-tuning example are built first, so a game that cannot
+   * be built writes nothing (the message is dead-lettered with the cause) instead of landing in
+   * ClickHouse as kept with no dataset line. Then every write is started and every one is awaited,
+   * failures included, so none rejects unobserved.
+   */
   async handle(event: GameCurated, ctx: MessageContext<'gameCurated'>): Promise<void> {
-    const rows = rowsFromCurated(event, { topic: ctx.topic, partition: ctx.partition, offset: ctx.offset });
+    const gameId = event.game.header.gameId;
+    let built: { rows: ReturnType<typeof rowsFromCurated>; line: string | undefined };
+    try {
+      built = {
+        rows: rowsFromCurated(event, { topic: ctx.topic, partition: ctx.partition, offset: ctx.offset }),
+        // Evaluation games (header.evalSet) are measured, never trained on.
+        line: event.curation.kept && event.game.header.evalSet === null ? exampleLine(gameId, toFineTuningExample(event, this.prompts.get(event.game.setup.questioner.promptVersion))) : undefined,
+      };
+    } catch (err) {
+      throw new NonRetriableError(`sink: cannot build the rows or the fine-tuning example of game ${gameId}, nothing written: ${errorMessage(err)}`, { cause: err });
+    }
+    const { rows, line } = built;
     const writes: Array<Promise<unknown>> = [
       this.writer.add(GAMES_TABLE, [rows.game]),
       this.writer.add(TURNS_TABLE, rows.turns),
       this.writer.add(FILTER_DECISIONS_TABLE, [rows.filterDecision]),
     ];
-    // Evaluation games (header.evalSet) are measured, never trained on.
-    if (event.curation.kept && event.game.header.evalSet === null) {
-      const example = toFineTuningExample(event, this.prompts.get(event.game.setup.questioner.promptVersion));
-      writes.push(this.dataset.append(event.game.header.iteration, ctx.partition, event.game.header.gameId, example));
-    }
-    await Promise.all(writes);
+    if (line !== undefined) writes.push(this.dataset.append(event.game.header.iteration, ctx.partition, gameId, line));
+    const failed = (await Promise.allSettled(writes)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -28,14 +28,3 @@ export async function connectTestDatabase(label: string): Promise<{ connection: 
     },
   };
 }
-
-/** Polls `probe` until it returns a value that passes `accept`; throws the last value at the deadline. */
-export async function waitFor<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (accept(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; last value ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}

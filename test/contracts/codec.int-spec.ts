@@ -7,6 +7,7 @@ import { EventCodec } from '../../services/core/codec/event-codec';
 import { eventSchemaFrom, loadEventSchemas } from '../../services/core/codec/schemas';
 import { frame } from '../../services/core/codec/wire';
 import { DecodeError, SchemaRegistryError } from '../../services/core/errors/errors';
+import { waitFor } from '../helpers/wait-for';
 
 /**
  * The codec against the real schema registry (Apicurio ccompat at SCHEMA_REGISTRY_URL): subjects,
@@ -24,27 +25,12 @@ async function registryGet(path: string): Promise<{ status: number; body: unknow
   return { status: response.status, body: text ? JSON.parse(text) : undefined };
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (let delay = 100; Date.now() < deadline; delay = Math.min(delay * 2, 2000)) {
-    try {
-      const result = await probe();
-      if (result !== undefined) return result;
-    } catch (err) {
-      lastError = err;
-    }
-    await new Promise((resolve) => setTimeout(resolve, delay));
-  }
-  throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
-}
-
 function newCodec(overrides: Partial<ConstructorParameters<typeof EventCodec>[0]> = {}): EventCodec {
   return new EventCodec({ registryUrl, topicPrefix: prefix, requestTimeoutMs: 10_000, ...overrides });
 }
 
 beforeAll(async () => {
-  await waitFor(`schema registry at ${registryUrl}`, async () => ((await registryGet('/subjects')).status === 200 ? true : undefined));
+  await waitFor(async () => (await registryGet('/subjects')).status === 200, { timeoutMs: 60_000, intervalMs: 200, what: `schema registry at ${registryUrl}` });
 });
 
 afterAll(async () => {

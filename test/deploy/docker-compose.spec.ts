@@ -14,9 +14,11 @@ interface Service {
   command?: string[];
   ports?: string[];
   environment?: Record<string, string>;
+  volumes?: string[];
+  depends_on?: Record<string, { condition: string }>;
 }
 
-const compose = parse(readFileSync(join(__dirname, '..', '..', 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> };
+const compose = parse(readFileSync(join(__dirname, '..', '..', 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service>; volumes: Record<string, unknown> };
 
 it('publishes Kafka, the schema registry and ClickHouse from official images on 127.0.0.1 only', () => {
   const { kafka, 'schema-registry': registry, clickhouse } = compose.services;
@@ -38,4 +40,22 @@ it('runs every role from the one project image, pointed at the containers', () =
     expect(service?.environment).toMatchObject({ KAFKA_BROKERS: 'kafka:19092', CLICKHOUSE_URL: 'http://clickhouse:8123' });
   }
   expect(compose.services.migrate?.command).toEqual(['migrate']);
+});
+
+it('persists the schema registry in Kafka, next to the log whose records cite its schema ids (issue 6, defect 11)', () => {
+  const registry = compose.services['schema-registry']!;
+  // kafkasql storage: the in-memory image would forget every schema id on restart while Kafka keeps the records.
+  expect(registry.image).toMatch(/^apicurio\/apicurio-registry-kafkasql:2\.6\./);
+  expect(registry.image).not.toMatch(/-mem:/);
+  expect(registry.environment).toMatchObject({ KAFKA_BOOTSTRAP_SERVERS: 'kafka:19092' });
+  expect(registry.depends_on).toMatchObject({ kafka: { condition: 'service_healthy' } });
+});
+
+it('keeps the dataset on a named volume and gives the players the image folders (issue 6, defect 6)', () => {
+  expect(compose.services.sink?.volumes).toContain('dataset:/data');
+  for (const role of ['questioner', 'answerer']) {
+    expect(compose.services[role]?.volumes).toContain('datasets:/datasets:ro');
+    expect(compose.services[role]?.environment).toMatchObject({ DG_DATASETS_DIR: '/datasets' });
+  }
+  expect(Object.keys(compose.volumes)).toEqual(expect.arrayContaining(['dataset', 'datasets', 'clickhouse-data']));
 });

@@ -84,3 +84,44 @@ it('refuses an unknown role and a malformed broker list with messages that name 
   expect(badBrokers.status).not.toBe(0);
   expect(badBrokers.stderr).toContain('kafkaBrokers');
 });
+
+describe('persistence (issue 6, defect 6)', () => {
+  interface PodSpec {
+    containers: Array<{ env?: Array<{ name: string; value?: string }>; volumeMounts?: Array<{ name: string; mountPath: string; readOnly?: boolean }> }>;
+    volumes?: Array<{ name: string; emptyDir?: object; persistentVolumeClaim?: { claimName: string; readOnly?: boolean } }>;
+  }
+  const pod = (ms: Manifest[], name: string): PodSpec => ms.find((m) => m.kind === 'Deployment' && m.metadata.name === name)!.spec!.template!.spec as unknown as PodSpec;
+
+  it('puts the dataset on a kept PersistentVolumeClaim, not an emptyDir', () => {
+    const manifests = render();
+    const claim = manifests.find((m) => m.kind === 'PersistentVolumeClaim') as (Manifest & { spec: { accessModes: string[]; resources: { requests: { storage: string } } } }) | undefined;
+    expect(claim?.metadata.name).toBe('dg-data');
+    expect(claim?.metadata.annotations?.['helm.sh/resource-policy']).toBe('keep');
+    expect(claim?.spec).toMatchObject({ accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '10Gi' } } });
+    const sink = pod(manifests, 'dg-sink');
+    expect(sink.volumes?.find((v) => v.name === 'data')).toEqual({ name: 'data', persistentVolumeClaim: { claimName: 'dg-data' } });
+    expect(sink.containers[0]!.volumeMounts).toContainEqual({ name: 'data', mountPath: '/data' });
+    expect(render('persistence.data.existingClaim=shared-dataset').some((m) => m.kind === 'PersistentVolumeClaim')).toBe(false);
+  });
+
+  it('refuses several sink pods on a ReadWriteOnce dataset volume, and accepts ReadWriteMany', () => {
+    const refused = spawnSync(helm, ['template', 'dg', chart, '--set', 'roles.sink.replicas=3'], { encoding: 'utf8' });
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toMatch(/roles\.sink\.replicas is 3 .*ReadWriteMany/);
+    const shared = render('roles.sink.replicas=3', 'persistence.data.accessMode=ReadWriteMany');
+    expect(shared.find((m) => m.metadata.name === 'dg-sink')?.spec?.replicas).toBe(3);
+  });
+
+  it('mounts the image volume read-only into the player pods only, at DG_DATASETS_DIR', () => {
+    const manifests = render('persistence.images.enabled=true', 'persistence.images.existingClaim=scenes', 'persistence.images.mountPath=/srv/datasets');
+    for (const role of ['questioner', 'answerer']) {
+      const p = pod(manifests, `dg-${role}`);
+      expect(p.volumes).toContainEqual({ name: 'images', persistentVolumeClaim: { claimName: 'scenes', readOnly: true } });
+      expect(p.containers[0]!.volumeMounts).toContainEqual({ name: 'images', mountPath: '/srv/datasets', readOnly: true });
+      expect(p.containers[0]!.env).toContainEqual({ name: 'DG_DATASETS_DIR', value: '/srv/datasets' });
+    }
+    for (const role of ['referee', 'filter', 'sink']) expect(pod(manifests, `dg-${role}`).volumes?.some((v) => v.name === 'images')).toBe(false);
+    const unnamed = spawnSync(helm, ['template', 'dg', chart, '--set', 'persistence.images.enabled=true'], { encoding: 'utf8' });
+    expect(unnamed.stderr).toContain('persistence.images.existingClaim');
+  });
+});

@@ -1,3 +1,4 @@
+import { defaultConfig } from '../config/config';
 import type { RetryPolicy } from '../errors';
 
 /** How to reach the brokers; shared by the admin, the producer and every consumer. */
@@ -40,23 +41,24 @@ export interface BusConfig {
   shutdownTimeoutMs: number;
 }
 
-/** Defaults that suit the local stack; core/config overrides them from the environment. */
+/** Defaults derived from the config module's one table of defaults; core/config overrides them from the environment. */
+const tableDefaults = defaultConfig();
 export const DEFAULT_BUS_CONFIG: Readonly<BusConfig> = {
-  kafka: { brokers: ['127.0.0.1:9092'], clientId: 'dialog-games', connectionTimeoutMs: 3_000, requestTimeoutMs: 30_000 },
-  topicPrefix: 'dg.',
+  kafka: { brokers: [...tableDefaults.kafka.brokers], clientId: tableDefaults.kafka.clientId, connectionTimeoutMs: 3_000, requestTimeoutMs: 30_000 },
+  topicPrefix: tableDefaults.topics.prefix,
   replicationFactor: 1,
   consumer: {
-    sessionTimeoutMs: 30_000,
-    rebalanceTimeoutMs: 60_000,
-    heartbeatIntervalMs: 3_000,
-    maxInFlight: 16,
+    sessionTimeoutMs: tableDefaults.kafka.sessionTimeoutMs,
+    rebalanceTimeoutMs: tableDefaults.kafka.rebalanceTimeoutMs,
+    heartbeatIntervalMs: tableDefaults.kafka.heartbeatIntervalMs,
+    maxInFlight: tableDefaults.kafka.maxInFlight,
     commitIntervalMs: 1_000,
     maxWaitTimeMs: 1_000,
     maxBytesPerPartition: 1_048_576,
   },
-  handlerRetry: { maxAttempts: 5, initialDelayMs: 200, maxDelayMs: 10_000, multiplier: 2 },
-  deadLetterBackoff: { initialDelayMs: 200, maxDelayMs: 10_000 },
-  shutdownTimeoutMs: 30_000,
+  handlerRetry: { maxAttempts: tableDefaults.retry.maxAttempts, initialDelayMs: tableDefaults.retry.initialDelayMs, maxDelayMs: tableDefaults.retry.maxDelayMs, multiplier: 2 },
+  deadLetterBackoff: { initialDelayMs: tableDefaults.retry.initialDelayMs, maxDelayMs: tableDefaults.retry.maxDelayMs },
+  shutdownTimeoutMs: tableDefaults.shutdownTimeoutMs,
 };
 
 /** Defaults overlaid with a partial config (nested sections merged one level deep). */

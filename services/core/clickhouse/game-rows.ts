@@ -18,7 +18,7 @@ export interface CuratedGameRows {
 
 /**
  * The ClickHouse rows of one GameCurated event. Pure and deterministic: the same event always gives
- * the same rows (row_version from curated_at_ms, see rowVersion), which is what makes redelivery collapse in the
+ * the same rows (row_version from curated_at_ms and the ending's origin, see rowVersion), which is what makes redelivery collapse in the
  * ReplacingMergeTree tables. The questioner's guess call counts towards its tokens, cost and latency.
  */
 /**

@@ -6,8 +6,6 @@ export * from './analytics';
 export * from './batch-writer';
 export * from './call-analytics';
 export * from './client';
-export * from './clickhouse.module';
-export * from './curated-game-writer';
 export * from './errors';
 export * from './game-rows';
 export * from './migrate';

@@ -13,7 +13,7 @@ export interface SourceColumns {
   source_partition: number;
   /** kafkajs offsets are decimal strings; ClickHouse parses them into Int64. */
   source_offset: string;
-  /** curated_at_ms of the source event: ReplacingMergeTree keeps the highest. */
+  /** rowVersion(): curated_at_ms of the source event, + 2^42 for an ending that came from play; ReplacingMergeTree keeps the highest. */
   row_version: number;
 }
 

@@ -4,4 +4,3 @@ export * from './schemas';
 export * from './validation';
 export * from './wire';
 export { runCodegen, generateEventTypes } from './codegen';
-export * from './codec.module';

@@ -8,6 +8,7 @@ import { DG_CONFIG, DgConfigModule } from './config.module';
 import { loadConfigOrExit } from './cli';
 import { CONFIG_VARIABLES, DgConfig, loadConfig, parseLatencySpec } from './config';
 import { repoRoot } from './repo-root';
+import { DEFAULT_BUS_CONFIG } from '../bus/bus-config';
 
 function issuesOf(fn: () => unknown): Array<{ variable: string; message: string }> {
   try {
@@ -174,5 +175,28 @@ describe('DgConfigModule', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+// Issue 6, defect 7: the bus kept its own defaults (shutdown 30 s vs 15 s, first retry 200 vs 100 ms).
+describe('one table of defaults', () => {
+  it('gives the bus the config defaults', () => {
+    const config = loadConfig({});
+    expect(DEFAULT_BUS_CONFIG.shutdownTimeoutMs).toBe(config.shutdownTimeoutMs);
+    expect(DEFAULT_BUS_CONFIG.handlerRetry).toMatchObject(config.retry);
+    expect(DEFAULT_BUS_CONFIG.deadLetterBackoff).toEqual({ initialDelayMs: config.retry.initialDelayMs, maxDelayMs: config.retry.maxDelayMs });
+    expect(DEFAULT_BUS_CONFIG.kafka).toMatchObject({ brokers: config.kafka.brokers, clientId: config.kafka.clientId });
+    expect(DEFAULT_BUS_CONFIG.consumer).toMatchObject({
+      sessionTimeoutMs: config.kafka.sessionTimeoutMs,
+      rebalanceTimeoutMs: config.kafka.rebalanceTimeoutMs,
+      heartbeatIntervalMs: config.kafka.heartbeatIntervalMs,
+      maxInFlight: config.kafka.maxInFlight,
+    });
+    expect(DEFAULT_BUS_CONFIG.topicPrefix).toBe(config.topics.prefix);
+  });
+
+  it('parses the local stack variables with the same parser and names the bad one', () => {
+    expect(loadConfig({}).stack).toMatchObject({ dir: '.dg/stack', startTimeoutMs: 120_000, ports: { kafka: 9092, kafkaController: 9093, schemaRegistry: 8081, clickhouseHttp: 8123, clickhouseTcp: 9000 } });
+    expect(issuesOf(() => loadConfig({ KAFKA_PORT: '70000', DG_STACK_STOP_TIMEOUT_S: '-1' })).map((i) => i.variable).sort()).toEqual(['DG_STACK_STOP_TIMEOUT_S', 'KAFKA_BROKERS', 'KAFKA_PORT']);
   });
 });

@@ -112,24 +112,31 @@ const latency = z.string().transform((value, ctx) => {
   return spec;
 });
 
+/** The raw string a variable resolves to (flag, environment or default), for defaults derived from others. */
+type RawLookup = (name: string) => string;
+
 interface Variable<T> {
   schema: z.ZodType<T, string>;
-  /** Default as the string a user would write; a function when it depends on the machine. */
-  default: string | (() => string);
+  /** Default as the string a user would write; a function when it depends on the machine or on other variables. */
+  default: string | ((raw: RawLookup) => string);
 }
 
-function variable<T>(schema: z.ZodType<T, string>, defaultValue: string | (() => string)): Variable<T> {
+function variable<T>(schema: z.ZodType<T, string>, defaultValue: string | ((raw: RawLookup) => string)): Variable<T> {
   return { schema, default: defaultValue };
 }
 
+const port = integer(1, 65535);
+const positiveSeconds = decimal(0.001, 86_400);
+
 const VARIABLES = {
-  KAFKA_BROKERS: variable(brokerList, '127.0.0.1:9092'),
+  // Client addresses default to the local stack's ports (below): `KAFKA_PORT=19092 dg start` reaches its stack.
+  KAFKA_BROKERS: variable(brokerList, (raw) => `127.0.0.1:${raw('KAFKA_PORT')}`),
   KAFKA_CLIENT_ID: variable(nonEmpty, 'dialog-games'),
   KAFKA_SESSION_TIMEOUT_MS: variable(integer(1000), '30000'),
   KAFKA_REBALANCE_TIMEOUT_MS: variable(integer(1000), '60000'),
   KAFKA_HEARTBEAT_INTERVAL_MS: variable(integer(100), '3000'),
-  SCHEMA_REGISTRY_URL: variable(httpUrl, 'http://127.0.0.1:8081/apis/ccompat/v7'),
-  CLICKHOUSE_URL: variable(httpUrl, 'http://127.0.0.1:8123'),
+  SCHEMA_REGISTRY_URL: variable(httpUrl, (raw) => `http://127.0.0.1:${raw('SCHEMA_REGISTRY_PORT')}/apis/ccompat/v7`),
+  CLICKHOUSE_URL: variable(httpUrl, (raw) => `http://127.0.0.1:${raw('CLICKHOUSE_HTTP_PORT')}`),
   CLICKHOUSE_DATABASE: variable(identifier, 'dialog_games'),
   CLICKHOUSE_USER: variable(nonEmpty, 'default'),
   CLICKHOUSE_PASSWORD: variable(anyString, ''),
@@ -193,7 +200,33 @@ const VARIABLES = {
   SIM_VLM_LATENCY_MS: variable(latency, '0'),
   /** Fault injection of the simulator, `key=value,...` as after `@` in a model name; checked by `dg sim-vlm`. */
   SIM_VLM_FAULTS: variable(anyString, ''),
+
+  // The local stack (`dg stack`, `dg start`, `dg bench`); folders are relative to the repository root.
+  DG_STACK_DIR: variable(nonEmpty, '.dg/stack'),
+  DG_CACHE_DIR: variable(nonEmpty, '.dg/cache'),
+  DG_STACK_JAVA_HOME: variable(nonEmpty, '/usr/lib/jvm/java-17-openjdk-amd64'),
+  DG_STACK_START_TIMEOUT_S: variable(positiveSeconds, '120'),
+  DG_STACK_STOP_TIMEOUT_S: variable(positiveSeconds, '30'),
+  KAFKA_PORT: variable(port, '9092'),
+  KAFKA_CONTROLLER_PORT: variable(port, '9093'),
+  SCHEMA_REGISTRY_PORT: variable(port, '8081'),
+  CLICKHOUSE_HTTP_PORT: variable(port, '8123'),
+  CLICKHOUSE_TCP_PORT: variable(port, '9000'),
 };
+
+/** The variables of the local stack, parsed on their own by `dg stack` (other variables may be unset or for elsewhere). */
+export const STACK_VARIABLES = [
+  'DG_STACK_DIR',
+  'DG_CACHE_DIR',
+  'DG_STACK_JAVA_HOME',
+  'DG_STACK_START_TIMEOUT_S',
+  'DG_STACK_STOP_TIMEOUT_S',
+  'KAFKA_PORT',
+  'KAFKA_CONTROLLER_PORT',
+  'SCHEMA_REGISTRY_PORT',
+  'CLICKHOUSE_HTTP_PORT',
+  'CLICKHOUSE_TCP_PORT',
+] as const satisfies readonly ConfigVariable[];
 
 export type ConfigVariable = keyof typeof VARIABLES;
 export const CONFIG_VARIABLES = Object.keys(VARIABLES) as ConfigVariable[];
@@ -263,6 +296,17 @@ export interface DgConfigShape {
   sink: { batchSize: number; flushIntervalMs: number };
   models: { questioner: ModelRoleSettings; answerer: ModelRoleSettings };
   simVlm: { host: string; port: number; errorRate: number; latency: LatencySpec; faults: string };
+  stack: StackConfig;
+}
+
+export interface StackConfig {
+  /** As given: relative paths are resolved against the repository root by the local stack. */
+  dir: string;
+  cacheDir: string;
+  javaHome: string;
+  startTimeoutMs: number;
+  stopTimeoutMs: number;
+  ports: { kafka: number; kafkaController: number; schemaRegistry: number; clickhouseHttp: number; clickhouseTcp: number };
 }
 
 export type DgConfig = DeepReadonly<DgConfigShape>;
@@ -272,21 +316,47 @@ export type DgConfig = DeepReadonly<DgConfigShape>;
  * unset. Throws ConfigError listing every invalid variable.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: ConfigOverrides = {}): DgConfig {
+  const parsed = parseVariables(CONFIG_VARIABLES, env, overrides);
+  const issues = crossChecks(parsed as Parsed);
+  if (issues.length > 0) throw new ConfigError(issues);
+  return deepFreeze(buildConfig(parsed as Parsed));
+}
+
+/** The local stack's settings alone (what `dg stack` needs), from the same table and parser. */
+export function loadStackConfig(env: NodeJS.ProcessEnv = process.env, overrides: ConfigOverrides = {}): DeepReadonly<StackConfig> {
+  return deepFreeze(stackConfig(parseVariables(STACK_VARIABLES, env, overrides) as Pick<Parsed, (typeof STACK_VARIABLES)[number]>));
+}
+
+/** The value a variable resolves to as written (flag, else environment, else default); empty counts as unset. */
+export function rawVariable(name: ConfigVariable, env: NodeJS.ProcessEnv = process.env, overrides: ConfigOverrides = {}): string {
+  const override = overrides[name];
+  const fromEnv = env[name];
+  if (override !== undefined && override !== '') return String(override);
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  const fallback = VARIABLES[name].default;
+  return typeof fallback === 'function' ? fallback((other: string) => rawVariable(other as ConfigVariable, env, overrides)) : fallback;
+}
+
+let defaults: DgConfig | undefined;
+
+/** The configuration with nothing set: the one table of defaults, for modules that need a default value. */
+export function defaultConfig(): DgConfig {
+  defaults ??= loadConfig({});
+  return defaults;
+}
+
+function parseVariables(names: readonly ConfigVariable[], env: NodeJS.ProcessEnv, overrides: ConfigOverrides): Partial<Record<ConfigVariable, unknown>> {
   const issues: ConfigIssue[] = [];
   const parsed: Partial<Record<ConfigVariable, unknown>> = {};
-  for (const name of CONFIG_VARIABLES) {
+  for (const name of names) {
     const spec: Variable<unknown> = VARIABLES[name];
-    const override = overrides[name];
-    const fromEnv = env[name];
-    const raw =
-      override !== undefined && override !== '' ? String(override) : fromEnv !== undefined && fromEnv !== '' ? fromEnv : typeof spec.default === 'function' ? spec.default() : spec.default;
+    const raw = rawVariable(name, env, overrides);
     const result = spec.schema.safeParse(raw);
     if (result.success) parsed[name] = result.data;
     else issues.push({ variable: name, message: `${result.error.issues[0]?.message ?? 'invalid'}, got ${JSON.stringify(raw)}` });
   }
-  if (issues.length === 0) issues.push(...crossChecks(parsed as Parsed));
   if (issues.length > 0) throw new ConfigError(issues);
-  return deepFreeze(buildConfig(parsed as Parsed));
+  return parsed;
 }
 
 function crossChecks(p: Parsed): ConfigIssue[] {
@@ -367,6 +437,24 @@ function buildConfig(p: Parsed): DgConfigShape {
       },
     },
     simVlm: { host: p.SIM_VLM_HOST, port: p.SIM_VLM_PORT, errorRate: p.SIM_VLM_ERROR_RATE, latency: p.SIM_VLM_LATENCY_MS, faults: p.SIM_VLM_FAULTS },
+    stack: stackConfig(p),
+  };
+}
+
+function stackConfig(p: Pick<Parsed, (typeof STACK_VARIABLES)[number]>): StackConfig {
+  return {
+    dir: p.DG_STACK_DIR,
+    cacheDir: p.DG_CACHE_DIR,
+    javaHome: p.DG_STACK_JAVA_HOME,
+    startTimeoutMs: Math.round(p.DG_STACK_START_TIMEOUT_S * 1000),
+    stopTimeoutMs: Math.round(p.DG_STACK_STOP_TIMEOUT_S * 1000),
+    ports: {
+      kafka: p.KAFKA_PORT,
+      kafkaController: p.KAFKA_CONTROLLER_PORT,
+      schemaRegistry: p.SCHEMA_REGISTRY_PORT,
+      clickhouseHttp: p.CLICKHOUSE_HTTP_PORT,
+      clickhouseTcp: p.CLICKHOUSE_TCP_PORT,
+    },
   };
 }
 
@@ -376,12 +464,4 @@ function deepFreeze<T>(value: T): DeepReadonly<T> {
     Object.freeze(value);
   }
   return value as DeepReadonly<T>;
-}
-
-/** Where each variable ended up, for `--help` texts and docs: name → default as written. */
-export function configDefaults(): Record<ConfigVariable, string> {
-  return Object.fromEntries(CONFIG_VARIABLES.map((name) => {
-    const d = VARIABLES[name].default;
-    return [name, typeof d === 'function' ? d() : d];
-  })) as Record<ConfigVariable, string>;
 }
