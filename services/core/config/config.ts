@@ -108,6 +108,9 @@ const latency = z.string().transform((value, ctx) => {
   return spec;
 });
 
+/** `off` (no metrics server) or a port, 0 = any free port. */
+const metricsPort = z.union([z.literal('off').transform(() => null), integer(0, 65535)], { error: 'expected a port 0-65535 (0 = any free port) or off' });
+
 interface Variable<T> {
   schema: z.ZodType<T, string>;
   /** Default as the string a user would write; a function when it depends on the machine. */
@@ -171,6 +174,12 @@ const VARIABLES = {
   SIM_VLM_PORT: variable(integer(0, 65535), '8000'),
   SIM_VLM_ERROR_RATE: variable(decimal(0, 1), '0'),
   SIM_VLM_LATENCY_MS: variable(latency, '0'),
+
+  DG_DASHBOARD_HOST: variable(host, '127.0.0.1'),
+  DG_DASHBOARD_PORT: variable(integer(0, 65535), '8088'),
+  DG_DASHBOARD_TOKEN: variable(anyString, ''),
+  DG_METRICS_HOST: variable(host, '127.0.0.1'),
+  DG_METRICS_PORT: variable(metricsPort, '0'),
 };
 
 export type ConfigVariable = keyof typeof VARIABLES;
@@ -226,6 +235,10 @@ export interface DgConfigShape {
   sink: { batchSize: number; flushIntervalMs: number };
   models: { questioner: ModelRoleSettings; answerer: ModelRoleSettings };
   simVlm: { host: string; port: number; errorRate: number; latency: LatencySpec };
+  /** `dg dashboard`; the token is required when host is not a loopback address. */
+  dashboard: { host: string; port: number; token: string };
+  /** /metrics + /healthz of role processes; port null = off, 0 = any free port. */
+  metrics: { host: string; port: number | null };
 }
 
 export type DgConfig = DeepReadonly<DgConfigShape>;
@@ -311,6 +324,8 @@ function buildConfig(p: Parsed): DgConfigShape {
       },
     },
     simVlm: { host: p.SIM_VLM_HOST, port: p.SIM_VLM_PORT, errorRate: p.SIM_VLM_ERROR_RATE, latency: p.SIM_VLM_LATENCY_MS },
+    dashboard: { host: p.DG_DASHBOARD_HOST, port: p.DG_DASHBOARD_PORT, token: p.DG_DASHBOARD_TOKEN },
+    metrics: { host: p.DG_METRICS_HOST, port: p.DG_METRICS_PORT },
   };
 }
 
