@@ -16,6 +16,7 @@ import { stackDown, stackSettingsFromEnv, stackUp } from '../../local-stack';
 import { httpAnswers } from '../../local-stack/probes';
 import { formatSnapshot, takeSnapshot } from '../live-view';
 import { startRoles } from '../role-app';
+import { startDashboard } from './dashboard';
 
 interface StartOptions {
   inFlight: number;
@@ -26,6 +27,7 @@ interface StartOptions {
   duration?: number;
   stack: boolean;
   simVlm: boolean;
+  dashboard: boolean;
 }
 
 
@@ -45,6 +47,7 @@ export function register(program: Command): void {
     .option('--duration <s>', 'stop by itself after this many seconds (default: until Ctrl-C)', integerArg('--duration', 1))
     .option('--no-stack', 'do not start the local stack (use KAFKA_BROKERS etc. as configured)')
     .option('--no-sim-vlm', 'do not start the simulated VLM (roles use QUESTIONER_BASE_URL / ANSWERER_BASE_URL)')
+    .option('--no-dashboard', 'do not start the web dashboard (DG_DASHBOARD_HOST / DG_DASHBOARD_PORT, default 127.0.0.1:8088)')
     .action(async (opts: StartOptions) => {
       // The live view owns the terminal: role logs drop to warnings unless DG_LOG_LEVEL asks otherwise.
       const config = loadConfigOrExit(process.env.DG_LOG_LEVEL ? {} : { DG_LOG_LEVEL: 'warn' });
@@ -76,6 +79,15 @@ export function register(program: Command): void {
         const app = await startRoles(config, ROLE_NAMES);
         cleanups.unshift({ what: 'roles', run: () => app.close() });
         say(`roles running: ${ROLE_NAMES.join(', ')}`);
+        if (opts.dashboard) {
+          try {
+            const dashboard = await startDashboard(config);
+            cleanups.unshift({ what: 'dashboard', run: () => dashboard.close() });
+            say(`dashboard: ${dashboard.url}/ (live charts and the dialog browser)`);
+          } catch (err) {
+            say(`dashboard not started: ${(err as Error).message}`);
+          }
+        }
         await playContinuously(config, dataset, opts, () => stopRequested, say);
       } catch (err) {
         log.error('dg start failed', { error: err });
