@@ -4,7 +4,7 @@
 const REFRESH_MS = 3000;
 const COLORS = ['#1565c0', '#ef6c00', '#2e7d32', '#6a1b9a', '#c62828', '#00838f', '#9e9d24', '#4e342e'];
 const charts = {};
-const state = { gameId: null };
+const state = { gameId: null, gamesRequest: 0 };
 
 const $ = (sel) => document.querySelector(sel);
 function el(tag, attrs = {}, ...children) {
@@ -171,7 +171,10 @@ async function refreshGames() {
   const params = new URLSearchParams();
   for (const [k, v] of new FormData($('#filters'))) if (v) params.set(k, v);
   params.set('limit', '50');
+  // Filters change faster than answers arrive: only the newest request may fill the table.
+  const request = ++state.gamesRequest;
   const list = await getJson(`/api/games?${params}`);
+  if (request !== state.gamesRequest) return;
   $('#games-count').textContent = `${list.total} games match${list.total > list.games.length ? ` (newest ${list.games.length} shown)` : ''}`;
   $('#games tbody').replaceChildren(
     ...list.games.map((g) => {
@@ -183,7 +186,7 @@ async function refreshGames() {
       return row;
     }),
   );
-  document.body.dataset.gamesLoaded = String(Number(document.body.dataset.gamesLoaded || 0) + 1);
+  document.body.dataset.gamesLoaded = String(request);
 }
 
 async function openGame(gameId) {
