@@ -5,7 +5,8 @@ import { integerArg } from '../args';
 import { ClickHouseConnection } from '../../core/clickhouse';
 import { loadConfigOrExit, repoRoot, type DgConfig } from '../../core/config';
 import { sleep } from '../../core/errors';
-import { createLogger } from '../../core/logging';
+import { configureLogging } from '../../core/logging';
+import { wantsHumanErrors } from '../cli-errors';
 import { ROLE_NAMES } from '../../core/runtime';
 import { loadDataset } from '../../datasets/resolve';
 import { validatePlan } from '../../launcher/game-requests';
@@ -52,7 +53,11 @@ export function register(program: Command): void {
       // The live view owns the terminal: role logs drop to warnings unless DG_LOG_LEVEL asks otherwise.
       const config = loadConfigOrExit(process.env.DG_LOG_LEVEL ? {} : { DG_LOG_LEVEL: 'warn' });
       const say = (line: string): void => void process.stdout.write(`${line}\n`);
-      const log = createLogger('dg.start');
+      // A person at the terminal gets the failure as one message (printed by main), not every
+      // connection retry on the way: start-up logs stay silent there, then warnings come back.
+      const quietStartup = wantsHumanErrors() && !process.env.DG_LOG_LEVEL;
+      if (quietStartup) configureLogging({ level: 'silent' });
+      let failure: unknown;
       const cleanups: Array<{ what: string; run: () => Promise<unknown> }> = [];
       let stopRequested = false;
       const requestStop = (): void => {
@@ -79,6 +84,7 @@ export function register(program: Command): void {
         const app = await startRoles(config, ROLE_NAMES);
         cleanups.unshift({ what: 'roles', run: () => app.close() });
         say(`roles running: ${ROLE_NAMES.join(', ')}`);
+        if (quietStartup) configureLogging({ level: config.log.level });
         if (opts.dashboard) {
           try {
             const dashboard = await startDashboard(config);
@@ -90,8 +96,7 @@ export function register(program: Command): void {
         }
         await playContinuously(config, dataset, opts, () => stopRequested, say);
       } catch (err) {
-        log.error('dg start failed', { error: err });
-        process.exitCode = 1;
+        failure = err;
       } finally {
         for (const cleanup of cleanups) {
           try {
@@ -105,6 +110,8 @@ export function register(program: Command): void {
         process.off('SIGINT', requestStop);
         process.off('SIGTERM', requestStop);
       }
+      // After the cleanup: main prints it (one readable line at a terminal) and exits 1.
+      if (failure !== undefined) throw failure;
     });
 }
 
