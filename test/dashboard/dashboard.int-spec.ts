@@ -268,6 +268,15 @@ describe('the page in headless Chromium', () => {
     await page.selectOption('#filters select[name="run"]', runId);
     await page.selectOption('#filters select[name="verdict"]', 'failure');
     await page.waitForFunction((n) => Number((globalThis as unknown as BrowserGlobals).document.body.dataset.gamesLoaded) >= n, loads + 2, { timeout: 30_000 });
+    // The list also refreshes by itself: wait until what it shows is the filtered answer.
+    await page.waitForFunction(
+      () => {
+        const rows = [...(globalThis as unknown as BrowserGlobals).document.querySelectorAll('#games tbody tr')] as unknown as Array<{ getAttribute(n: string): string | null }>;
+        return rows.length > 0 && rows.every((r) => r.getAttribute('data-verdict') === 'failure');
+      },
+      undefined,
+      { timeout: 30_000 },
+    );
     const verdicts = await page.locator('#games tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-verdict')));
     expect(verdicts.length).toBeGreaterThan(0);
     expect(new Set(verdicts)).toEqual(new Set(['failure']));

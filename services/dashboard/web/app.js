@@ -243,5 +243,7 @@ window.addEventListener('DOMContentLoaded', () => {
   $('#game-close').addEventListener('click', () => ($('#game').hidden = true));
   refreshFacets().then(refreshGames).catch(showError);
   setInterval(() => refreshFacets().catch(showError), 15000);
+  // New games arrive in the browser list too (the open game, if any, stays as it is).
+  setInterval(() => refreshGames().catch(showError), 10000);
   tick();
 });
