@@ -87,6 +87,10 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
       sendJson(res, 405, { error: `${req.method} not allowed: the dashboard is read-only` });
       return;
     }
+    if (path === '/favicon.ico') {
+      res.writeHead(204).end();
+      return;
+    }
     const file = files[path];
     if (file) {
       const body = await readFile(file.file);

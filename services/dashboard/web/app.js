@@ -72,17 +72,14 @@ function renderCharts(overview) {
   );
 
   const now = overview.nowMs;
-  const throughput = chart('chart-throughput', 'line', { scales: { y: { min: 0 } } });
+  const throughput = chart('chart-throughput', 'line', { scales: { y: { min: 0, title: { display: true, text: 'games/s' } }, calls: { position: 'right', min: 0, grid: { drawOnChartArea: false }, title: { display: true, text: 'model calls/s' } } } });
   throughput.data.labels = labels;
-  throughput.data.datasets = [{
-    label: 'games/s',
-    borderColor: COLORS[0],
-    data: minutes.map((m) => {
-      const games = total(m).reduce((s, p) => s + p.games, 0);
-      const seconds = now >= m && now < m + 60000 ? Math.max(1, (now - m) / 1000) : 60;
-      return games / seconds;
-    }),
-  }];
+  // The current minute is still filling: rates divide by the seconds it has had so far.
+  const perSecond = (m, pick) => total(m).reduce((s, p) => s + pick(p), 0) / (now >= m && now < m + 60000 ? Math.max(1, (now - m) / 1000) : 60);
+  throughput.data.datasets = [
+    { label: 'games/s', borderColor: COLORS[0], backgroundColor: COLORS[0], data: minutes.map((m) => perSecond(m, (p) => p.games)) },
+    { label: 'model calls/s', borderColor: COLORS[5], backgroundColor: COLORS[5], borderDash: [6, 4], yAxisID: 'calls', data: minutes.map((m) => perSecond(m, (p) => p.modelCalls)) },
+  ];
   throughput.update();
 
   const reasons = [...new Set(overview.series.flatMap((p) => Object.keys(p.failures)))].sort();
