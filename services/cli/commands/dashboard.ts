@@ -2,11 +2,15 @@ import type { Command } from 'commander';
 import { integerArg } from '../args';
 import { ClickHouseConnection, migrateClickHouse } from '../../core/clickhouse';
 import { loadConfigOrExit, type DgConfig } from '../../core/config';
+import { requiredToken } from '../../dashboard/auth';
 import { startDashboardServer, type DashboardServer } from '../../dashboard/server';
 import { waitForStopSignal } from '../signals';
 
 /** Starts the dashboard for `config` (also used by `dg start`); close() stops it and its ClickHouse connection. */
 export async function startDashboard(config: DgConfig, overrides: { host?: string; port?: number } = {}): Promise<DashboardServer> {
+  const host = overrides.host ?? config.dashboard.host;
+  // Refuse a tokenless non-loopback bind before touching anything.
+  requiredToken(host, config.dashboard.token);
   // The per-minute aggregate is a migration of its own: apply what is missing before serving.
   await migrateClickHouse({ ...config.clickhouse });
   const ch = new ClickHouseConnection({ ...config.clickhouse });
@@ -15,7 +19,7 @@ export async function startDashboard(config: DgConfig, overrides: { host?: strin
       ch,
       database: config.clickhouse.database,
       datasetsDir: config.paths.datasetsDir,
-      host: overrides.host ?? config.dashboard.host,
+      host,
       port: overrides.port ?? config.dashboard.port,
       token: config.dashboard.token,
     });
