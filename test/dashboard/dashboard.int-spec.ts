@@ -299,6 +299,13 @@ describe('the page in headless Chromium', () => {
     expect(await page.locator('#transcript li').count()).toBeGreaterThan(1);
     expect(await page.locator('#game-facts dd[data-fact="Kafka"]').textContent()).toMatch(/game-curated partition \d+ offset \d+/);
     await page.screenshot({ path: join(SHOTS_DIR, 'game.png'), fullPage: true });
+    // The address links to the opened game: a fresh page opens it again.
+    expect(new URL(page.url()).hash).toBe(`#game=${gameId}`);
+    const linked = await browser.newPage();
+    await linked.goto(page.url());
+    await linked.waitForSelector('#game:not([hidden]) #candidates figure', { timeout: 30_000 });
+    expect(await linked.locator('#game-id').textContent()).toBe(gameId);
+    await linked.close();
     if (DOCS_DIR) await page.locator('#game').screenshot({ path: join(DOCS_DIR, 'dashboard-game.png') });
   }, 60_000);
 });

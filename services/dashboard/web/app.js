@@ -4,7 +4,8 @@
 const REFRESH_MS = 3000;
 const COLORS = ['#1565c0', '#ef6c00', '#2e7d32', '#6a1b9a', '#c62828', '#00838f', '#9e9d24', '#4e342e'];
 const charts = {};
-const state = { gameId: null, gamesRequest: 0 };
+const PAGE = 50;
+const state = { gameId: null, gamesRequest: 0, offset: 0 };
 
 const $ = (sel) => document.querySelector(sel);
 function el(tag, attrs = {}, ...children) {
@@ -167,12 +168,16 @@ async function refreshOverview() {
 async function refreshGames() {
   const params = new URLSearchParams();
   for (const [k, v] of new FormData($('#filters'))) if (v) params.set(k, v);
-  params.set('limit', '50');
+  params.set('limit', String(PAGE));
+  params.set('offset', String(state.offset));
   // Filters change faster than answers arrive: only the newest request may fill the table.
   const request = ++state.gamesRequest;
   const list = await getJson(`/api/games?${params}`);
   if (request !== state.gamesRequest) return;
-  $('#games-count').textContent = `${list.total} games match${list.total > list.games.length ? ` (newest ${list.games.length} shown)` : ''}`;
+  const shown = list.games.length ? `${list.offset + 1}–${list.offset + list.games.length}` : 'none';
+  $('#games-count').textContent = `${list.total} games match (${shown} shown, newest first) `;
+  $('#newer').disabled = list.offset === 0;
+  $('#older').disabled = list.offset + list.games.length >= list.total;
   $('#games tbody').replaceChildren(
     ...list.games.map((g) => {
       const row = el('tr', { 'data-game-id': g.gameId, 'data-verdict': g.verdict },
@@ -189,6 +194,8 @@ async function refreshGames() {
 async function openGame(gameId) {
   const g = await getJson(`/api/games/${encodeURIComponent(gameId)}`);
   state.gameId = gameId;
+  // A link to this game: the page opens it again from the address.
+  history.replaceState(null, '', `#game=${encodeURIComponent(gameId)}`);
   $('#game-id').textContent = g.gameId;
   const facts = [
     ['run', g.runId], ['iteration', g.iteration], ['dataset', g.dataset], ['seed', g.seed],
@@ -234,10 +241,26 @@ async function tick() {
 }
 
 window.addEventListener('DOMContentLoaded', () => {
-  $('#filters').addEventListener('change', () => refreshGames().catch(showError));
+  $('#filters').addEventListener('change', () => {
+    state.offset = 0;
+    refreshGames().catch(showError);
+  });
+  $('#newer').addEventListener('click', () => {
+    state.offset = Math.max(0, state.offset - PAGE);
+    refreshGames().catch(showError);
+  });
+  $('#older').addEventListener('click', () => {
+    state.offset += PAGE;
+    refreshGames().catch(showError);
+  });
+  const linked = /^#game=(.+)$/.exec(location.hash);
+  if (linked) openGame(decodeURIComponent(linked[1])).catch(showError);
   $('#window').addEventListener('change', () => refreshOverview().catch(showError));
   $('#run-filter').addEventListener('change', () => refreshOverview().catch(showError));
-  $('#game-close').addEventListener('click', () => ($('#game').hidden = true));
+  $('#game-close').addEventListener('click', () => {
+    $('#game').hidden = true;
+    history.replaceState(null, '', location.pathname + location.search);
+  });
   refreshFacets().then(refreshGames).catch(showError);
   setInterval(() => refreshFacets().catch(showError), 15000);
   // New games arrive in the browser list too (the open game, if any, stays as it is).
