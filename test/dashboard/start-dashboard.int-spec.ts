@@ -5,8 +5,8 @@ import { closedPort } from '../helpers/e2e-vlm';
 import { pollUntil } from '../helpers/e2e-wait';
 
 /**
- * `dg start` (what `npm start` runs) prints the dashboard's address, and someone opening it sees
- * games arrive while it plays: the overview's game count grows between two looks. Isolated topic
+ * `dg start` (what `npm start` runs) prints the dashboard's and the roles' metrics addresses, and
+ * someone opening the dashboard sees games arrive while it plays: the overview's game count grows between two looks. Isolated topic
  * prefix and database; the dashboard and the simulator on ports nobody else holds.
  */
 
@@ -41,6 +41,9 @@ it('prints the dashboard address and the dashboard shows games arriving', async 
   const games = async (): Promise<number> => ((await (await fetch(`${url!}/api/overview`)).json()) as { totals: { games: number } }).totals.games;
   const first = await pollUntil('games on the dashboard', games, (n) => n > 0, { timeoutMs: 60_000, intervalMs: 500 });
   await pollUntil('more games on the dashboard', games, (n) => n > first, { timeoutMs: 60_000, intervalMs: 500 });
+  const metricsUrl = /Prometheus metrics at (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(stdout)?.[1];
+  expect(metricsUrl).toBeDefined();
+  expect(await (await fetch(metricsUrl!)).text()).toMatch(/^dg_messages_handled_total\{topic="[^"]+game-requested",outcome="handled"\} [1-9]/m);
   const page = await fetch(`${url!}/`);
   expect(page.status).toBe(200);
   expect(await page.text()).toContain('Dialog browser');

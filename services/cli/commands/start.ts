@@ -16,6 +16,7 @@ import type { GameRequested } from '../../../schemas/generated/events';
 import { stackDown, stackSettingsFromEnv, stackUp } from '../../local-stack';
 import { httpAnswers } from '../../local-stack/probes';
 import { formatSnapshot, takeSnapshot } from '../live-view';
+import { MetricsEndpoint } from '../../core/metrics';
 import { startRoles } from '../role-app';
 import { startDashboard } from './dashboard';
 
@@ -83,7 +84,8 @@ export function register(program: Command): void {
         }
         const app = await startRoles(config, ROLE_NAMES);
         cleanups.unshift({ what: 'roles', run: () => app.close() });
-        say(`roles running: ${ROLE_NAMES.join(', ')}`);
+        const metricsUrl = app.get(MetricsEndpoint, { strict: false }).url;
+        say(`roles running: ${ROLE_NAMES.join(', ')}${metricsUrl ? ` (Prometheus metrics at ${metricsUrl}/metrics)` : ''}`);
         if (quietStartup) configureLogging({ level: config.log.level });
         if (opts.dashboard) {
           try {
