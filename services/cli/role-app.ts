@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { BusModule } from '../core/bus';
 import { DgConfigModule, type DgConfig } from '../core/config';
 import { createLogger, NestLoggerAdapter } from '../core/logging';
+import { adminLagSource, MetricsModule, RoleMetrics } from '../core/metrics';
 import type { RoleName } from '../core/runtime';
 import { AnswererModule } from '../answerer/answerer.module';
 import { FilterModule } from '../filter/filter.module';
@@ -24,18 +25,21 @@ class RolesAppModule {
   static with(config: DgConfig, roles: readonly RoleName[]): DynamicModule {
     // A consumer kafkajs gave up on never comes back by itself: stop the process (draining the other
     // roles) and exit non-zero, so a supervisor restarts it rather than leaving a silent zombie.
+    const metrics = new RoleMetrics({ lag: adminLagSource(config, roles, createLogger('metrics')) });
     const onFatalError = (error: Error): void => {
+      metrics.markFatal(`a consumer stopped for good: ${error.message}`);
       createLogger('dg.run').error('a consumer stopped for good; shutting down to be restarted', { error });
       process.exitCode = 1;
       process.kill(process.pid, 'SIGTERM');
     };
-    return { module: RolesAppModule, imports: [DgConfigModule.forRoot(config), BusModule.forRoot({ onFatalError }), ...roles.map((r) => ROLE_MODULES[r])] };
+    return { module: RolesAppModule, imports: [DgConfigModule.forRoot(config), BusModule.forRoot({ onFatalError, hooks: metrics.busHooks }), MetricsModule.forRoot(metrics), ...roles.map((r) => ROLE_MODULES[r])] };
   }
 }
 
 /**
  * One Nest application context hosting the chosen roles: they share the process's config, producer
- * and codec, and each role has its own consumer group. No HTTP server: roles only speak Kafka.
+ * and codec, and each role has its own consumer group. Roles only speak Kafka; the one HTTP server
+ * is /metrics + /healthz (DG_METRICS_PORT).
  * Resolves once every role has joined its group.
  */
 export async function startRoles(config: DgConfig, roles: readonly RoleName[]): Promise<INestApplicationContext> {

@@ -59,3 +59,16 @@ it('keeps the dataset on a named volume and gives the players the image folders 
   }
   expect(Object.keys(compose.volumes)).toEqual(expect.arrayContaining(['dataset', 'datasets', 'clickhouse-data']));
 });
+
+it('runs the dashboard from the project image on 127.0.0.1:8088 with its token, and Grafana under a profile', () => {
+  const services = compose.services as Record<string, Service & { profiles?: string[]; volumes?: string[] }>;
+  expect(services.dashboard?.command).toEqual(['dashboard', '--host', '0.0.0.0', '--port', '8088']);
+  expect(services.dashboard?.image).toBe(services.questioner?.image);
+  expect(services.dashboard?.ports).toEqual(['127.0.0.1:8088:8088']);
+  expect(services.dashboard?.environment?.DG_DASHBOARD_TOKEN).toBe('${DG_DASHBOARD_TOKEN:-}');
+  expect(services.questioner?.environment).toMatchObject({ DG_METRICS_PORT: '9464' });
+  expect(services.grafana?.profiles).toEqual(['grafana']);
+  expect(services.prometheus?.profiles).toEqual(['grafana']);
+  expect(services.grafana?.environment).toMatchObject({ GF_INSTALL_PLUGINS: 'grafana-clickhouse-datasource' });
+  expect(services.grafana?.volumes).toEqual(expect.arrayContaining(['./grafana/provisioning:/etc/grafana/provisioning:ro', './grafana/dashboards:/var/lib/grafana/dashboards:ro']));
+});

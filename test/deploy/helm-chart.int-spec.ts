@@ -3,7 +3,8 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { ROLE_NAMES } from '../../services/core/runtime';
+import { ROLE_INPUTS, ROLE_NAMES, roleGroupId } from '../../services/core/runtime';
+import { TOPICS, topicName } from '../../schemas/topics';
 
 /**
  * The Helm chart, rendered offline by a real helm 4 binary (shipped inside an npm package's Lambda
@@ -124,4 +125,70 @@ describe('persistence (issue 6, defect 6)', () => {
     const unnamed = spawnSync(helm, ['template', 'dg', chart, '--set', 'persistence.images.enabled=true'], { encoding: 'utf8' });
     expect(unnamed.stderr).toContain('persistence.images.existingClaim');
   });
+});
+
+interface Container {
+  name: string;
+  args: string[];
+  env?: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }>;
+  ports?: Array<{ name: string; containerPort: number }>;
+  livenessProbe?: { httpGet: { path: string; port: string } };
+  readinessProbe?: { httpGet: { path: string; port: string } };
+}
+
+function containerOf(m: Manifest): Container {
+  return m.spec!.template!.spec.containers[0] as unknown as Container;
+}
+
+it('serves /metrics and /healthz on every role pod, with liveness and readiness probes on /healthz', () => {
+  const roles = render().filter((m) => m.kind === 'Deployment' && m.metadata.name !== 'dg-sim-vlm');
+  expect(roles).toHaveLength(ROLE_NAMES.length);
+  for (const d of roles) {
+    const c = containerOf(d);
+    expect(c.env).toEqual(expect.arrayContaining([{ name: 'DG_METRICS_PORT', value: '9464' }, { name: 'DG_METRICS_HOST', value: '0.0.0.0' }]));
+    expect(c.ports).toEqual([{ name: 'metrics', containerPort: 9464 }]);
+    expect(c.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
+    expect(c.readinessProbe?.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
+    expect(d.spec!.template!.metadata!.annotations!['prometheus.io/port']).toBe('9464');
+  }
+});
+
+interface ScaledObject {
+  kind: string;
+  metadata: { name: string };
+  spec: { scaleTargetRef: { name: string }; minReplicaCount: number; maxReplicaCount: number; triggers: Array<{ type: string; metadata: Record<string, string> }> };
+}
+
+it('renders an optional KEDA ScaledObject per enabled role on its consumer group lag, capped at the partition count', () => {
+  expect(render().filter((m) => m.kind === 'ScaledObject')).toEqual([]);
+  const manifests = render('keda.enabled=true', 'keda.maxReplicas=50', 'roles.filter.enabled=false') as unknown as ScaledObject[];
+  const scaled = manifests.filter((m) => m.kind === 'ScaledObject');
+  const deployments = new Set(manifests.filter((m) => m.kind === 'Deployment').map((m) => m.metadata.name));
+  expect(scaled.map((s) => s.metadata.name).sort()).toEqual(ROLE_NAMES.filter((r) => r !== 'filter').map((r) => `dg-${r}`).sort());
+  for (const s of scaled) {
+    const role = s.metadata.name.replace(/^dg-/, '') as (typeof ROLE_NAMES)[number];
+    expect(deployments.has(s.spec.scaleTargetRef.name)).toBe(true);
+    expect(s.spec.maxReplicaCount).toBe(TOPICS.gameRequested.partitions);
+    expect(s.spec.triggers.map((t) => t.metadata.topic).sort()).toEqual(ROLE_INPUTS[role].map((k) => topicName(k, 'dg.')).sort());
+    for (const t of s.spec.triggers) {
+      expect(t.type).toBe('kafka');
+      expect(t.metadata).toMatchObject({ consumerGroup: roleGroupId('dg.', role), bootstrapServers: 'kafka:9092', allowIdleConsumers: 'false', lagThreshold: '50' });
+    }
+  }
+  const refused = spawnSync(helm, ['template', 'dg', chart, '--set', 'keda.enabled=true', '--set', 'keda.minReplicas=9'], { encoding: 'utf8' });
+  expect(refused.status).not.toBe(0);
+  expect(refused.stderr).toContain('keda.minReplicas');
+});
+
+it('renders the dashboard as an optional role that needs its token Secret', () => {
+  const refused = spawnSync(helm, ['template', 'dg', chart, '--set', 'dashboard.enabled=true'], { encoding: 'utf8' });
+  expect(refused.status).not.toBe(0);
+  expect(refused.stderr).toContain('dashboard.tokenSecret');
+  const manifests = render('dashboard.enabled=true', 'dashboard.tokenSecret=dg-dashboard');
+  const dashboard = manifests.find((m) => m.kind === 'Deployment' && m.metadata.name === 'dg-dashboard')!;
+  const c = containerOf(dashboard);
+  expect(c.args).toEqual(['dashboard', '--host', '0.0.0.0', '--port', '8088']);
+  expect(c.env).toContainEqual({ name: 'DG_DASHBOARD_TOKEN', valueFrom: { secretKeyRef: { name: 'dg-dashboard', key: 'DG_DASHBOARD_TOKEN' } } });
+  expect(c.readinessProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
+  expect(manifests.some((m) => m.kind === 'Service' && m.metadata.name === 'dg-dashboard')).toBe(true);
 });

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import * as bench from './bench';
 import * as codegen from './codegen';
+import * as dashboard from './dashboard';
 import * as dataset from './dataset';
 import * as evalCommand from './eval';
 import * as exportCommand from './export';
@@ -18,7 +19,7 @@ import * as stats from './stats';
 /**
  * Each command module exports `register(program)`. Add one line per command here.
  */
-const commandModules: Array<{ register(program: Command): void }> = [bench, codegen, dataset, evalCommand, exportCommand, iterateCommand, migrate, models, play, replay, run, simVlm, stack, start, stats];
+const commandModules: Array<{ register(program: Command): void }> = [bench, codegen, dashboard, dataset, evalCommand, exportCommand, iterateCommand, migrate, models, play, replay, run, simVlm, stack, start, stats];
 
 export function registerCommands(program: Command): void {
   for (const m of commandModules) m.register(program);

@@ -5,7 +5,8 @@ import { integerArg } from '../args';
 import { ClickHouseConnection } from '../../core/clickhouse';
 import { loadConfigOrExit, repoRoot, type DgConfig } from '../../core/config';
 import { sleep } from '../../core/errors';
-import { createLogger } from '../../core/logging';
+import { configureLogging } from '../../core/logging';
+import { wantsHumanErrors } from '../cli-errors';
 import { ROLE_NAMES } from '../../core/runtime';
 import { loadDataset } from '../../datasets/resolve';
 import { trainingDataset } from '../../launcher/holdout';
@@ -16,7 +17,9 @@ import type { GameRequested } from '../../../schemas/generated/events';
 import { stackDown, stackSettingsFromEnv, stackUp } from '../../local-stack';
 import { httpAnswers } from '../../local-stack/probes';
 import { formatSnapshot, takeSnapshot } from '../live-view';
+import { MetricsEndpoint } from '../../core/metrics';
 import { startRoles } from '../role-app';
+import { startDashboard } from './dashboard';
 
 interface StartOptions {
   inFlight: number;
@@ -27,6 +30,7 @@ interface StartOptions {
   duration?: number;
   stack: boolean;
   simVlm: boolean;
+  dashboard: boolean;
 }
 
 
@@ -46,11 +50,16 @@ export function register(program: Command): void {
     .option('--duration <s>', 'stop by itself after this many seconds (default: until Ctrl-C)', integerArg('--duration', 1))
     .option('--no-stack', 'do not start the local stack (use KAFKA_BROKERS etc. as configured)')
     .option('--no-sim-vlm', 'do not start the simulated VLM (roles use QUESTIONER_BASE_URL / ANSWERER_BASE_URL)')
+    .option('--no-dashboard', 'do not start the web dashboard (DG_DASHBOARD_HOST / DG_DASHBOARD_PORT, default 127.0.0.1:8088)')
     .action(async (opts: StartOptions) => {
       // The live view owns the terminal: role logs drop to warnings unless DG_LOG_LEVEL asks otherwise.
       const config = loadConfigOrExit(process.env.DG_LOG_LEVEL ? {} : { DG_LOG_LEVEL: 'warn' });
       const say = (line: string): void => void process.stdout.write(`${line}\n`);
-      const log = createLogger('dg.start');
+      // A person at the terminal gets the failure as one message (printed by main), not every
+      // connection retry on the way: start-up logs stay silent there, then warnings come back.
+      const quietStartup = wantsHumanErrors() && !process.env.DG_LOG_LEVEL;
+      if (quietStartup) configureLogging({ level: 'silent' });
+      let failure: unknown;
       const cleanups: Array<{ what: string; run: () => Promise<unknown> }> = [];
       let stopRequested = false;
       const requestStop = (): void => {
@@ -76,11 +85,21 @@ export function register(program: Command): void {
         }
         const app = await startRoles(config, ROLE_NAMES);
         cleanups.unshift({ what: 'roles', run: () => app.close() });
-        say(`roles running: ${ROLE_NAMES.join(', ')}`);
+        const metricsUrl = app.get(MetricsEndpoint, { strict: false }).url;
+        say(`roles running: ${ROLE_NAMES.join(', ')}${metricsUrl ? ` (Prometheus metrics at ${metricsUrl}/metrics)` : ''}`);
+        if (quietStartup) configureLogging({ level: config.log.level });
+        if (opts.dashboard) {
+          try {
+            const dashboard = await startDashboard(config);
+            cleanups.unshift({ what: 'dashboard', run: () => dashboard.close() });
+            say(`dashboard: ${dashboard.url}/ (live charts and the dialog browser)`);
+          } catch (err) {
+            say(`dashboard not started: ${(err as Error).message}`);
+          }
+        }
         await playContinuously(config, dataset, opts, () => stopRequested, say);
       } catch (err) {
-        log.error('dg start failed', { error: err });
-        process.exitCode = 1;
+        failure = err;
       } finally {
         for (const cleanup of cleanups) {
           try {
@@ -94,6 +113,8 @@ export function register(program: Command): void {
         process.off('SIGINT', requestStop);
         process.off('SIGTERM', requestStop);
       }
+      // After the cleanup: main prints it (one readable line at a terminal) and exits 1.
+      if (failure !== undefined) throw failure;
     });
 }
 

@@ -3,6 +3,7 @@ import { DG_CONFIG, type DgConfig } from '../config';
 import { EventCodec } from '../codec/event-codec';
 import { resolveBusConfig, type BusConfig, type BusConfigOverrides } from './bus-config';
 import { EventBus } from './event-bus';
+import type { BusHooks } from './hooks';
 import type { WireCodec } from './wire-codec';
 
 /** Injection token of the resolved BusConfig. */
@@ -17,6 +18,8 @@ export interface BusModuleOptions {
   ensureTopicsOnStart?: boolean;
   /** See EventBusOptions.onFatalError. */
   onFatalError?: (error: Error, groupId: string) => void;
+  /** See EventBusOptions.hooks. */
+  hooks?: BusHooks;
 }
 
 /** The bus settings that DgConfig carries, over the bus defaults. */
@@ -61,6 +64,7 @@ export class BusModule {
               codec,
               ...(options.ensureTopicsOnStart === undefined ? {} : { ensureTopicsOnStart: options.ensureTopicsOnStart }),
               ...(options.onFatalError ? { onFatalError: options.onFatalError } : {}),
+              ...(options.hooks ? { hooks: options.hooks } : {}),
             }),
         },
       ],

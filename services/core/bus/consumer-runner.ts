@@ -4,6 +4,7 @@ import type { RetryOptions } from '../errors';
 import type { Logger } from '../logging';
 import type { BusConfig } from './bus-config';
 import type { EventHandler } from './handler';
+import type { BusHooks } from './hooks';
 import type { CommitOffset, FetchedBatch, InboundMessage, KafkaClient, KafkaConsumerPort, TopicPartitions } from './kafka-client';
 import { KeyedScheduler } from './keyed-scheduler';
 import { MessageProcessor } from './message-processor';
@@ -32,6 +33,7 @@ export interface ConsumerRunnerDeps {
   logger: Logger;
   /** Injected by tests. */
   retryTiming?: Pick<RetryOptions, 'random' | 'sleep'>;
+  hooks?: BusHooks;
 }
 
 export interface StopReport {
@@ -193,7 +195,9 @@ export class ConsumerRunner<K extends TopicKey> {
   }
 
   private async handle(message: InboundMessage, topicKey: K, offsets: PartitionOffsets): Promise<void> {
+    const done = this.deps.hooks?.messageStarted(message.topic, this.options.groupId);
     const outcome = await this.processor.process(message, topicKey);
+    done?.(outcome);
     if (outcome === 'abandoned') return;
     if (outcome === 'handled') this.handledCount++;
     else this.deadLetteredCount++;

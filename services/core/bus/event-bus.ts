@@ -5,6 +5,7 @@ import { createLogger, type Logger } from '../logging';
 import type { BusConfig } from './bus-config';
 import { ConsumerRunner, type ConsumerStats, type StopReport, type SubscriptionOptions } from './consumer-runner';
 import { EventPublisher, type AnyPublishRecord } from './event-publisher';
+import type { BusHooks } from './hooks';
 import { createKafkaClient, type KafkaClient, type KafkaProducerPort, type ProducedRecord } from './kafka-client';
 import { ensureTopicsWith } from './topic-admin';
 import type { WireCodec } from './wire-codec';
@@ -24,6 +25,8 @@ export interface EventBusOptions {
    * should exit non-zero here so its supervisor restarts it. A subscription's own handler wins.
    */
   onFatalError?: (error: Error, groupId: string) => void;
+  /** Metrics: told when each consumed message starts and ends. */
+  hooks?: BusHooks;
 }
 
 export interface Subscription {
@@ -109,6 +112,7 @@ export class EventBus implements OnModuleInit, BeforeApplicationShutdown, OnAppl
         config: this.options.config,
         logger: this.logger,
         ...(this.options.retryTiming ? { retryTiming: this.options.retryTiming } : {}),
+        ...(this.options.hooks ? { hooks: this.options.hooks } : {}),
       },
       { ...options, onFatalError: options.onFatalError ?? ((error) => this.options.onFatalError?.(error, options.groupId)) },
     );

@@ -2,6 +2,7 @@ export * from './bus-config';
 export * from './bus.module';
 export type { DeadLetterKind } from './dead-letter';
 export * from './event-bus';
+export type { BusHooks } from './hooks';
 export type { AnyPublishRecord, PublishRecord } from './event-publisher';
 export type { EventHandler, MessageContext } from './handler';
 export type { ConsumerStats, StopReport, SubscriptionOptions } from './consumer-runner';

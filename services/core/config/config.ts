@@ -114,6 +114,8 @@ const latency = z.string().transform((value, ctx) => {
 
 /** The raw string a variable resolves to (flag, environment or default), for defaults derived from others. */
 type RawLookup = (name: string) => string;
+/** `off` (no metrics server) or a port, 0 = any free port. */
+const metricsPort = z.union([z.literal('off').transform(() => null), integer(0, 65535)], { error: 'expected a port 0-65535 (0 = any free port) or off' });
 
 interface Variable<T> {
   schema: z.ZodType<T, string>;
@@ -212,6 +214,12 @@ const VARIABLES = {
   SCHEMA_REGISTRY_PORT: variable(port, '8081'),
   CLICKHOUSE_HTTP_PORT: variable(port, '8123'),
   CLICKHOUSE_TCP_PORT: variable(port, '9000'),
+
+  DG_DASHBOARD_HOST: variable(host, '127.0.0.1'),
+  DG_DASHBOARD_PORT: variable(integer(0, 65535), '8088'),
+  DG_DASHBOARD_TOKEN: variable(anyString, ''),
+  DG_METRICS_HOST: variable(host, '127.0.0.1'),
+  DG_METRICS_PORT: variable(metricsPort, '0'),
 };
 
 /** The variables of the local stack, parsed on their own by `dg stack` (other variables may be unset or for elsewhere). */
@@ -296,6 +304,10 @@ export interface DgConfigShape {
   sink: { batchSize: number; flushIntervalMs: number };
   models: { questioner: ModelRoleSettings; answerer: ModelRoleSettings };
   simVlm: { host: string; port: number; errorRate: number; latency: LatencySpec; faults: string };
+  /** `dg dashboard`; the token is required when host is not a loopback address. */
+  dashboard: { host: string; port: number; token: string };
+  /** /metrics + /healthz of role processes; port null = off, 0 = any free port. */
+  metrics: { host: string; port: number | null };
   stack: StackConfig;
 }
 
@@ -437,6 +449,8 @@ function buildConfig(p: Parsed): DgConfigShape {
       },
     },
     simVlm: { host: p.SIM_VLM_HOST, port: p.SIM_VLM_PORT, errorRate: p.SIM_VLM_ERROR_RATE, latency: p.SIM_VLM_LATENCY_MS, faults: p.SIM_VLM_FAULTS },
+    dashboard: { host: p.DG_DASHBOARD_HOST, port: p.DG_DASHBOARD_PORT, token: p.DG_DASHBOARD_TOKEN },
+    metrics: { host: p.DG_METRICS_HOST, port: p.DG_METRICS_PORT },
     stack: stackConfig(p),
   };
 }
