@@ -27,6 +27,15 @@ export interface StackSettings {
   startTimeoutMs: number;
   /** How long `down` waits after SIGTERM before SIGKILL. */
   stopTimeoutMs: number;
+  /** Opt-in SASL/SCRAM listener (DG_STACK_KAFKA_SASL_PORT) beside the plaintext one, with one SCRAM user. */
+  kafkaSasl?: KafkaSaslListener;
+}
+
+export interface KafkaSaslListener {
+  port: number;
+  username: string;
+  /** Letters, digits, `._-` only (it goes through kafka-configs' `[password=…]` syntax). */
+  password: string;
 }
 
 export const DEFAULT_PORTS: StackPorts = {
@@ -49,6 +58,9 @@ export const STACK_ENV_VARS = {
   SCHEMA_REGISTRY_PORT: 'Apicurio HTTP port (default 8081)',
   CLICKHOUSE_HTTP_PORT: 'ClickHouse HTTP port (default 8123)',
   CLICKHOUSE_TCP_PORT: 'ClickHouse native port (default 9000)',
+  DG_STACK_KAFKA_SASL_PORT: 'opt-in SASL_PLAINTEXT listener with SCRAM-SHA-256/512 (default none)',
+  DG_STACK_KAFKA_SASL_USERNAME: 'SCRAM user the stack creates for that listener (default dg)',
+  DG_STACK_KAFKA_SASL_PASSWORD: 'its password (required with DG_STACK_KAFKA_SASL_PORT; letters, digits, ._-)',
 } as const;
 
 type StackEnv = Partial<Record<keyof typeof STACK_ENV_VARS, string>>;
@@ -82,7 +94,8 @@ export function stackSettingsFromEnv(env: StackEnv, projectRoot: string = repoRo
     clickhouseHttp: port(env, 'CLICKHOUSE_HTTP_PORT', DEFAULT_PORTS.clickhouseHttp),
     clickhouseTcp: port(env, 'CLICKHOUSE_TCP_PORT', DEFAULT_PORTS.clickhouseTcp),
   };
-  const seen = new Map<number, string>();
+  const kafkaSasl = saslListener(env);
+  const seen = new Map<number, string>(kafkaSasl ? [[kafkaSasl.port, 'kafkaSasl']] : []);
   for (const [name, value] of Object.entries(ports)) {
     const other = seen.get(value);
     if (other) throw new StackError(`ports of ${other} and ${name} are both ${value}`);
@@ -95,7 +108,20 @@ export function stackSettingsFromEnv(env: StackEnv, projectRoot: string = repoRo
     javaHome: env.DG_STACK_JAVA_HOME || '/usr/lib/jvm/java-17-openjdk-amd64',
     startTimeoutMs: seconds(env, 'DG_STACK_START_TIMEOUT_S', 120),
     stopTimeoutMs: seconds(env, 'DG_STACK_STOP_TIMEOUT_S', 30),
+    ...(kafkaSasl ? { kafkaSasl } : {}),
   };
+}
+
+function saslListener(env: StackEnv): KafkaSaslListener | undefined {
+  if (!env.DG_STACK_KAFKA_SASL_PORT) return undefined;
+  const saslPort = port(env, 'DG_STACK_KAFKA_SASL_PORT', 0);
+  const username = env.DG_STACK_KAFKA_SASL_USERNAME || 'dg';
+  const password = env.DG_STACK_KAFKA_SASL_PASSWORD ?? '';
+  if (!/^[A-Za-z0-9._-]{8,}$/.test(password)) {
+    throw new StackError('DG_STACK_KAFKA_SASL_PASSWORD must be at least 8 of letters, digits, . _ - when DG_STACK_KAFKA_SASL_PORT is set');
+  }
+  if (!/^[A-Za-z0-9._-]+$/.test(username)) throw new StackError(`DG_STACK_KAFKA_SASL_USERNAME must be letters, digits, . _ -, got "${username}"`);
+  return { port: saslPort, username, password };
 }
 
 /** Client-side addresses of a stack, in the form the project's config expects. */

@@ -1,4 +1,5 @@
-import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Consumer, type EachBatchPayload, type IHeaders, type LogEntry } from 'kafkajs';
+import { readFileSync } from 'node:fs';
+import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig, Partitioners, type Consumer, type EachBatchPayload, type IHeaders, type LogEntry } from 'kafkajs';
 import type { Logger } from '../logging';
 import type { KafkaConnectionConfig } from './bus-config';
 
@@ -142,6 +143,7 @@ export function createKafkaClient(config: KafkaConnectionConfig, logger: Logger)
     brokers: config.brokers,
     connectionTimeout: config.connectionTimeoutMs,
     requestTimeout: config.requestTimeoutMs,
+    ...kafkaSecurityOptions(config),
     logLevel: KafkaLogLevel.INFO,
     logCreator: () => (entry) => forwardClientLog(logger, entry),
   });
@@ -150,6 +152,28 @@ export function createKafkaClient(config: KafkaConnectionConfig, logger: Logger)
     producer: () => new KafkajsProducer(kafka),
     consumer: (settings) => new KafkajsConsumer(kafka, settings),
   };
+}
+
+/** SASL and TLS client options (KAFKA_SASL_*, KAFKA_SSL*), validated at boot by core/config. */
+export function kafkaSecurityOptions(config: Pick<KafkaConnectionConfig, 'sasl' | 'ssl'>): Pick<KafkaConfig, 'sasl' | 'ssl'> {
+  const options: Pick<KafkaConfig, 'sasl' | 'ssl'> = {};
+  if (config.ssl) {
+    const { caFile, certFile, keyFile, rejectUnauthorized } = config.ssl;
+    options.ssl =
+      caFile === null && certFile === null && keyFile === null && rejectUnauthorized
+        ? true
+        : {
+            rejectUnauthorized,
+            ...(caFile ? { ca: [readFileSync(caFile, 'utf8')] } : {}),
+            ...(certFile ? { cert: readFileSync(certFile, 'utf8') } : {}),
+            ...(keyFile ? { key: readFileSync(keyFile, 'utf8') } : {}),
+          };
+  }
+  if (config.sasl) {
+    const { mechanism, username, password } = config.sasl;
+    options.sasl = mechanism === 'plain' ? { mechanism, username, password } : mechanism === 'scram-sha-256' ? { mechanism, username, password } : { mechanism, username, password };
+  }
+  return options;
 }
 
 /**
