@@ -2,6 +2,7 @@ import { accessSync, constants as fsConstants } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, ConfigIssue } from '../errors/errors';
+import { registerSecrets } from '../logging/redact';
 import { repoRoot } from './repo-root';
 
 /**
@@ -291,7 +292,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
   }
   if (issues.length === 0) issues.push(...crossChecks(parsed as Parsed));
   if (issues.length > 0) throw new ConfigError(issues);
-  return deepFreeze(buildConfig(parsed as Parsed));
+  const config = buildConfig(parsed as Parsed);
+  registerSecrets(configSecrets(config));
+  return deepFreeze(config);
+}
+
+/** Every secret value a config holds, for the logger to redact wherever it appears. */
+export function configSecrets(config: DeepReadonly<DgConfigShape> | DgConfigShape): string[] {
+  return [config.kafka.sasl?.password, config.clickhouse.password, config.models.questioner.apiKey, config.models.answerer.apiKey].filter((v): v is string => typeof v === 'string' && v !== '');
 }
 
 function crossChecks(p: Parsed): ConfigIssue[] {
