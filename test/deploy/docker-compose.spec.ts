@@ -39,3 +39,20 @@ it('runs every role from the one project image, pointed at the containers', () =
   }
   expect(compose.services.migrate?.command).toEqual(['migrate']);
 });
+
+it('runs every project container as a non-root user on a read-only root filesystem, writable only where it must be', () => {
+  const hardened = compose as unknown as { services: Record<string, Service & { user?: string; read_only?: boolean; tmpfs?: string[]; cap_drop?: string[]; security_opt?: string[]; volumes?: string[] }> };
+  for (const name of [...ROLE_NAMES, 'migrate', 'sim-vlm']) {
+    const service = hardened.services[name];
+    expect({ name, user: service?.user, readOnly: service?.read_only }).toEqual({ name, user: '1000:1000', readOnly: true });
+    expect(service?.user?.split(':')[0]).not.toBe('0');
+    expect(service?.tmpfs).toContain('/tmp');
+    expect(service?.cap_drop).toEqual(['ALL']);
+    expect(service?.security_opt).toContain('no-new-privileges:true');
+    expect(service?.volumes).toContain('scenes:/datasets');
+  }
+  expect(hardened.services.sink?.volumes).toContain('dataset:/data');
+  const dockerfile = readFileSync(join(__dirname, '..', '..', 'Dockerfile'), 'utf8');
+  expect(dockerfile).toMatch(/^USER node$/m);
+  expect(dockerfile).toMatch(/chown -R node:node \/app \/data \/datasets/);
+});
