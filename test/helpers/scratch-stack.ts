@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import * as net from 'node:net';
+import { freePorts } from '../../services/chaos/scratch-stack';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stackSettingsFromEnv, stackDown, stackUp, type StackSettings } from '../../services/local-stack';
@@ -12,19 +12,7 @@ import { launchDetached, pollUntil, stopRecordedProcess, processStartTicks, type
  * the default ports is never touched. Stopped (and its folder deleted) by stop().
  */
 
-/** `count` distinct free loopback ports (bound then released; a race with another process is unlikely and fails loudly). */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<net.Server>((resolve, reject) => {
-      const server = net.createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve(server));
-    })),
-  );
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  return ports;
-}
+export { freePorts };
 
 export interface ScratchSettingsOptions {
   sasl?: { username: string; password: string };

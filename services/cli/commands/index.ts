@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import * as bench from './bench';
+import * as chaos from './chaos';
 import * as codegen from './codegen';
 import * as dataset from './dataset';
 import * as migrate from './migrate';
@@ -14,7 +15,7 @@ import * as stats from './stats';
 /**
  * Each command module exports `register(program)`. Add one line per command here.
  */
-const commandModules: Array<{ register(program: Command): void }> = [bench, codegen, dataset, migrate, play, replay, run, simVlm, stack, start, stats];
+const commandModules: Array<{ register(program: Command): void }> = [bench, chaos, codegen, dataset, migrate, play, replay, run, simVlm, stack, start, stats];
 
 export function registerCommands(program: Command): void {
   for (const m of commandModules) m.register(program);
