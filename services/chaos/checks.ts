@@ -25,7 +25,8 @@ export interface ChaosFigures {
   dataset: { lines: number; distinctGames: number; duplicateLines: number; keptWithoutLine: number; linesNotKept: number };
   /** Partitions of a role group's input topics with uncommitted messages left. */
   stuckPartitions: Array<{ group: string; topic: string; partition: number; lag: number }>;
-  deadLetters: { total: number; injected: number; unexpected: number; bySource: Record<string, number>; unexpectedSamples: string[] };
+  /** total counts one letter per reading group (gameRequested has two); poisonRecordsDeadLettered counts distinct poison records. */
+  deadLetters: { total: number; injected: number; poisonRecordsDeadLettered: number; unexpected: number; bySource: Record<string, number>; unexpectedSamples: string[] };
   modelCalls: { served: number; failed: Record<string, number>; turnsRecorded: number };
 }
 
@@ -153,7 +154,8 @@ async function readDeadLetters(kafka: Kafka, admin: Admin, input: ChecksInput): 
   const topic = topicName('deadLetter', input.config.topics.prefix);
   const ends = await admin.fetchTopicOffsets(topic);
   const expected = ends.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
-  const result: ChaosFigures['deadLetters'] = { total: expected, injected: input.injectedPoison, unexpected: 0, bySource: {}, unexpectedSamples: [] };
+  const result: ChaosFigures['deadLetters'] = { total: expected, injected: input.injectedPoison, poisonRecordsDeadLettered: 0, unexpected: 0, bySource: {}, unexpectedSamples: [] };
+  const poisonKeys = new Set<string>();
   if (expected === 0) return result;
   const highs = new Map(ends.map((p) => [p.partition, Number(p.high)]));
   const groupId = `${input.config.topics.prefix}chaos-dlq-reader-${Date.now()}`;
@@ -171,7 +173,8 @@ async function readDeadLetters(kafka: Kafka, admin: Admin, input: ChecksInput): 
           const source = letter.sourceTopic.slice(input.config.topics.prefix.length);
           result.bySource[source] = (result.bySource[source] ?? 0) + 1;
           const key = letter.key ? Buffer.from(letter.key).toString('utf8') : '';
-          if (!key.startsWith(input.poisonKeyPrefix)) {
+          if (key.startsWith(input.poisonKeyPrefix)) poisonKeys.add(key);
+          else {
             result.unexpected++;
             if (result.unexpectedSamples.length < 5) result.unexpectedSamples.push(`${source} key=${key}: ${letter.errorKind} ${letter.errorName}: ${letter.errorMessage.slice(0, 200)}`);
           }
@@ -187,5 +190,6 @@ async function readDeadLetters(kafka: Kafka, admin: Admin, input: ChecksInput): 
     await consumer.disconnect();
     await admin.deleteGroups([groupId]).catch(() => undefined);
   }
+  result.poisonRecordsDeadLettered = poisonKeys.size;
   return result;
 }

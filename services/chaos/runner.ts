@@ -188,13 +188,22 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const launchBus = standaloneBus(config);
     cleanups.push(() => launchBus.close());
     const launchSpanMs = Math.max(1_000, options.durationMs * 0.6);
-    const batches = Math.max(1, Math.ceil(launchSpanMs / 1_000));
+    const batches = Math.max(1, Math.min(options.games, Math.ceil(launchSpanMs / 1_000)));
     const perBatch = Math.ceil(options.games / batches);
+    const usedBatches = Math.ceil(options.games / perBatch);
     const random = seededRandom(options.seed ^ 0x5eed);
-    const poisonAt = new Set(Array.from({ length: options.poison }, () => Math.floor(random() * batches)));
+    // Poison goes out after seeded batches, so it sits between good games on the partitions.
+    const poisonAfter = Array.from({ length: options.poison }, () => Math.floor(random() * usedBatches));
+    let poisonSent = 0;
+    const sendPoison = async (): Promise<void> => {
+      const role = ROLE_NAMES[Math.floor(random() * ROLE_NAMES.length)]!;
+      const inputs: readonly TopicKey[] = ROLE_INPUTS[role];
+      const key = inputs[Math.floor(random() * inputs.length)]!;
+      await retrying(() => injectPoison(config, topicName(key, prefix), `${poisonKeyPrefix}${poisonSent}`, random), 'poison', log);
+      poisonSent++;
+    };
     const launching = (async () => {
-      let poisonSent = 0;
-      for (let b = 0; b < batches && requestedIds.length < options.games && !stopping; b++) {
+      for (let b = 0; b < usedBatches && !stopping; b++) {
         const dueAt = started + (b * launchSpanMs) / batches;
         if (Date.now() < dueAt) await new Promise((r) => setTimeout(r, dueAt - Date.now()));
         const from = requestedIds.length;
@@ -203,17 +212,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         const requests: GameRequested[] = Array.from({ length: count }, (_, i) => buildGameRequest(plan, images, from + i, now, `${runId}-g${from + i}`));
         await retrying(() => launchBus.publishBatch(requests.map((value) => ({ topic: 'gameRequested' as const, key: value.game.header.gameId, value }))), `launch batch ${b}`, log);
         requestedIds.push(...requests.map((r) => r.game.header.gameId));
-        if (poisonAt.has(b)) {
-          const due = b === [...poisonAt].sort((x, y) => y - x)[0] ? options.poison - poisonSent : 1;
-          for (let k = 0; k < due && poisonSent < options.poison; k++) {
-            const role = ROLE_NAMES[Math.floor(random() * ROLE_NAMES.length)]!;
-            const inputs: readonly TopicKey[] = ROLE_INPUTS[role];
-            const key = inputs[Math.floor(random() * inputs.length)]!;
-            await retrying(() => injectPoison(config, topicName(key, prefix), `${poisonKeyPrefix}${poisonSent}`, random), 'poison', log);
-            poisonSent++;
-          }
-        }
+        for (const after of poisonAfter) if (after === b) await sendPoison();
       }
+      while (poisonSent < options.poison && !stopping) await sendPoison();
       log(`launched ${requestedIds.length} games`);
     })();
 
@@ -238,17 +239,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           }, options.restartDelayMs);
         } else if (fault.kind === 'restart-broker') {
           const t = Date.now();
+          const startedAtS = at();
           await stopComponent(options.stack, 'kafka');
           await stackUp(options.stack, { provisioners: [] });
-          executed.push({ atS: at(), kind: fault.kind, detail: `Kafka broker stopped and started again in ${((Date.now() - t) / 1000).toFixed(1)}s` });
+          executed.push({ atS: startedAtS, kind: fault.kind, detail: `Kafka broker stopped and started again in ${((Date.now() - t) / 1000).toFixed(1)}s` });
           log(`broker restarted in ${((Date.now() - t) / 1000).toFixed(1)}s`);
         } else {
+          const startedAtS = at();
           await stopComponent(options.stack, 'clickhouse');
           log(`ClickHouse stopped for ${fault.forMs / 1000}s`);
           await new Promise((r) => setTimeout(r, fault.forMs));
           const t = Date.now();
           await stackUp(options.stack, { provisioners: [] });
-          executed.push({ atS: at(), kind: fault.kind, detail: `ClickHouse stopped for ${fault.forMs / 1000}s (up again in ${((Date.now() - t) / 1000).toFixed(1)}s)` });
+          executed.push({ atS: startedAtS, kind: fault.kind, detail: `ClickHouse stopped for ${fault.forMs / 1000}s (up again in ${((Date.now() - t) / 1000).toFixed(1)}s)` });
           log('ClickHouse started again');
         }
       }
@@ -339,7 +342,7 @@ export function findProblems(f: ChaosFigures, unrequestedGames: number, injected
   if (f.dataset.linesNotKept > 0) problems.push(`${f.dataset.linesNotKept} dataset lines belong to games not kept`);
   if (f.stuckPartitions.length > 0) problems.push(`${f.stuckPartitions.length} partitions with lag left: ${f.stuckPartitions.slice(0, 5).map((p) => `${p.group} ${p.topic}[${p.partition}] lag ${p.lag}`).join('; ')}`);
   if (f.deadLetters.unexpected > 0) problems.push(`${f.deadLetters.unexpected} dead letters that are not injected poison: ${f.deadLetters.unexpectedSamples.join(' | ')}`);
-  if (f.deadLetters.total - f.deadLetters.unexpected < injectedPoison) problems.push(`only ${f.deadLetters.total - f.deadLetters.unexpected} of ${injectedPoison} poison records reached the dead-letter topic`);
+  if (f.deadLetters.poisonRecordsDeadLettered < injectedPoison) problems.push(`only ${f.deadLetters.poisonRecordsDeadLettered} of ${injectedPoison} poison records reached the dead-letter topic`);
   if (f.modelCalls.served < f.modelCalls.turnsRecorded) problems.push(`fewer model calls served (${f.modelCalls.served}) than model turns recorded (${f.modelCalls.turnsRecorded})`);
   return problems;
 }

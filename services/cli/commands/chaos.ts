@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { DEFAULT_CHAOS_OPTIONS, runChaos, type ChaosReport } from '../../chaos/runner';
 import { startScratchStack } from '../../chaos/scratch-stack';
 import { loadConfigOrExit } from '../../core/config';
+import { configureLogging } from '../../core/logging';
 import { stackSettingsFromEnv } from '../../local-stack';
 import { integerArg } from '../args';
 
@@ -42,6 +43,8 @@ export function register(program: Command): void {
     .option('--json', 'print the report as one JSON object on the last line')
     .action(async (opts: ChaosCliOptions) => {
       loadConfigOrExit();
+      // The run's own clients (launcher, checks) log Kafka reconnects while the broker is down on purpose: keep stderr for the run's lines.
+      if (!process.env.DG_LOG_LEVEL) configureLogging({ level: 'silent' });
       const log = (line: string) => process.stderr.write(`${line}\n`);
       const scratch = opts.scratchStack ? await startScratchStack('chaos', (line) => log(`stack: ${line}`)) : undefined;
       let report: ChaosReport;
@@ -84,7 +87,7 @@ export function formatReport(r: ChaosReport): string {
     `  unrequested games      ${r.unrequestedGames}`,
     `  kept / dataset lines   ${f.kept} / ${f.dataset.lines}  (duplicate lines ${f.dataset.duplicateLines}, kept without line ${f.dataset.keptWithoutLine}, lines not kept ${f.dataset.linesNotKept})`,
     `  stuck partitions       ${f.stuckPartitions.length}`,
-    `  dead letters           ${f.deadLetters.total}  (injected poison ${f.deadLetters.injected}, unexpected ${f.deadLetters.unexpected}) ${JSON.stringify(f.deadLetters.bySource)}`,
+    `  dead letters           ${f.deadLetters.total}  (injected poison ${f.deadLetters.injected}, dead-lettered ${f.deadLetters.poisonRecordsDeadLettered}, unexpected ${f.deadLetters.unexpected}) ${JSON.stringify(f.deadLetters.bySource)}`,
     `  model calls            ${f.modelCalls.served} served, failed ${JSON.stringify(f.modelCalls.failed)}; turns recorded ${f.modelCalls.turnsRecorded}`,
     `  faults                 ${r.faults.length}: ${r.faults.map((x) => `${x.atS}s ${x.kind}${x.role ? ` ${x.role}` : ''}`).join(', ')}`,
     `  unexpected exits       ${r.unexpectedExits.length}`,
