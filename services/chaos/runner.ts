@@ -121,6 +121,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const codec = EventCodec.fromConfig(config);
   const cleanups: Array<() => Promise<unknown>> = [];
   const roles = new Map<RoleName, RoleProcess>();
+  // Every process ever started, so none outlives the run whatever the schedule did.
+  const allProcesses = new Set<RoleProcess>();
   const roleRestarts: Record<string, number> = {};
   const unexpectedExits: string[] = [];
   const executed: ExecutedFault[] = [];
@@ -160,13 +162,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       closeSync(out);
       const entry: RoleProcess = { role, child, killedOnPurpose: false };
       roles.set(role, entry);
+      allProcesses.add(entry);
       child.once('exit', (code, signal) => {
         if (!entry.killedOnPurpose && !stopping) {
           unexpectedExits.push(`${role} pid ${child.pid} exited (code ${code}, signal ${signal}) at ${at()}s; restarted`);
           log(`${role} exited on its own (code ${code}, signal ${signal}); restarting`);
           roleRestarts[role] = (roleRestarts[role] ?? 0) + 1;
           setTimeout(() => {
-            if (!stopping) startRole(role);
+            if (!stopping && roles.get(role) === entry) startRole(role);
           }, options.restartDelayMs);
         }
       });
@@ -220,6 +223,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
     // Faults.
     const schedule = chaosSchedule({ seed: options.seed, durationMs: options.durationMs, killEveryMs: options.killEveryMs, restartBroker: options.restartBroker, clickhouseStopMs: options.clickhouseStopMs });
+    const infraFaults: Array<Promise<void>> = [];
+    const infraErrors: unknown[] = [];
+    const infra = (task: () => Promise<void>): void => {
+      infraFaults.push(task().catch((err: unknown) => void infraErrors.push(err)));
+    };
     const faultsDone = (async () => {
       for (const fault of schedule) {
         const dueAt = started + fault.atMs;
@@ -227,7 +235,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         if (stopping) return;
         if (fault.kind === 'kill-role') {
           const entry = roles.get(fault.role);
-          if (!entry || entry.child.exitCode !== null || entry.child.signalCode !== null) continue;
+          // Faults delayed behind a broker restart fire together: never kill the same process twice.
+          if (!entry || entry.killedOnPurpose || entry.child.exitCode !== null || entry.child.signalCode !== null) continue;
           entry.killedOnPurpose = true;
           const pid = entry.child.pid;
           entry.child.kill('SIGKILL');
@@ -235,24 +244,29 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           log(`kill -9 ${fault.role} (pid ${pid})`);
           roleRestarts[fault.role] = (roleRestarts[fault.role] ?? 0) + 1;
           setTimeout(() => {
-            if (!stopping) startRole(fault.role);
+            if (!stopping && roles.get(fault.role) === entry) startRole(fault.role);
           }, options.restartDelayMs);
         } else if (fault.kind === 'restart-broker') {
-          const t = Date.now();
-          const startedAtS = at();
-          await stopComponent(options.stack, 'kafka');
-          await stackUp(options.stack, { provisioners: [] });
-          executed.push({ atS: startedAtS, kind: fault.kind, detail: `Kafka broker stopped and started again in ${((Date.now() - t) / 1000).toFixed(1)}s` });
-          log(`broker restarted in ${((Date.now() - t) / 1000).toFixed(1)}s`);
+          // Infra faults run beside the kill schedule, which keeps its own clock.
+          infra(async () => {
+            const t = Date.now();
+            const startedAtS = at();
+            await stopComponent(options.stack, 'kafka');
+            await stackUp(options.stack, { provisioners: [] });
+            executed.push({ atS: startedAtS, kind: fault.kind, detail: `Kafka broker stopped and started again in ${((Date.now() - t) / 1000).toFixed(1)}s` });
+            log(`broker restarted in ${((Date.now() - t) / 1000).toFixed(1)}s`);
+          });
         } else {
-          const startedAtS = at();
-          await stopComponent(options.stack, 'clickhouse');
-          log(`ClickHouse stopped for ${fault.forMs / 1000}s`);
-          await new Promise((r) => setTimeout(r, fault.forMs));
-          const t = Date.now();
-          await stackUp(options.stack, { provisioners: [] });
-          executed.push({ atS: startedAtS, kind: fault.kind, detail: `ClickHouse stopped for ${fault.forMs / 1000}s (up again in ${((Date.now() - t) / 1000).toFixed(1)}s)` });
-          log('ClickHouse started again');
+          infra(async () => {
+            const startedAtS = at();
+            await stopComponent(options.stack, 'clickhouse');
+            log(`ClickHouse stopped for ${fault.forMs / 1000}s`);
+            await new Promise((r) => setTimeout(r, fault.forMs));
+            const t = Date.now();
+            await stackUp(options.stack, { provisioners: [] });
+            executed.push({ atS: startedAtS, kind: fault.kind, detail: `ClickHouse stopped for ${fault.forMs / 1000}s (up again in ${((Date.now() - t) / 1000).toFixed(1)}s)` });
+            log('ClickHouse started again');
+          });
         }
       }
     })();
@@ -280,6 +294,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       await new Promise((r) => setTimeout(r, 1_000));
     }
     await faultsDone;
+    await Promise.all(infraFaults);
+    if (infraErrors.length > 0) throw new Error(`dg chaos: an infrastructure fault could not be carried out: ${String(infraErrors[0])}`, { cause: infraErrors[0] });
+    executed.sort((x, y) => x.atS - y.atS);
     const drainDeadline = Date.now() + options.drainTimeoutMs;
     await pollUntil(async () => {
       const n = await progress();
@@ -295,7 +312,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
     stopping = true;
     log('stopping roles (SIGTERM, drain)');
-    await stopRoles(roles);
+    await stopRoles(allProcesses);
     const modelCalls = { served: counter.served, failed: { ...counter.failed } };
     const figures = await runChecks({ config, clickhouse, codec, runId, requestedIds, poisonKeyPrefix, injectedPoison: options.poison, modelCalls });
     const [unrequested] = await clickhouse.query<{ n: number | string }>(
@@ -320,7 +337,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     };
   } finally {
     stopping = true;
-    await stopRoles(roles).catch(() => undefined);
+    await stopRoles(allProcesses).catch(() => undefined);
     for (const close of cleanups.reverse()) await close().catch(() => undefined);
     if (!options.keep) {
       await deleteRunResources(config, clickhouse).catch((err) => log(`cleanup: ${String(err)}`));
@@ -393,9 +410,9 @@ async function lagOf(admin: ReturnType<ReturnType<typeof kafkaAdminFor>['admin']
   return lag;
 }
 
-async function stopRoles(roles: Map<RoleName, RoleProcess>): Promise<void> {
+async function stopRoles(processes: Set<RoleProcess>): Promise<void> {
   await Promise.all(
-    [...roles.values()].map(async (entry) => {
+    [...processes].map(async (entry) => {
       const { child } = entry;
       if (child.exitCode !== null || child.signalCode !== null) return;
       entry.killedOnPurpose = true;
@@ -406,7 +423,6 @@ async function stopRoles(roles: Map<RoleName, RoleProcess>): Promise<void> {
       clearTimeout(timer);
     }),
   );
-  roles.clear();
 }
 
 async function deleteRunResources(config: DgConfig, clickhouse: ClickHouseConnection): Promise<void> {
