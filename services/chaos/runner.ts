@@ -64,6 +64,9 @@ export const DEFAULT_CHAOS_OPTIONS = {
   keep: false,
 } as const;
 
+/** After the window: no new verdict for this long, with no lag left anywhere, ends the wait. */
+const STALL_MS = 90_000;
+
 export interface ExecutedFault {
   atS: number;
   kind: ChaosFault['kind'];
@@ -298,11 +301,30 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     if (infraErrors.length > 0) throw new Error(`dg chaos: an infrastructure fault could not be carried out: ${String(infraErrors[0])}`, { cause: infraErrors[0] });
     executed.sort((x, y) => x.atS - y.atS);
     const drainDeadline = Date.now() + options.drainTimeoutMs;
+    // Stop waiting early once nothing moves: no new verdict for STALL_MS while no partition has lag left
+    // (the missing games are then lost, not late).
+    const lagAdmin = kafkaAdminFor(config, 'dg-chaos-stall').admin();
+    await lagAdmin.connect().catch(() => undefined);
+    let lastCount = -1;
+    let lastChange = Date.now();
     await pollUntil(async () => {
       const n = await progress();
       if (n >= requestedIds.length && allVerdictsAtS === null) allVerdictsAtS = at();
-      return n >= requestedIds.length;
+      if (n >= requestedIds.length) return true;
+      if (n !== lastCount) {
+        lastCount = n;
+        lastChange = Date.now();
+        return false;
+      }
+      if (Date.now() - lastChange < STALL_MS) return false;
+      const lag = await lagOf(lagAdmin, prefix).catch(() => -1);
+      if (lag === 0) {
+        log(`no new verdict for ${STALL_MS / 1000}s and no lag left: ${requestedIds.length - n} games will not get one`);
+        return true;
+      }
+      return false;
     }, options.drainTimeoutMs, 1_000);
+    await lagAdmin.disconnect().catch(() => undefined);
     // Verdicts are in; the last commits (and any straggling redelivery) settle before the roles stop.
     const kafka = kafkaAdminFor(config, 'dg-chaos-drain');
     const admin = kafka.admin();
