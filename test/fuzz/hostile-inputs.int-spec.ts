@@ -6,6 +6,7 @@ import type { GameRequested } from '../../schemas/generated/events';
 import { TOPIC_KEYS } from '../../schemas/topics';
 import { seededRandom } from '../../services/chaos/schedule';
 import { sql, table } from '../../services/core/clickhouse';
+import { EventCodec } from '../../services/core/codec';
 import { configureLogging } from '../../services/core/logging';
 import { sha256Hex } from '../../services/datasets/image-bytes';
 import { namesCandidate } from '../../services/game/filter';
@@ -24,7 +25,7 @@ import { HOSTILE_KINDS, startHostileVlm, type HostileVlm } from './hostile-vlm';
  * is dead-lettered, the roles keep playing good games, and the API keys appear in no log line, no
  * Kafka record and no ClickHouse row. Seeded (FUZZ_SEED), bounded.
  */
-jest.setTimeout(420_000);
+jest.setTimeout(600_000);
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_261_203);
 const FAILURE_REASONS = ['wrong_guess', 'no_guess', 'turn_limit', 'unparseable_output', 'model_error', 'timeout', 'rule_violation'];
@@ -106,10 +107,14 @@ it('ends every game fed hostile images or hostile model output with a verdict, k
   const hostileAnswerer = await Promise.all(HOSTILE_KINDS.map((kind, i) => launch(config, plan(`hostile-${kind}`), images, 2, 600 + i * 2)));
   const hostileQuestioner = await Promise.all(['long', 'binary', 'jsonbomb', 'echoes-key', 'not-json-body', 'empty-choices'].map((kind, i) => launch(config, plan('sim-vlm', `hostile-${kind}`), images, 1, 700 + i)));
   const total = imageGames.length + hostileAnswerer.flat().length + hostileQuestioner.flat().length;
-  const summary = await waitForRunRows(env.clickhouse, env.database, runId, total, startedAt, 240_000);
-  expect(summary.games).toBe(total);
-
+  await waitForRunRows(env.clickhouse, env.database, runId, total, startedAt, 360_000).catch(() => undefined);
   const records = new Map((await gameRecords(env.clickhouse, runId)).map((r) => [r.game_id, r]));
+  const launched = [...imageGames.map((g) => g.request.game.header.gameId), ...hostileAnswerer.flat(), ...hostileQuestioner.flat()];
+  const hostileIds = new Map([...HOSTILE_KINDS.flatMap((k, i) => hostileAnswerer[i]!.map((id) => [id, `answerer hostile-${k}`] as const)), ...['long', 'binary', 'jsonbomb', 'echoes-key', 'not-json-body', 'empty-choices'].flatMap((k, i) => hostileQuestioner[i]!.map((id) => [id, `questioner hostile-${k}`] as const))]);
+  const deadLetters = await readTopic(env.kafka, env.topic('deadLetter'), env.topicPrefix, 60_000);
+  const letters = await Promise.all(deadLetters.map(async (l) => { const d = await EventCodec.fromConfig(config).decodeDeadLetter(l.value); return `${d.sourceTopic} ${d.errorKind} ${d.errorName}: ${d.errorMessage.slice(0, 200)}`; }));
+  expect({ missing: launched.filter((id) => !records.has(id)).map((id) => hostileIds.get(id) ?? id), deadLetters: letters }).toEqual({ missing: [], deadLetters: [] });
+  expect(records.size).toBe(total);
   for (const g of imageGames) {
     const r = records.get(g.request.game.header.gameId)!;
     if (r.verdict === 'failure') expect(FAILURE_REASONS).toContain(r.failure_reason);
