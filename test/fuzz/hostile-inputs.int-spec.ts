@@ -106,10 +106,11 @@ it('ends every game fed hostile images or hostile model output with a verdict, k
   // Hostile model output: as the answerer for every kind, as the questioner for the output-shape kinds.
   const hostileAnswerer = await Promise.all(HOSTILE_KINDS.map((kind, i) => launch(config, plan(`hostile-${kind}`), images, 2, 600 + i * 2)));
   const hostileQuestioner = await Promise.all(['long', 'binary', 'jsonbomb', 'echoes-key', 'not-json-body', 'empty-choices'].map((kind, i) => launch(config, plan('sim-vlm', `hostile-${kind}`), images, 1, 700 + i)));
-  const total = imageGames.length + hostileAnswerer.flat().length + hostileQuestioner.flat().length;
+  const hostileOpen = await launch(config, planFrom(config, { datasetName: 'synthetic-v1', runId, seed: SEED % 100_000, answererModel: 'hostile-names-position', questionMode: 'open' }), images, 2, 720);
+  const total = imageGames.length + hostileAnswerer.flat().length + hostileQuestioner.flat().length + hostileOpen.length;
   await waitForRunRows(env.clickhouse, env.database, runId, total, startedAt, 360_000).catch(() => undefined);
   const records = new Map((await gameRecords(env.clickhouse, runId)).map((r) => [r.game_id, r]));
-  const launched = [...imageGames.map((g) => g.request.game.header.gameId), ...hostileAnswerer.flat(), ...hostileQuestioner.flat()];
+  const launched = [...imageGames.map((g) => g.request.game.header.gameId), ...hostileAnswerer.flat(), ...hostileQuestioner.flat(), ...hostileOpen];
   const hostileIds = new Map([...HOSTILE_KINDS.flatMap((k, i) => hostileAnswerer[i]!.map((id) => [id, `answerer hostile-${k}`] as const)), ...['long', 'binary', 'jsonbomb', 'echoes-key', 'not-json-body', 'empty-choices'].flatMap((k, i) => hostileQuestioner[i]!.map((id) => [id, `questioner hostile-${k}`] as const))]);
   const deadLetters = await readTopic(env.kafka, env.topic('deadLetter'), env.topicPrefix, 60_000);
   const letters = await Promise.all(deadLetters.map(async (l) => { const d = await EventCodec.fromConfig(config).decodeDeadLetter(l.value); return `${d.sourceTopic} ${d.errorKind} ${d.errorName}: ${d.errorMessage.slice(0, 200)}`; }));
@@ -131,7 +132,10 @@ it('ends every game fed hostile images or hostile model output with a verdict, k
   // An answer that names a candidate's position never reaches the dataset; nor does any game the referee did not judge a success.
   const turns = await env.clickhouse.query<{ game_id: string; text: string }>(sql`SELECT game_id, text FROM ${table(env.database, 'turns')} FINAL WHERE run_id = ${runId} AND speaker = 'answerer'`);
   const naming = new Set(turns.filter((t) => namesCandidate(t.text)).map((t) => t.game_id));
-  expect(naming.size).toBeGreaterThan(0);
+  // In yes/no mode the answer is reduced to yes/no/unsure (the position never enters the dialog); in open mode it
+  // does, and then the game must not be kept.
+  const openNaming = new Set(hostileOpen.filter((id) => naming.has(id)));
+  expect(openNaming.size).toBeGreaterThan(0);
   for (const id of naming) expect({ id, kept: records.get(id)!.kept }).toEqual({ id, kept: 0 });
   for (const r of records.values()) if (r.verdict !== 'success') expect(r.kept).toBe(0);
 
