@@ -20,7 +20,10 @@ COPY schemas ./schemas
 COPY services ./services
 COPY bin ./bin
 COPY scripts/ensure-built.js ./scripts/ensure-built.js
-RUN mkdir -p dist && date -u +%FT%TZ > dist/.build-stamp && chown -R node:node /app
+# /data and /datasets are owned by the non-root user so fresh named volumes mounted there are writable;
+# the root filesystem can then be read-only (compose read_only, Helm readOnlyRootFilesystem).
+RUN mkdir -p dist /data /datasets && date -u +%FT%TZ > dist/.build-stamp && chown -R node:node /app /data /datasets
 USER node
+ENV DG_DATA_DIR=/data DG_DATASETS_DIR=/datasets
 ENTRYPOINT ["node", "bin/dg"]
 CMD ["run"]

@@ -95,7 +95,34 @@ function parseJsonLenient(span: string): JsonObject | undefined {
   return undefined;
 }
 
+/** Deeper JSON than any answer needs: a JSON bomb from a hostile model, treated as not JSON (test/fuzz). */
+export const MAX_JSON_DEPTH = 32;
+
+/** Bracket/brace nesting depth of a JSON text, outside string literals; stops counting past `limit`. */
+export function jsonNestingDepth(text: string, limit = MAX_JSON_DEPTH): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (inString) {
+      if (ch === '\\') i++;
+      else if (ch === '"') inString = false;
+      continue;
+    }
+    if (ch === '"') inString = true;
+    else if (ch === '{' || ch === '[') {
+      depth++;
+      if (depth > max) max = depth;
+      if (max > limit) return max;
+    } else if (ch === '}' || ch === ']') depth--;
+  }
+  return max;
+}
+
 function tryParseObject(span: string): JsonObject | undefined {
+  // Parsed values are walked recursively later (String(), JSON.stringify): a bomb would overflow the stack.
+  if (jsonNestingDepth(span) > MAX_JSON_DEPTH) return undefined;
   try {
     const value: unknown = JSON.parse(span);
     return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as JsonObject) : undefined;

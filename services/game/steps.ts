@@ -1,4 +1,5 @@
 import { NonRetriableError } from '../core/errors';
+import { redactText } from '../core/logging/redact';
 import type { AnswerGiven, CallUsage, EndedBy, EndingKind, GameEnding, GameState, GuessMade, ImageRef, QuestionAsked, Speaker, Turn, TurnKind } from '../../schemas/generated/events';
 import type { ParsedAnswererOutput } from './answerer-output';
 import type { ParsedQuestionerOutput } from './questioner-output';
@@ -124,7 +125,8 @@ function blankEnding(kind: EndingKind, endedBy: EndedBy, errorMessage: string | 
     guessPromptTokens: 0,
     guessCompletionTokens: 0,
     guessCostUsd: 0,
-    errorMessage,
+    // An endpoint may echo the API key in its error; the message travels in events and ClickHouse.
+    errorMessage: errorMessage === null ? null : redactText(errorMessage),
     endedAtMs: now,
     call: null,
   };

@@ -13,3 +13,4 @@ export {
 } from './settings';
 export { stackComponents, stackDown, stackStatus, stackUp, type ComponentStatus, type DownResult, type UpResult } from './stack';
 export { StackError } from './stack-error';
+export { ensureScramUser, kafkaComponent } from './components/kafka';

@@ -29,7 +29,23 @@ export interface StackSettings {
   startTimeoutMs: number;
   /** How long `down` waits after SIGTERM before SIGKILL. */
   stopTimeoutMs: number;
+  /** Opt-in SASL/SCRAM listener (DG_STACK_KAFKA_SASL_PORT) beside the plaintext one, with one SCRAM user. */
+  kafkaSasl?: KafkaSaslListener;
 }
+
+export interface KafkaSaslListener {
+  port: number;
+  username: string;
+  /** Letters, digits, `._-` only (it goes through kafka-configs' `[password=…]` syntax). */
+  password: string;
+}
+
+/** The opt-in SASL listener's variables: stack-only, read from the environment `dg stack` is given. */
+const SASL_VARIABLE_HELP = {
+  DG_STACK_KAFKA_SASL_PORT: 'opt-in SASL_PLAINTEXT listener with SCRAM-SHA-256/512 (default none)',
+  DG_STACK_KAFKA_SASL_USERNAME: 'SCRAM user the stack creates for that listener (default dg)',
+  DG_STACK_KAFKA_SASL_PASSWORD: 'its password (required with DG_STACK_KAFKA_SASL_PORT; letters, digits, ._-)',
+} as const;
 
 /** The documented ports, from the config module's one table of defaults. */
 export const DEFAULT_PORTS: StackPorts = { ...loadStackConfig({}).ports };
@@ -48,9 +64,10 @@ const STACK_VARIABLE_HELP: Record<(typeof STACK_VARIABLES)[number], string> = {
 };
 
 /** Environment variables understood by `dg stack`, with what each one sets and its default. */
-export const STACK_ENV_VARS = Object.fromEntries(
-  STACK_VARIABLES.map((name) => [name, `${STACK_VARIABLE_HELP[name]} (default ${rawVariable(name, {})})`]),
-) as Record<(typeof STACK_VARIABLES)[number], string>;
+export const STACK_ENV_VARS = {
+  ...(Object.fromEntries(STACK_VARIABLES.map((name) => [name, `${STACK_VARIABLE_HELP[name]} (default ${rawVariable(name, {})})`])) as Record<(typeof STACK_VARIABLES)[number], string>),
+  ...SASL_VARIABLE_HELP,
+};
 
 /**
  * Builds the stack settings from an environment given by the caller (the CLI passes process.env),
@@ -66,7 +83,8 @@ export function stackSettingsFromEnv(env: NodeJS.ProcessEnv, projectRoot: string
     throw err;
   }
   const ports: StackPorts = { ...stack.ports };
-  const seen = new Map<number, string>();
+  const kafkaSasl = saslListener(env);
+  const seen = new Map<number, string>(kafkaSasl ? [[kafkaSasl.port, 'kafkaSasl']] : []);
   for (const [name, value] of Object.entries(ports)) {
     const other = seen.get(value);
     if (other) throw new StackError(`ports of ${other} and ${name} are both ${value}`);
@@ -79,7 +97,24 @@ export function stackSettingsFromEnv(env: NodeJS.ProcessEnv, projectRoot: string
     javaHome: stack.javaHome,
     startTimeoutMs: stack.startTimeoutMs,
     stopTimeoutMs: stack.stopTimeoutMs,
+    ...(kafkaSasl ? { kafkaSasl } : {}),
   };
+}
+
+function saslListener(env: NodeJS.ProcessEnv): KafkaSaslListener | undefined {
+  const rawPort = env.DG_STACK_KAFKA_SASL_PORT;
+  if (!rawPort) return undefined;
+  const saslPort = Number(rawPort);
+  if (!Number.isInteger(saslPort) || saslPort < 1 || saslPort > 65535) {
+    throw new StackError(`DG_STACK_KAFKA_SASL_PORT must be a port number (1-65535), got "${rawPort}"`);
+  }
+  const username = env.DG_STACK_KAFKA_SASL_USERNAME || 'dg';
+  const password = env.DG_STACK_KAFKA_SASL_PASSWORD ?? '';
+  if (!/^[A-Za-z0-9._-]{8,}$/.test(password)) {
+    throw new StackError('DG_STACK_KAFKA_SASL_PASSWORD must be at least 8 of letters, digits, . _ - when DG_STACK_KAFKA_SASL_PORT is set');
+  }
+  if (!/^[A-Za-z0-9._-]+$/.test(username)) throw new StackError(`DG_STACK_KAFKA_SASL_USERNAME must be letters, digits, . _ -, got "${username}"`);
+  return { port: saslPort, username, password };
 }
 
 /** Client-side addresses of a stack, in the form the project's config expects. */

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ProgressLog, StackComponent } from './component';
 import { clickhouseComponent } from './components/clickhouse';
-import { kafkaComponent } from './components/kafka';
+import { ensureScramUser, kafkaComponent } from './components/kafka';
 import { schemaRegistryComponent } from './components/schema-registry';
 import {
   isPortOpen,
@@ -75,6 +75,7 @@ export async function stackUp(settings: StackSettings, options: UpOptions = {}):
       const text = failures.map((f) => (f instanceof Error ? f.message : String(f))).join('\n\n');
       throw new StackError(`stack is not up:\n${text}`, { cause: failures[0] });
     }
+    await ensureScramUser(settings, log);
     await provisionProjectResources(stackAddresses(settings), log, options.provisioners);
     return settled.map((s) => (s as PromiseFulfilledResult<UpResult>).value);
   });

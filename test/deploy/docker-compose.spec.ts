@@ -72,3 +72,20 @@ it('runs the dashboard from the project image on 127.0.0.1:8088 with its token, 
   expect(services.grafana?.environment).toMatchObject({ GF_INSTALL_PLUGINS: 'grafana-clickhouse-datasource' });
   expect(services.grafana?.volumes).toEqual(expect.arrayContaining(['./grafana/provisioning:/etc/grafana/provisioning:ro', './grafana/dashboards:/var/lib/grafana/dashboards:ro']));
 });
+
+it('runs every project container as a non-root user on a read-only root filesystem, writable only where it must be', () => {
+  const hardened = compose as unknown as { services: Record<string, Service & { user?: string; read_only?: boolean; tmpfs?: string[]; cap_drop?: string[]; security_opt?: string[]; volumes?: string[] }> };
+  for (const name of [...ROLE_NAMES, 'migrate', 'sim-vlm']) {
+    const service = hardened.services[name];
+    expect({ name, user: service?.user, readOnly: service?.read_only }).toEqual({ name, user: '1000:1000', readOnly: true });
+    expect(service?.user?.split(':')[0]).not.toBe('0');
+    expect(service?.tmpfs).toContain('/tmp');
+    expect(service?.cap_drop).toEqual(['ALL']);
+    expect(service?.security_opt).toContain('no-new-privileges:true');
+    expect(service?.volumes?.some((v) => /^datasets:\/datasets(:ro)?$/.test(v))).toBe(true);
+  }
+  expect(hardened.services.sink?.volumes).toContain('dataset:/data');
+  const dockerfile = readFileSync(join(__dirname, '..', '..', 'Dockerfile'), 'utf8');
+  expect(dockerfile).toMatch(/^USER node$/m);
+  expect(dockerfile).toMatch(/chown -R node:node \/app \/data \/datasets/);
+});

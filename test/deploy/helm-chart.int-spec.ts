@@ -67,6 +67,24 @@ it('renders one Deployment per role running `dg run <role>`, plus the simulator 
   }
 });
 
+it('runs every pod (roles, simulator, migrate job) non-root on a read-only root filesystem with writable /tmp and scene folder', () => {
+  const manifests = render();
+  const pods = manifests.filter((m) => m.kind === 'Deployment' || m.kind === 'Job');
+  expect(pods.length).toBe(ROLE_NAMES.length + 2);
+  for (const m of pods) {
+    const pod = m.spec!.template!.spec as { securityContext?: Record<string, unknown>; containers: Array<{ securityContext?: Record<string, unknown>; volumeMounts?: Array<{ mountPath: string }> }> };
+    expect({ name: m.metadata.name, pod: pod.securityContext }).toMatchObject({ name: m.metadata.name, pod: { runAsNonRoot: true, runAsUser: expect.any(Number) } });
+    expect(pod.securityContext!.runAsUser).not.toBe(0);
+    for (const c of pod.containers) {
+      expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    }
+  }
+  for (const role of ROLE_NAMES) {
+    const mounts = manifests.find((m) => m.kind === 'Deployment' && m.metadata.name === `dg-${role}`)!.spec!.template!.spec.containers[0] as { volumeMounts?: Array<{ mountPath: string }> };
+    expect(mounts.volumeMounts?.map((v) => v.mountPath)).toEqual(expect.arrayContaining(['/tmp', '/datasets']));
+  }
+});
+
 it('scales one role without touching the others, and pods roll when config changes', () => {
   const before = render();
   const after = render('roles.answerer.replicas=5', 'config.kafkaBrokers=kafka-0:9092');

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import * as bench from './bench';
+import * as chaos from './chaos';
 import * as codegen from './codegen';
 import * as dashboard from './dashboard';
 import * as dataset from './dataset';
@@ -19,7 +20,7 @@ import * as stats from './stats';
 /**
  * Each command module exports `register(program)`. Add one line per command here.
  */
-const commandModules: Array<{ register(program: Command): void }> = [bench, codegen, dashboard, dataset, evalCommand, exportCommand, iterateCommand, migrate, models, play, replay, run, simVlm, stack, start, stats];
+const commandModules: Array<{ register(program: Command): void }> = [bench, chaos, codegen, dashboard, dataset, evalCommand, exportCommand, iterateCommand, migrate, models, play, replay, run, simVlm, stack, start, stats];
 
 export function registerCommands(program: Command): void {
   for (const m of commandModules) m.register(program);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfigOrExit } from '../../core/config';
-import { createLogger } from '../../core/logging';
+import { createLogger, redactConfig } from '../../core/logging';
 import { isRoleName, ROLE_NAMES, type RoleName } from '../../core/runtime';
 import { startRoles } from '../role-app';
 import { waitForStopSignal } from '../signals';
@@ -21,6 +21,7 @@ export function register(program: Command): void {
       const roles: RoleName[] = names.length > 0 ? [...new Set(names as RoleName[])] : [...ROLE_NAMES];
       const config = loadConfigOrExit();
       const log = createLogger('dg.run');
+      log.debug('effective config (secrets redacted)', { config: redactConfig(config) });
       const app = await startRoles(config, roles);
       log.info('roles running', { roles, topicPrefix: config.topics.prefix, brokers: config.kafka.brokers.join(',') });
       const signal = await waitForStopSignal();

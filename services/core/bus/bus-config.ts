@@ -7,6 +7,10 @@ export interface KafkaConnectionConfig {
   clientId: string;
   connectionTimeoutMs: number;
   requestTimeoutMs: number;
+  /** SASL authentication (KAFKA_SASL_*); absent: none. */
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | null;
+  /** TLS (KAFKA_SSL*); absent: plaintext. Files are PEM, read when the client is created. */
+  ssl?: { caFile: string | null; certFile: string | null; keyFile: string | null; rejectUnauthorized: boolean } | null;
 }
 
 export interface ConsumerTuning {

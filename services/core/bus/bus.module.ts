@@ -28,7 +28,7 @@ export function busConfigFrom(config: DgConfig, overrides: BusConfigOverrides = 
     ...overrides,
     topicPrefix: overrides.topicPrefix ?? config.topics.prefix,
     shutdownTimeoutMs: overrides.shutdownTimeoutMs ?? config.shutdownTimeoutMs,
-    kafka: { brokers: [...config.kafka.brokers], clientId: config.kafka.clientId, ...overrides.kafka },
+    kafka: { brokers: [...config.kafka.brokers], clientId: config.kafka.clientId, sasl: config.kafka.sasl ? { ...config.kafka.sasl } : null, ssl: config.kafka.ssl ? { ...config.kafka.ssl } : null, ...overrides.kafka },
     consumer: {
       sessionTimeoutMs: config.kafka.sessionTimeoutMs,
       rebalanceTimeoutMs: config.kafka.rebalanceTimeoutMs,

@@ -1,4 +1,6 @@
-import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Consumer, type EachBatchPayload, type IHeaders, type LogEntry } from 'kafkajs';
+import { readFileSync } from 'node:fs';
+import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig, Partitioners, type Consumer, type EachBatchPayload, type IHeaders, type LogEntry } from 'kafkajs';
+import { NonRetriableError } from '../errors';
 import type { Logger } from '../logging';
 import type { KafkaConnectionConfig } from './bus-config';
 
@@ -142,6 +144,7 @@ export function createKafkaClient(config: KafkaConnectionConfig, logger: Logger)
     brokers: config.brokers,
     connectionTimeout: config.connectionTimeoutMs,
     requestTimeout: config.requestTimeoutMs,
+    ...kafkaSecurityOptions(config),
     logLevel: KafkaLogLevel.INFO,
     logCreator: () => (entry) => forwardClientLog(logger, entry),
   });
@@ -150,6 +153,28 @@ export function createKafkaClient(config: KafkaConnectionConfig, logger: Logger)
     producer: () => new KafkajsProducer(kafka),
     consumer: (settings) => new KafkajsConsumer(kafka, settings),
   };
+}
+
+/** SASL and TLS client options (KAFKA_SASL_*, KAFKA_SSL*), validated at boot by core/config. */
+export function kafkaSecurityOptions(config: Pick<KafkaConnectionConfig, 'sasl' | 'ssl'>): Pick<KafkaConfig, 'sasl' | 'ssl'> {
+  const options: Pick<KafkaConfig, 'sasl' | 'ssl'> = {};
+  if (config.ssl) {
+    const { caFile, certFile, keyFile, rejectUnauthorized } = config.ssl;
+    options.ssl =
+      caFile === null && certFile === null && keyFile === null && rejectUnauthorized
+        ? true
+        : {
+            rejectUnauthorized,
+            ...(caFile ? { ca: [readFileSync(caFile, 'utf8')] } : {}),
+            ...(certFile ? { cert: readFileSync(certFile, 'utf8') } : {}),
+            ...(keyFile ? { key: readFileSync(keyFile, 'utf8') } : {}),
+          };
+  }
+  if (config.sasl) {
+    const { mechanism, username, password } = config.sasl;
+    options.sasl = mechanism === 'plain' ? { mechanism, username, password } : mechanism === 'scram-sha-256' ? { mechanism, username, password } : { mechanism, username, password };
+  }
+  return options;
 }
 
 /**
@@ -224,6 +249,43 @@ class KafkajsAdmin implements KafkaAdminPort {
   }
 }
 
+/** The broker's default message.max.bytes is 1048588 per record batch; leave room for batch and record overhead. */
+export const MAX_RECORD_BYTES = 1_000_000;
+const MAX_REQUEST_BYTES = 900_000;
+
+/** A record too large for Kafka; never retried (the same bytes would be refused again). */
+export class RecordTooLargeError extends NonRetriableError {
+  constructor(message: string) {
+    super(message, { code: 'RECORD_TOO_LARGE' });
+    this.name = 'RecordTooLargeError';
+  }
+}
+
+export function recordBytes(record: OutboundRecord): number {
+  let size = (record.value?.length ?? 0) + (typeof record.key === 'string' ? Buffer.byteLength(record.key) : (record.key?.length ?? 0)) + 64;
+  for (const [key, value] of Object.entries(record.headers ?? {})) size += Buffer.byteLength(key) + (typeof value === 'string' ? Buffer.byteLength(value) : value.length);
+  return size;
+}
+
+/** Consecutive chunks, in order, each under `limit` bytes (a single record above it is a chunk of its own). */
+export function chunksByBytes(records: OutboundRecord[], limit: number): OutboundRecord[][] {
+  const chunks: OutboundRecord[][] = [];
+  let current: OutboundRecord[] = [];
+  let bytes = 0;
+  for (const record of records) {
+    const size = recordBytes(record);
+    if (current.length > 0 && bytes + size > limit) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(record);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
 class KafkajsProducer implements KafkaProducerPort {
   private readonly producer;
 
@@ -245,6 +307,20 @@ class KafkajsProducer implements KafkaProducerPort {
   }
 
   async send(records: OutboundRecord[]): Promise<ProducedRecord[]> {
+    // A record the broker would refuse (message.max.bytes, 1 MiB by default) is refused here, before it
+    // reaches the idempotent producer: kafkajs never recovers the partition's sequence numbers after a
+    // refused batch (every later produce fails with OUT_OF_ORDER_SEQUENCE_NUMBER), found by test/fuzz.
+    for (const record of records) {
+      const size = recordBytes(record);
+      if (size > MAX_RECORD_BYTES) throw new RecordTooLargeError(`record for ${record.topic} is ${size} bytes, above the ${MAX_RECORD_BYTES}-byte limit of one Kafka record`);
+    }
+    // Coalesced records are sent in requests that stay under the limit together.
+    const produced: ProducedRecord[] = [];
+    for (const chunk of chunksByBytes(records, MAX_REQUEST_BYTES)) produced.push(...(await this.sendOne(chunk)));
+    return produced;
+  }
+
+  private async sendOne(records: OutboundRecord[]): Promise<ProducedRecord[]> {
     const byTopic = new Map<string, OutboundRecord[]>();
     for (const record of records) {
       const list = byTopic.get(record.topic) ?? [];

@@ -1,6 +1,8 @@
+import { accessSync, constants as fsConstants } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, ConfigIssue } from '../errors/errors';
+import { registerSecrets } from '../logging/redact';
 import { repoRoot } from './repo-root';
 
 /**
@@ -81,6 +83,20 @@ const identifier = z.string().trim().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 
 const topicPrefix = z.string().regex(/^[A-Za-z0-9._-]{0,100}$/, { error: 'expected up to 100 of A-Z a-z 0-9 . _ -' });
 const host = z.string().trim().regex(/^[A-Za-z0-9.:[\]-]+$/, { error: 'expected a host name or IP address' });
 const directory = nonEmpty.transform((value) => (isAbsolute(value) ? value : resolve(value)));
+const KAFKA_SASL_MECHANISMS = ['none', 'plain', 'scram-sha-256', 'scram-sha-512'] as const;
+const flag = oneOf(['true', 'false', '1', '0', 'yes', 'no'] as const).transform((value) => value === 'true' || value === '1' || value === 'yes');
+/** A readable file (checked at boot), or empty for none. */
+const optionalFile = z.string().trim().transform((value, ctx) => {
+  if (value === '') return null;
+  const file = isAbsolute(value) ? value : resolve(value);
+  try {
+    accessSync(file, fsConstants.R_OK);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `file ${file} is not readable` });
+    return z.NEVER;
+  }
+  return file;
+});
 
 /** Simulated latency: `<ms>` (fixed) or `mean:<ms>,jitter:<ms>` (either key optional). */
 export interface LatencySpec {
@@ -137,6 +153,14 @@ const VARIABLES = {
   KAFKA_SESSION_TIMEOUT_MS: variable(integer(1000), '30000'),
   KAFKA_REBALANCE_TIMEOUT_MS: variable(integer(1000), '60000'),
   KAFKA_HEARTBEAT_INTERVAL_MS: variable(integer(100), '3000'),
+  KAFKA_SASL_MECHANISM: variable(oneOf(KAFKA_SASL_MECHANISMS), 'none'),
+  KAFKA_SASL_USERNAME: variable(anyString, ''),
+  KAFKA_SASL_PASSWORD: variable(anyString, ''),
+  KAFKA_SSL: variable(flag, 'false'),
+  KAFKA_SSL_CA_FILE: variable(optionalFile, ''),
+  KAFKA_SSL_CERT_FILE: variable(optionalFile, ''),
+  KAFKA_SSL_KEY_FILE: variable(optionalFile, ''),
+  KAFKA_SSL_REJECT_UNAUTHORIZED: variable(flag, 'true'),
   SCHEMA_REGISTRY_URL: variable(httpUrl, (raw) => `http://127.0.0.1:${raw('SCHEMA_REGISTRY_PORT')}/apis/ccompat/v7`),
   CLICKHOUSE_URL: variable(httpUrl, (raw) => `http://127.0.0.1:${raw('CLICKHOUSE_HTTP_PORT')}`),
   CLICKHOUSE_DATABASE: variable(identifier, 'dialog_games'),
@@ -276,6 +300,21 @@ export interface ModelRoleSettings {
   priceCompletionPerMTok: number;
 }
 
+export interface KafkaSaslSettings {
+  mechanism: Exclude<(typeof KAFKA_SASL_MECHANISMS)[number], 'none'>;
+  username: string;
+  /** A secret: redacted from logs and config dumps (services/core/logging/redact.ts). */
+  password: string;
+}
+
+export interface KafkaSslSettings {
+  /** PEM files (absolute paths), read when the client connects; null: the system trust store / no client certificate. */
+  caFile: string | null;
+  certFile: string | null;
+  keyFile: string | null;
+  rejectUnauthorized: boolean;
+}
+
 export interface DgConfigShape {
   kafka: {
     brokers: string[];
@@ -285,6 +324,10 @@ export interface DgConfigShape {
     heartbeatIntervalMs: number;
     /** Handlers in flight per consumer. */
     maxInFlight: number;
+    /** null: no SASL (KAFKA_SASL_MECHANISM=none). */
+    sasl: KafkaSaslSettings | null;
+    /** null: plaintext (KAFKA_SSL=false). */
+    ssl: KafkaSslSettings | null;
   };
   schemaRegistry: { url: string };
   clickhouse: { url: string; database: string; user: string; password: string };
@@ -331,7 +374,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
   const parsed = parseVariables(CONFIG_VARIABLES, env, overrides);
   const issues = crossChecks(parsed as Parsed);
   if (issues.length > 0) throw new ConfigError(issues);
-  return deepFreeze(buildConfig(parsed as Parsed));
+  const config = buildConfig(parsed as Parsed);
+  registerSecrets(configSecrets(config));
+  return deepFreeze(config);
 }
 
 /** The local stack's settings alone (what `dg stack` needs), from the same table and parser. */
@@ -371,10 +416,29 @@ function parseVariables(names: readonly ConfigVariable[], env: NodeJS.ProcessEnv
   return parsed;
 }
 
+/** Every secret value a config holds, for the logger to redact wherever it appears. */
+export function configSecrets(config: DeepReadonly<DgConfigShape> | DgConfigShape): string[] {
+  return [config.kafka.sasl?.password, config.clickhouse.password, config.models.questioner.apiKey, config.models.answerer.apiKey].filter((v): v is string => typeof v === 'string' && v !== '');
+}
+
 function crossChecks(p: Parsed): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   if (p.KAFKA_HEARTBEAT_INTERVAL_MS >= p.KAFKA_SESSION_TIMEOUT_MS) {
     issues.push({ variable: 'KAFKA_HEARTBEAT_INTERVAL_MS', message: `must be below KAFKA_SESSION_TIMEOUT_MS (${p.KAFKA_SESSION_TIMEOUT_MS}), got ${p.KAFKA_HEARTBEAT_INTERVAL_MS}` });
+  }
+  if (p.KAFKA_SASL_MECHANISM !== 'none') {
+    if (p.KAFKA_SASL_USERNAME.trim() === '') issues.push({ variable: 'KAFKA_SASL_USERNAME', message: `required with KAFKA_SASL_MECHANISM=${p.KAFKA_SASL_MECHANISM}` });
+    if (p.KAFKA_SASL_PASSWORD === '') issues.push({ variable: 'KAFKA_SASL_PASSWORD', message: `required with KAFKA_SASL_MECHANISM=${p.KAFKA_SASL_MECHANISM}` });
+  } else if (p.KAFKA_SASL_USERNAME !== '' || p.KAFKA_SASL_PASSWORD !== '') {
+    issues.push({ variable: 'KAFKA_SASL_MECHANISM', message: 'must be plain, scram-sha-256 or scram-sha-512 when KAFKA_SASL_USERNAME or KAFKA_SASL_PASSWORD is set, got "none"' });
+  }
+  if (!p.KAFKA_SSL) {
+    for (const name of ['KAFKA_SSL_CA_FILE', 'KAFKA_SSL_CERT_FILE', 'KAFKA_SSL_KEY_FILE'] as const) {
+      if (p[name] !== null) issues.push({ variable: name, message: 'set but KAFKA_SSL is false (set KAFKA_SSL=true to use it)' });
+    }
+  }
+  if ((p.KAFKA_SSL_CERT_FILE === null) !== (p.KAFKA_SSL_KEY_FILE === null)) {
+    issues.push({ variable: p.KAFKA_SSL_CERT_FILE === null ? 'KAFKA_SSL_CERT_FILE' : 'KAFKA_SSL_KEY_FILE', message: 'KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE go together (client certificate)' });
   }
   if (p.DG_RETRY_INITIAL_MS > p.DG_RETRY_MAX_MS) {
     issues.push({ variable: 'DG_RETRY_INITIAL_MS', message: `must not exceed DG_RETRY_MAX_MS (${p.DG_RETRY_MAX_MS}), got ${p.DG_RETRY_INITIAL_MS}` });
@@ -391,6 +455,8 @@ function buildConfig(p: Parsed): DgConfigShape {
       rebalanceTimeoutMs: p.KAFKA_REBALANCE_TIMEOUT_MS,
       heartbeatIntervalMs: p.KAFKA_HEARTBEAT_INTERVAL_MS,
       maxInFlight: p.DG_MAX_IN_FLIGHT,
+      sasl: p.KAFKA_SASL_MECHANISM === 'none' ? null : { mechanism: p.KAFKA_SASL_MECHANISM, username: p.KAFKA_SASL_USERNAME.trim(), password: p.KAFKA_SASL_PASSWORD },
+      ssl: p.KAFKA_SSL ? { caFile: p.KAFKA_SSL_CA_FILE, certFile: p.KAFKA_SSL_CERT_FILE, keyFile: p.KAFKA_SSL_KEY_FILE, rejectUnauthorized: p.KAFKA_SSL_REJECT_UNAUTHORIZED } : null,
     },
     schemaRegistry: { url: p.SCHEMA_REGISTRY_URL },
     clickhouse: { url: p.CLICKHOUSE_URL, database: p.CLICKHOUSE_DATABASE, user: p.CLICKHOUSE_USER, password: p.CLICKHOUSE_PASSWORD },

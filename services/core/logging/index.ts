@@ -1,2 +1,3 @@
 export * from './logger';
 export * from './nest-logger';
+export { clearRegisteredSecrets, redactConfig, redactText, redactValue, registerSecrets, REDACTED } from './redact';

@@ -1,4 +1,5 @@
 import { describeError, DgError } from '../errors/errors';
+import { isSecretKey, REDACTED, redactText, redactValue } from './redact';
 
 /**
  * One structured log pipeline: JSON lines on stderr by default (`pretty` for humans), namespaced
@@ -100,7 +101,8 @@ class StructuredLogger implements Logger {
     if (!this.isLevelEnabled(level)) return;
     const record: LogFields = { ...this.bindings, ...serializeFields(fields) };
     const time = settings.now();
-    settings.write(settings.format === 'pretty' ? formatPretty(time, level, this.namespace, message, record) : formatJson(time, level, this.namespace, message, record));
+    const line = settings.format === 'pretty' ? formatPretty(time, level, this.namespace, message, record) : formatJson(time, level, this.namespace, message, record);
+    settings.write(redactText(line));
   }
 }
 
@@ -109,7 +111,7 @@ function serializeFields(fields: LogFields | undefined): LogFields {
   const out: LogFields = {};
   for (const [key, value] of Object.entries(fields)) {
     if (value === undefined) continue;
-    out[key] = value instanceof Error ? serializeError(value) : value;
+    out[key] = isSecretKey(key) && typeof value === 'string' && value !== '' ? REDACTED : value instanceof Error ? serializeError(value) : redactValue(value);
   }
   return out;
 }

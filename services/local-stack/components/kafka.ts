@@ -22,17 +22,26 @@ export function kafkaComponent(settings: StackSettings): StackComponent {
   const log4jFile = path.join(homeDir, 'log4j.properties');
   const java = path.join(settings.javaHome, 'bin', 'java');
   const address = `127.0.0.1:${port}`;
+  const sasl = settings.kafkaSasl;
+  // Opt-in SASL/SCRAM listener: clients authenticate there; the stack's own tools keep the plaintext one.
+  const saslListener = sasl ? `,SASL_PLAINTEXT://127.0.0.1:${sasl.port}` : '';
+  const saslProperties = sasl
+    ? `sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+`
+    : '';
 
   const serverProperties = `# Written by dg stack up on every start; edit services/local-stack/components/kafka.ts instead.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:${controllerPort}
-listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}
-advertised.listeners=PLAINTEXT://127.0.0.1:${port}
+listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}${saslListener}
+advertised.listeners=PLAINTEXT://127.0.0.1:${port}${saslListener}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
-log.dirs=${dataDir}
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${sasl ? ',SASL_PLAINTEXT:SASL_PLAINTEXT' : ''}
+${saslProperties}log.dirs=${dataDir}
 num.partitions=1
 default.replication.factor=1
 min.insync.replicas=1
@@ -73,7 +82,7 @@ log4j.logger.state.change.logger=WARN
   return {
     name: 'kafka',
     address,
-    ports: [port, controllerPort],
+    ports: sasl ? [port, controllerPort, sasl.port] : [port, controllerPort],
     homeDir,
     logFiles: [path.join(logsDir, 'server.log'), path.join(logsDir, 'kafka.out')],
     async install(log) {
@@ -109,4 +118,38 @@ log4j.logger.state.change.logger=WARN
     },
     isReady: () => kafkaAnswers(address),
   };
+}
+
+/**
+ * Creates (or updates) the SCRAM-SHA-256 and -512 credentials of the SASL listener's user through the
+ * plaintext listener (kafka-configs; KRaft stores them in the metadata log). Idempotent. The password
+ * is on the tool's command line for the moment it runs (local stack only) and never in its output.
+ */
+export async function ensureScramUser(settings: StackSettings, log: (line: string) => void): Promise<void> {
+  const sasl = settings.kafkaSasl;
+  if (!sasl) return;
+  const installDir = path.join(settings.cacheDir, `kafka_${KAFKA_SCALA_VERSION}-${KAFKA_VERSION}`);
+  const java = path.join(settings.javaHome, 'bin', 'java');
+  // One mechanism per request: Kafka 3.9 rejects two credentials of one user in one request.
+  for (const credential of [`SCRAM-SHA-256=[iterations=4096,password=${sasl.password}]`, `SCRAM-SHA-512=[password=${sasl.password}]`]) {
+    const result = await runCommand(java, [
+      ...SMALL_JVM_FLAGS,
+      '-Dlog4j.configuration=file:/dev/null',
+      '-cp',
+      `${path.join(installDir, 'libs')}/*`,
+      'kafka.admin.ConfigCommand',
+      '--bootstrap-server',
+      `127.0.0.1:${settings.ports.kafka}`,
+      '--alter',
+      '--add-config',
+      credential,
+      '--entity-type',
+      'users',
+      '--entity-name',
+      sasl.username,
+    ]);
+    const output = result.output.split(sasl.password).join('<redacted>');
+    if (result.code !== 0) throw new StackError(`kafka: creating SCRAM user ${sasl.username} failed:\n${output.trimEnd()}`);
+  }
+  log(`kafka: SCRAM user ${sasl.username} ready on SASL_PLAINTEXT 127.0.0.1:${sasl.port}`);
 }
