@@ -4,7 +4,8 @@ import { seedFrom } from '../datasets/prng';
 import { writeAnswererExport, type ExportGame } from './export-writer';
 import { loadModel, type TinyVlm } from './model';
 import { accuracy, drawGames, labelledQuestions, playGames, scenePools, wilson, type GameSettings, type PlayedGame } from './play';
-import { DEFAULT_GAME_SETTINGS, initBaseModel, trainFromExport, type TrainHyper } from './trainer';
+import { initBaseModel, trainFromExport } from './trainer';
+import type { TrainHyper } from './defaults';
 
 /**
  * The self-improvement experiment, in-process mode: M_0 → play G games → keep the successful ones →
@@ -27,15 +28,7 @@ export interface ExperimentOptions {
   log?: (line: string) => void;
 }
 
-export const DEFAULT_EXPERIMENT: Omit<ExperimentOptions, 'outDir'> = {
-  iterations: 4,
-  seed: 7,
-  gamesPerIteration: 500,
-  evalGames: 300,
-  heldOutQuestions: 600,
-  seedExamples: 1000,
-  settings: DEFAULT_GAME_SETTINGS,
-};
+export { DEFAULT_EXPERIMENT } from './defaults';
 
 export type Arm = 'filtered' | 'control';
 

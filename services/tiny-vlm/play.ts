@@ -8,6 +8,7 @@ import { chooseQuestionerMove, type DialogStep } from '../sim-vlm/questioner';
 import { imagePatches } from './features';
 import type { Example } from './model';
 import type { TinyVlm } from './model';
+import type { GameSettings } from './defaults';
 
 /**
  * In-process games: the SIMULATOR's questioner (pure functions of services/sim-vlm; it reads the
@@ -53,10 +54,7 @@ export interface GameSpec {
   seed: number;
 }
 
-export interface GameSettings {
-  numCandidates: number;
-  maxTurns: number;
-}
+export type { GameSettings } from './defaults';
 
 export function drawGames(poolSize: number, count: number, settings: GameSettings, seed: number): GameSpec[] {
   const rng = createRng(seed);

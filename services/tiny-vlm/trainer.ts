@@ -4,7 +4,8 @@ import { BACKGROUND_COLORS, COLUMNS, OBJECT_COLORS, ROWS, SHAPES, SIZES } from '
 import { readAnswererExport } from './data';
 import { buildVocabulary } from './features';
 import { loadModel, saveModel, TinyVlm, type Example, type ModelManifest } from './model';
-import { accuracy, labelledQuestions, scenePools, type GameSettings } from './play';
+import { DEFAULT_GAME_SETTINGS, FINETUNE_HYPER, INIT_HYPER, type TrainHyper } from './defaults';
+import { accuracy, labelledQuestions, scenePools } from './play';
 
 /**
  * `dg tiny-vlm init` and `dg tiny-vlm train` as functions: M_0 from a small ground-truth-labelled
@@ -19,17 +20,7 @@ export const BASE_LEXICON: readonly string[] = [
   'one', 'two', 'three', 'four', 'in', 'on', 'yes', 'no',
 ];
 
-export const DEFAULT_GAME_SETTINGS: GameSettings = { numCandidates: 4, maxTurns: 3 };
-
-export interface TrainHyper {
-  epochs: number;
-  learningRate: number;
-  batchSize: number;
-  l2: number;
-}
-
-export const INIT_HYPER: TrainHyper = { epochs: 15, learningRate: 0.005, batchSize: 32, l2: 1e-4 };
-export const FINETUNE_HYPER: TrainHyper = { epochs: 3, learningRate: 0.004, batchSize: 32, l2: 1e-4 };
+export { DEFAULT_GAME_SETTINGS, FINETUNE_HYPER, INIT_HYPER, type TrainHyper } from './defaults';
 
 export interface InitOptions {
   seedExamples: number;

@@ -10,11 +10,12 @@ import * as simVlm from './sim-vlm';
 import * as stack from './stack';
 import * as start from './start';
 import * as stats from './stats';
+import * as tinyVlm from './tiny-vlm';
 
 /**
  * Each command module exports `register(program)`. Add one line per command here.
  */
-const commandModules: Array<{ register(program: Command): void }> = [bench, codegen, dataset, migrate, play, replay, run, simVlm, stack, start, stats];
+const commandModules: Array<{ register(program: Command): void }> = [bench, codegen, dataset, migrate, play, replay, run, simVlm, stack, start, stats, tinyVlm];
 
 export function registerCommands(program: Command): void {
   for (const m of commandModules) m.register(program);
