@@ -45,7 +45,7 @@ describe('reading the answerer export (dg export --view answerer --format openai
     expect(data.examples.map((e) => [e.question, e.label])).toEqual([['Is there a circle?', true], ['Is the background white?', false]]);
     expect(data.examples[0]!.patches).toEqual(imagePatches(png));
 
-    const bad = path.join(dir, 'bad.jsonl');
+    const bad = path.join(out, 'bad.jsonl');
     await writeFile(bad, `${(await import('node:fs')).readFileSync(path.join(out, 'answerer.jsonl'), 'utf8')}{not json\n`);
     await expect(readAnswererExport(bad)).rejects.toThrow(/bad\.jsonl:2 is not JSON/);
     await writeFile(bad, `${JSON.stringify({ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/x.png' } }] }] })}\n`);

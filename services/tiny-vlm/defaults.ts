@@ -16,13 +16,13 @@ export interface TrainHyper {
 export const DEFAULT_GAME_SETTINGS: GameSettings = { numCandidates: 4, maxTurns: 3 };
 
 export const INIT_HYPER: TrainHyper = { epochs: 15, learningRate: 0.005, batchSize: 32, l2: 1e-4 };
-export const FINETUNE_HYPER: TrainHyper = { epochs: 3, learningRate: 0.004, batchSize: 32, l2: 1e-4 };
+export const FINETUNE_HYPER: TrainHyper = { epochs: 4, learningRate: 0.004, batchSize: 32, l2: 1e-4 };
 
 export const DEFAULT_EXPERIMENT = {
   iterations: 4,
   seed: 7,
-  gamesPerIteration: 500,
-  evalGames: 300,
+  gamesPerIteration: 2000,
+  evalGames: 500,
   heldOutQuestions: 600,
   seedExamples: 1000,
   settings: DEFAULT_GAME_SETTINGS,

@@ -25,6 +25,8 @@ export interface ExperimentOptions {
   settings: GameSettings;
   outDir: string;
   finetune?: TrainHyper;
+  /** Train each model on every training game so far (true) or on the games of its iteration only (false, default). */
+  cumulative?: boolean;
   log?: (line: string) => void;
 }
 
@@ -90,6 +92,7 @@ export async function runSelfImprovement(options: ExperimentOptions): Promise<Ex
     let current = m0Dir;
     const trainingGames: Array<ExportGame & { truths: boolean[] }> = [];
     for (let k = 1; k <= options.iterations; k++) {
+      if (!options.cumulative) trainingGames.length = 0;
       const { model } = await loadModel(current);
       const specs = drawGames(pools.train.length, options.gamesPerIteration, settings, seedFrom(options.seed, 'play', k));
       const played: PlayedGame[] = playGames(model, pools.train, specs, settings);
@@ -105,7 +108,7 @@ export async function runSelfImprovement(options: ExperimentOptions): Promise<Ex
           });
         }
       });
-      // The export holds every training game so far, as `dg export` exports all kept games.
+      // M_k is fine-tuned into M_{k+1} on the games M_k played (or on all so far, with `cumulative`).
       const exportDir = path.join(options.outDir, arm, `export-${k}`);
       await writeAnswererExport(exportDir, trainingGames);
       const answers = trainingGames.flatMap((g) => g.turns.map((t, j) => ({ t, truth: g.truths[j]! }))).filter(({ t }) => t.answer !== 'unsure');

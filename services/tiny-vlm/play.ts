@@ -24,10 +24,22 @@ export interface SceneImage {
   patches: Float32Array;
 }
 
+/** Images rendered on first use (a pool can be large and only part of it used). */
 export function sceneImages(scenes: readonly Scene[]): SceneImage[] {
   return scenes.map((scene) => {
-    const png = embedScene(renderScenePng(scene), scene);
-    return { scene, png, patches: imagePatches(png) };
+    let png: Buffer | undefined;
+    let patches: Float32Array | undefined;
+    return {
+      scene,
+      get png(): Buffer {
+        png ??= embedScene(renderScenePng(scene), scene);
+        return png;
+      },
+      get patches(): Float32Array {
+        patches ??= imagePatches(this.png);
+        return patches;
+      },
+    };
   });
 }
 
