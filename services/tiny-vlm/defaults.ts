@@ -25,5 +25,7 @@ export const DEFAULT_EXPERIMENT = {
   evalGames: 500,
   heldOutQuestions: 600,
   seedExamples: 1000,
+  /** The answerer samples its answers in the games it learns from (expert iteration); greedy in eval games. */
+  temperature: 1,
   settings: DEFAULT_GAME_SETTINGS,
 };

@@ -25,6 +25,8 @@ export interface ExperimentOptions {
   settings: GameSettings;
   outDir: string;
   finetune?: TrainHyper;
+  /** Sampling temperature of the answerer in the training games (eval games are always greedy). */
+  temperature: number;
   /** Train each model on every training game so far (true) or on the games of its iteration only (false, default). */
   cumulative?: boolean;
   log?: (line: string) => void;
@@ -95,7 +97,7 @@ export async function runSelfImprovement(options: ExperimentOptions): Promise<Ex
       if (!options.cumulative) trainingGames.length = 0;
       const { model } = await loadModel(current);
       const specs = drawGames(pools.train.length, options.gamesPerIteration, settings, seedFrom(options.seed, 'play', k));
-      const played: PlayedGame[] = playGames(model, pools.train, specs, settings);
+      const played: PlayedGame[] = playGames(model, pools.train, specs, settings, options.temperature);
       model.dispose();
       let kept = 0;
       played.forEach((g, i) => {

@@ -95,11 +95,23 @@ export function answerFromProbability(pYes: number, unsureMargin: number): 'yes'
   return pYes >= 0.5 ? 'yes' : 'no';
 }
 
-/** Plays every game to its end with `model` as the answerer. */
-export function playGames(model: TinyVlm, pool: readonly SceneImage[], games: readonly GameSpec[], settings: GameSettings, unsureMargin = 0): PlayedGame[] {
+/** 1 (yes) or 0 (no), sampled with P(yes) = σ(logit(pYes) / temperature) from a uniform draw `u`. */
+export function sampleYes(pYes: number, temperature: number, u: number): number {
+  const clipped = Math.min(1 - 1e-6, Math.max(1e-6, pYes));
+  const logit = Math.log(clipped / (1 - clipped));
+  return u < 1 / (1 + Math.exp(-logit / temperature)) ? 1 : 0;
+}
+
+/**
+ * Plays every game to its end with `model` as the answerer. At temperature 0 it answers its most
+ * likely answer; at temperature T > 0 it samples yes with probability σ(logit / T) (seeded per game),
+ * as a chat model samples at a temperature.
+ */
+export function playGames(model: TinyVlm, pool: readonly SceneImage[], games: readonly GameSpec[], settings: GameSettings, temperature = 0, unsureMargin = 0): PlayedGame[] {
   const state = games.map((spec) => ({
     spec,
     rng: createRng(seedFrom(spec.seed, 'questioner')),
+    answererRng: createRng(seedFrom(spec.seed, 'answerer')),
     scenes: spec.candidates.map((i) => pool[i]!.scene),
     target: pool[spec.candidates[spec.targetIndex]!]!,
     turns: [] as PlayedTurn[],
@@ -118,7 +130,10 @@ export function playGames(model: TinyVlm, pool: readonly SceneImage[], games: re
     }
     if (asking.length === 0) break;
     const probs = model.predict(asking.map((a) => ({ patches: a.game.target.patches, question: a.question })));
-    asking.forEach((a, i) => a.game.turns.push({ question: a.question, answer: answerFromProbability(probs[i]!, unsureMargin), truth: a.truth }));
+    asking.forEach((a, i) => {
+      const p = temperature > 0 ? sampleYes(probs[i]!, temperature, a.game.answererRng.next()) : probs[i]!;
+      a.game.turns.push({ question: a.question, answer: answerFromProbability(p, unsureMargin), truth: a.truth });
+    });
   }
   return state.map((g) => ({ spec: g.spec, success: g.done!.success, guessedIndex: g.done!.guessedIndex, turns: g.turns }));
 }

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { imageBytes, imageUrlOf, questionOf } from './data';
 import { imagePatches } from './features';
 import { loadModel, MANIFEST_FILE, type ModelManifest, type TinyVlm } from './model';
-import { answerFromProbability } from './play';
+import { answerFromProbability, sampleYes } from './play';
 
 /**
  * `dg tiny-vlm serve`: an OpenAI-compatible endpoint for TinyVLM models, a SMALL TRAINED MODEL (not
@@ -118,7 +118,14 @@ export interface AnswerResult {
 }
 
 /** Answers the last user message of an answerer request with `model`. */
-export async function answerRequest(model: TinyVlm, manifest: ModelManifest, messages: readonly Message[], patchCache?: Map<string, Float32Array>): Promise<AnswerResult> {
+export async function answerRequest(
+  model: TinyVlm,
+  manifest: ModelManifest,
+  messages: readonly Message[],
+  patchCache?: Map<string, Float32Array>,
+  /** temperature > 0 samples the answer (uniform draw from `random`); 0 or absent answers the most likely one. */
+  sampling: { temperature?: number; random?: () => number } = {},
+): Promise<AnswerResult> {
   const url = imageUrlOf(messages);
   if (!url) throw new HttpError(400, 'messages hold no image_url part: TinyVLM answers questions about one image');
   if (!url.startsWith('data:')) throw new HttpError(400, `image_url must be a data: URL (got ${url.slice(0, 60)}); TinyVLM fetches nothing`);
@@ -144,7 +151,8 @@ export async function answerRequest(model: TinyVlm, manifest: ModelManifest, mes
     }
   }
   const [pYes] = model.predict([{ patches, question }]);
-  const answer = answerFromProbability(pYes!, manifest.unsureMargin);
+  const t = sampling.temperature ?? 0;
+  const answer = answerFromProbability(t > 0 ? sampleYes(pYes!, t, (sampling.random ?? Math.random)()) : pYes!, manifest.unsureMargin);
   return { content: json ? JSON.stringify({ answer }) : answer, pYes: pYes!, question };
 }
 
@@ -196,12 +204,13 @@ export async function startTinyVlmServer(options: TinyVlmServerOptions): Promise
       return;
     }
     if (req.method !== 'POST' || url.pathname !== '/v1/chat/completions') throw new HttpError(404, `no route ${req.method} ${url.pathname}`, 'invalid_request_error', 'not_found');
-    const body = (await readJson(req)) as { model?: unknown; messages?: unknown };
+    const body = (await readJson(req)) as { model?: unknown; messages?: unknown; temperature?: unknown };
     if (typeof body?.model !== 'string') throw new HttpError(400, 'request has no "model" string');
     if (!Array.isArray(body.messages)) throw new HttpError(400, 'request has no "messages" array');
     const loaded = await registry.get(body.model);
     if (!loaded) throw new HttpError(404, `model ${JSON.stringify(body.model)} not found; serving ${registry.names().join(', ') || 'no models'}`, 'invalid_request_error', 'model_not_found');
-    const result = await answerRequest(loaded.model, loaded.manifest, body.messages as Message[], patchCache);
+    const temperature = typeof body.temperature === 'number' && body.temperature > 0 ? body.temperature : 0;
+    const result = await answerRequest(loaded.model, loaded.manifest, body.messages as Message[], patchCache, { temperature });
     const promptTokens = countTokens(allText(body.messages as Message[])) + 9; // 9 image patches
     const completionTokens = countTokens(result.content);
     send(res, 200, {

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { integerArg } from '../args';
@@ -99,14 +99,19 @@ export function register(program: Command): void {
     .option('--eval-games <e>', 'frozen eval games', integerArg('--eval-games', 1), DEFAULT_EXPERIMENT.evalGames)
     .option('--seed-examples <n>', 'labelled seed questions for M_0', integerArg('--seed-examples', 1), DEFAULT_EXPERIMENT.seedExamples)
     .option('--seed <s>', 'seed', integerArg('--seed', 0), DEFAULT_EXPERIMENT.seed)
+    .option('--temperature <t>', 'answerer sampling temperature in the games it learns from (0 = greedy; eval games are greedy)', (v: string) => {
+      const t = Number(v);
+      if (!Number.isFinite(t) || t < 0) throw new InvalidArgumentError(`--temperature must be a number >= 0, got "${v}"`);
+      return t;
+    }, DEFAULT_EXPERIMENT.temperature)
     .option('--out <dir>', 'output directory (wiped first)', '.dg/experiments/self-improvement')
     .option('--json', 'print the result as one JSON object on the last line')
-    .action(async (opts: { iterations: number; games: number; evalGames: number; seedExamples: number; seed: number; out: string; json?: boolean }) => {
+    .action(async (opts: { iterations: number; games: number; evalGames: number; seedExamples: number; seed: number; temperature: number; out: string; json?: boolean }) => {
       const { runSelfImprovement } = await import('../../tiny-vlm/experiment');
       const { renderChart } = await import('../../tiny-vlm/chart');
       const result = await runSelfImprovement({
         ...DEFAULT_EXPERIMENT,
-        iterations: opts.iterations, gamesPerIteration: opts.games, evalGames: opts.evalGames, seedExamples: opts.seedExamples, seed: opts.seed,
+        iterations: opts.iterations, temperature: opts.temperature, gamesPerIteration: opts.games, evalGames: opts.evalGames, seedExamples: opts.seedExamples, seed: opts.seed,
         outDir: opts.out,
         log: (line) => process.stderr.write(`experiment: ${line}\n`),
       });
