@@ -21,9 +21,9 @@ export const FINETUNE_HYPER: TrainHyper = { epochs: 4, learningRate: 0.004, batc
 export const DEFAULT_EXPERIMENT = {
   iterations: 4,
   seed: 7,
-  gamesPerIteration: 2000,
-  evalGames: 500,
-  heldOutQuestions: 600,
+  gamesPerIteration: 1000,
+  evalGames: 300,
+  heldOutQuestions: 400,
   seedExamples: 1000,
   /** The answerer samples its answers in the games it learns from (expert iteration); greedy in eval games. */
   temperature: 1,

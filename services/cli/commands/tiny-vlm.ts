@@ -97,6 +97,7 @@ export function register(program: Command): void {
     .option('--iterations <n>', 'iterations', integerArg('--iterations', 1), DEFAULT_EXPERIMENT.iterations)
     .option('--games <g>', 'games played per iteration', integerArg('--games', 1), DEFAULT_EXPERIMENT.gamesPerIteration)
     .option('--eval-games <e>', 'frozen eval games', integerArg('--eval-games', 1), DEFAULT_EXPERIMENT.evalGames)
+    .option('--held-out <q>', 'held-out questions (ground truth) for answer accuracy', integerArg('--held-out', 1), DEFAULT_EXPERIMENT.heldOutQuestions)
     .option('--seed-examples <n>', 'labelled seed questions for M_0', integerArg('--seed-examples', 1), DEFAULT_EXPERIMENT.seedExamples)
     .option('--seed <s>', 'seed', integerArg('--seed', 0), DEFAULT_EXPERIMENT.seed)
     .option('--temperature <t>', 'answerer sampling temperature in the games it learns from (0 = greedy; eval games are greedy)', (v: string) => {
@@ -106,12 +107,12 @@ export function register(program: Command): void {
     }, DEFAULT_EXPERIMENT.temperature)
     .option('--out <dir>', 'output directory (wiped first)', '.dg/experiments/self-improvement')
     .option('--json', 'print the result as one JSON object on the last line')
-    .action(async (opts: { iterations: number; games: number; evalGames: number; seedExamples: number; seed: number; temperature: number; out: string; json?: boolean }) => {
+    .action(async (opts: { iterations: number; games: number; evalGames: number; heldOut: number; seedExamples: number; seed: number; temperature: number; out: string; json?: boolean }) => {
       const { runSelfImprovement } = await import('../../tiny-vlm/experiment');
       const { renderChart } = await import('../../tiny-vlm/chart');
       const result = await runSelfImprovement({
         ...DEFAULT_EXPERIMENT,
-        iterations: opts.iterations, temperature: opts.temperature, gamesPerIteration: opts.games, evalGames: opts.evalGames, seedExamples: opts.seedExamples, seed: opts.seed,
+        iterations: opts.iterations, temperature: opts.temperature, gamesPerIteration: opts.games, evalGames: opts.evalGames, heldOutQuestions: opts.heldOut, seedExamples: opts.seedExamples, seed: opts.seed,
         outDir: opts.out,
         log: (line) => process.stderr.write(`experiment: ${line}\n`),
       });
