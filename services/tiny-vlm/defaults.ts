@@ -27,5 +27,7 @@ export const DEFAULT_EXPERIMENT = {
   seedExamples: 1000,
   /** The answerer samples its answers in the games it learns from (expert iteration); greedy in eval games. */
   temperature: 1,
+  /** Each model is trained on every training game so far (as an export of all kept games holds them). */
+  cumulative: true,
   settings: DEFAULT_GAME_SETTINGS,
 };

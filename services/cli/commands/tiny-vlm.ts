@@ -105,7 +105,8 @@ export function register(program: Command): void {
       if (!Number.isFinite(t) || t < 0) throw new InvalidArgumentError(`--temperature must be a number >= 0, got "${v}"`);
       return t;
     }, DEFAULT_EXPERIMENT.temperature)
-    .option('--cumulative', 'train each model on every training game so far, not only on its own iteration\'s games')
+    .option('--cumulative', 'train each model on every training game so far (the default)')
+    .option('--no-cumulative', 'train each model only on the games of its own iteration')
     .option('--out <dir>', 'output directory (wiped first)', '.dg/experiments/self-improvement')
     .option('--json', 'print the result as one JSON object on the last line')
     .action(async (opts: { iterations: number; games: number; evalGames: number; heldOut: number; seedExamples: number; seed: number; temperature: number; cumulative?: boolean; out: string; json?: boolean }) => {
@@ -113,7 +114,7 @@ export function register(program: Command): void {
       const { renderChart } = await import('../../tiny-vlm/chart');
       const result = await runSelfImprovement({
         ...DEFAULT_EXPERIMENT,
-        iterations: opts.iterations, temperature: opts.temperature, cumulative: opts.cumulative ?? false, gamesPerIteration: opts.games, evalGames: opts.evalGames, heldOutQuestions: opts.heldOut, seedExamples: opts.seedExamples, seed: opts.seed,
+        iterations: opts.iterations, temperature: opts.temperature, cumulative: opts.cumulative ?? DEFAULT_EXPERIMENT.cumulative, gamesPerIteration: opts.games, evalGames: opts.evalGames, heldOutQuestions: opts.heldOut, seedExamples: opts.seedExamples, seed: opts.seed,
         outDir: opts.out,
         log: (line) => process.stderr.write(`experiment: ${line}\n`),
       });
