@@ -1,4 +1,4 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { seedFrom } from '../datasets/prng';
 import { writeAnswererExport, type ExportGame } from './export-writer';
@@ -36,6 +36,8 @@ export { DEFAULT_EXPERIMENT } from './defaults';
 
 export type Arm = 'filtered' | 'control';
 
+export const RESULT_FILE = 'self-improvement.json';
+
 export interface IterationRow {
   arm: Arm;
   iteration: number;
@@ -68,8 +70,15 @@ function evaluate(model: TinyVlm, ctx: { pools: ReturnType<typeof scenePools>; e
 export async function runSelfImprovement(options: ExperimentOptions): Promise<ExperimentResult> {
   const log = options.log ?? (() => undefined);
   const { settings } = options;
+  // Wipes only an earlier experiment's output (or an empty directory), never an unrelated folder.
+  const existing = await readdir(options.outDir).catch(() => [] as string[]);
+  if (existing.length > 0 && !existing.includes(RESULT_FILE)) {
+    throw new Error(`experiment: ${options.outDir} is not empty and holds no ${RESULT_FILE} from an earlier run; choose another --out`);
+  }
   await rm(options.outDir, { recursive: true, force: true });
   await mkdir(options.outDir, { recursive: true });
+  // Marks the directory as this experiment's at once, so that a rerun after an interruption may wipe it.
+  await writeFile(path.join(options.outDir, RESULT_FILE), `${JSON.stringify({ mode: 'in-process', status: 'running' })}\n`);
   const pools = scenePools(options.seed);
   const heldOut = labelledQuestions(pools.eval, options.heldOutQuestions, settings, seedFrom(options.seed, 'held-out'));
   const evalSpecs = drawGames(pools.eval.length, options.evalGames, settings, seedFrom(options.seed, 'eval-games'));
@@ -133,6 +142,6 @@ export async function runSelfImprovement(options: ExperimentOptions): Promise<Ex
   }
   const { log: _log, ...recorded } = options;
   const result: ExperimentResult = { mode: 'in-process', options: recorded, rows };
-  await writeFile(path.join(options.outDir, 'self-improvement.json'), `${JSON.stringify(result, null, 2)}\n`);
+  await writeFile(path.join(options.outDir, RESULT_FILE), `${JSON.stringify(result, null, 2)}\n`);
   return result;
 }

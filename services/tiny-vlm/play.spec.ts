@@ -1,4 +1,8 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { generateDistinctScenes } from '../datasets/scene-generator';
+import { DEFAULT_EXPERIMENT, runSelfImprovement } from './experiment';
 import { buildVocabulary } from './features';
 import { TinyVlm } from './model';
 import { accuracy, drawGames, labelledQuestions, playGames, sampleYes, sceneImages, wilson } from './play';
@@ -44,5 +48,12 @@ describe('in-process play and measurement', () => {
     expect(acc).toBeGreaterThanOrEqual(0);
     expect(acc).toBeLessThanOrEqual(1);
     model.dispose();
+  });
+
+  it('the experiment refuses to wipe an --out directory that is not an earlier experiment\'s', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'tiny-vlm-exp-'));
+    await writeFile(path.join(dir, 'precious.txt'), 'keep me');
+    await expect(runSelfImprovement({ ...DEFAULT_EXPERIMENT, outDir: dir })).rejects.toThrow(/is not empty and holds no self-improvement\.json/);
+    await rm(dir, { recursive: true, force: true });
   });
 });
