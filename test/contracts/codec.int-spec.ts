@@ -44,10 +44,9 @@ describe('EventCodec with the real registry', () => {
   it('registers every topic under <topic>-value with BACKWARD, idempotently', async () => {
     const ids = await newCodec().registerAll();
     TOPIC_KEYS.forEach((key) => createdSubjects.add(subjectFor(topicName(key, prefix))));
-    const subjects = (await registryGet('/subjects')).body as string[];
+    // Asked per subject: Apicurio's GET /subjects lists one page only, which a busy registry outgrows.
     for (const key of TOPIC_KEYS) {
       const subject = subjectFor(topicName(key, prefix));
-      expect(subjects).toContain(subject);
       expect((await registryGet(`/config/${subject}`)).body).toEqual({ compatibilityLevel: 'BACKWARD' });
       expect((await registryGet(`/subjects/${subject}/versions`)).body).toEqual([1]);
       expect(typeof ids[key]).toBe('number');

@@ -213,7 +213,8 @@ describe('/metrics of the role process', () => {
       expect(families.has(name)).toBe(true);
     }
     expect(metricsDuringRun.during!).toBeGreaterThan(metricsDuringRun.before!);
-    expect(metricsDuringRun.after!).toBeGreaterThan(metricsDuringRun.during!);
+    // The last messages may all be handled before the first scrape sees the sink's rows land.
+    expect(metricsDuringRun.after!).toBeGreaterThanOrEqual(metricsDuringRun.during!);
     // Every game was requested once, so the questioner group handled at least 2N requests.
     const requested = families.get('dg_messages_handled_total')!.samples.filter((s) => s.labels.topic === env.topic('gameRequested') && s.labels.outcome === 'handled');
     expect(requested.reduce((s, x) => s + x.value, 0)).toBeGreaterThanOrEqual(2 * GAMES_PER_ITERATION);
