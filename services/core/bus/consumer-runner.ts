@@ -50,6 +50,14 @@ export interface ConsumerStats {
   deadLettered: number;
   generation: number;
   assignment: TopicPartitions[];
+  /** Messages stalled now: a dependency kept failing them with retriable errors (alarm when > 0). */
+  stalled: number;
+  /** Retries made by stalled messages since start (grows while a dependency is down). */
+  stallRetries: number;
+  /** Times a message stalled since start. */
+  stalls: number;
+  /** Partitions paused now because a message of theirs is stalled. */
+  pausedPartitions: number;
 }
 
 /**
@@ -75,6 +83,13 @@ export class ConsumerRunner<K extends TopicKey> {
   private readonly consumer: KafkaConsumerPort;
   private readonly topicNames: string[];
   private readonly abort = new AbortController();
+  /** Aborted when shutdown starts: stalled messages stop retrying at once. */
+  private readonly draining = new AbortController();
+  /** Stalled messages per paused partition (key topic\u0000partition). */
+  private readonly stalledPartitions = new Map<string, { topic: string; partition: number; stalled: number }>();
+  private stalledCount = 0;
+  private stallCount = 0;
+  private stallRetryCount = 0;
   private partitions = new Map<string, PartitionOffsets>();
   private assignment: TopicPartitions[] = [];
   private generation = 0;
@@ -117,6 +132,10 @@ export class ConsumerRunner<K extends TopicKey> {
       deadLetterBackoff: config.deadLetterBackoff,
       logger: this.logger,
       signal: this.abort.signal,
+      draining: this.draining.signal,
+      onStall: (message) => this.onStall(message),
+      onStallEnd: (message) => this.onStallEnd(message),
+      onStallRetry: () => void this.stallRetryCount++,
       ...(deps.retryTiming ? { retryTiming: deps.retryTiming } : {}),
     });
   }
@@ -144,7 +163,47 @@ export class ConsumerRunner<K extends TopicKey> {
       deadLettered: this.deadLetteredCount,
       generation: this.generation,
       assignment: this.assignment,
+      stalled: this.stalledCount,
+      stallRetries: this.stallRetryCount,
+      stalls: this.stallCount,
+      pausedPartitions: this.stalledPartitions.size,
     };
+  }
+
+  /** A message stalled on a dependency: its partition stops fetching until no stalled message is left in it. */
+  private onStall(message: InboundMessage): void {
+    this.stalledCount++;
+    this.stallCount++;
+    const id = partitionId(message.topic, message.partition);
+    const entry = this.stalledPartitions.get(id);
+    if (entry) {
+      entry.stalled++;
+      return;
+    }
+    this.stalledPartitions.set(id, { topic: message.topic, partition: message.partition, stalled: 1 });
+    try {
+      this.consumer.pausePartitions([{ topic: message.topic, partitions: [message.partition] }]);
+      this.logger.warn('partition paused: a message is stalled on a dependency', { topic: message.topic, partition: message.partition });
+    } catch (error) {
+      this.logger.warn('could not pause a stalled partition', { error, topic: message.topic, partition: message.partition });
+    }
+  }
+
+  private onStallEnd(message: InboundMessage): void {
+    this.stalledCount--;
+    const id = partitionId(message.topic, message.partition);
+    const entry = this.stalledPartitions.get(id);
+    if (!entry) return;
+    entry.stalled--;
+    if (entry.stalled > 0) return;
+    this.stalledPartitions.delete(id);
+    if (this.stopping) return;
+    try {
+      this.consumer.resumePartitions([{ topic: message.topic, partitions: [message.partition] }]);
+      this.logger.info('partition resumed', { topic: message.topic, partition: message.partition });
+    } catch (error) {
+      this.logger.warn('could not resume a partition', { error, topic: message.topic, partition: message.partition });
+    }
   }
 
   private async startConsuming(): Promise<void> {
@@ -160,7 +219,9 @@ export class ConsumerRunner<K extends TopicKey> {
   }
 
   private mayAccept(generation: number, batch: FetchedBatch): boolean {
-    return !this.stopping && generation === this.generation && batch.isActive();
+    // A partition paused for a stalled message takes nothing more from this batch: the rest is
+    // re-fetched after it resumes (only offsets marked fetched advance the fetch position).
+    return !this.stopping && generation === this.generation && batch.isActive() && !this.stalledPartitions.has(partitionId(batch.topic, batch.partition));
   }
 
   private async acceptBatch(batch: FetchedBatch): Promise<void> {
@@ -202,7 +263,7 @@ export class ConsumerRunner<K extends TopicKey> {
   }
 
   private offsetsFor(topic: string, partition: number): PartitionOffsets {
-    const id = `${topic}\u0000${partition}`;
+    const id = partitionId(topic, partition);
     let offsets = this.partitions.get(id);
     if (!offsets) {
       offsets = new PartitionOffsets(topic, partition);
@@ -275,6 +336,8 @@ export class ConsumerRunner<K extends TopicKey> {
   private async shutdown(): Promise<StopReport> {
     const deadline = Date.now() + this.deps.config.shutdownTimeoutMs;
     this.stopping = true;
+    // Stalled messages will not recover within the deadline: they stop now and are redelivered.
+    this.draining.abort(new Error('shutting down'));
     try {
       await this.startPromise;
     } catch {
@@ -306,6 +369,10 @@ export class ConsumerRunner<K extends TopicKey> {
     this.logger.info('consumer stopped', { ...report, handled: this.handledCount, deadLettered: this.deadLetteredCount });
     return report;
   }
+}
+
+function partitionId(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
 }
 
 /** Waits for `work` but not past `deadline` (epoch ms); the work keeps running if it overruns. */

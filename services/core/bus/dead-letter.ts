@@ -10,7 +10,10 @@ export type DeadLetterKind =
   | 'unexpected-event'
   /** The handler failed with a non-retriable error. */
   | 'handler'
-  /** The handler kept failing with retriable errors until the attempts ran out. */
+  /**
+   * No longer produced: retriable failures stall the message (its partition paused) until the
+   * dependency returns instead of dead-lettering it. Kept so older dead letters still read.
+   */
   | 'retries-exhausted';
 
 export function buildDeadLetter(

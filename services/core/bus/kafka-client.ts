@@ -75,6 +75,10 @@ export interface KafkaConsumerPort {
   heartbeat(): Promise<void>;
   /** Stops fetching the topics; the member stays in its group and keeps heartbeating. */
   pause(topics: string[]): void;
+  /** Stops fetching these partitions only (a stalled message, backpressure); the member keeps heartbeating. */
+  pausePartitions(partitions: TopicPartitions[]): void;
+  /** Fetches these partitions again. */
+  resumePartitions(partitions: TopicPartitions[]): void;
   disconnect(): Promise<void>;
 }
 
@@ -337,6 +341,14 @@ class KafkajsConsumer implements KafkaConsumerPort {
 
   pause(topics: string[]): void {
     this.consumer.pause(topics.map((topic) => ({ topic })));
+  }
+
+  pausePartitions(partitions: TopicPartitions[]): void {
+    this.consumer.pause(partitions.map((p) => ({ topic: p.topic, partitions: [...p.partitions] })));
+  }
+
+  resumePartitions(partitions: TopicPartitions[]): void {
+    this.consumer.resume(partitions.map((p) => ({ topic: p.topic, partitions: [...p.partitions] })));
   }
 
   disconnect(): Promise<void> {

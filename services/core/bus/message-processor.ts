@@ -1,6 +1,6 @@
 import type { DeadLetter } from '../../../schemas/generated/events';
 import { TOPICS, type TopicEvent, type TopicKey } from '../../../schemas/topics';
-import { AbortedError, DecodeError, isRetriable, retry, type RetryPolicy, type RetryOptions } from '../errors';
+import { AbortedError, backoffDelayMs, DecodeError, isRetriable, retry, sleep as abortableSleep, type RetryPolicy, type RetryOptions } from '../errors';
 import type { Logger } from '../logging';
 import type { BusConfig } from './bus-config';
 import { buildDeadLetter, type DeadLetterKind } from './dead-letter';
@@ -24,7 +24,26 @@ export interface MessageProcessorDeps<K extends TopicKey> {
   signal: AbortSignal;
   /** Injected by tests. */
   retryTiming?: Pick<RetryOptions, 'random' | 'sleep'>;
+  /**
+   * A message whose retriable failures outlasted `handlerRetry` is stalled, not dead-lettered: a
+   * dependency (ClickHouse, the registry, a model endpoint) is down. Called once when it stalls
+   * (the runner pauses its partition) and once when it leaves that state (recovered, failed for
+   * good, or abandoned at shutdown; the runner resumes the partition when none is left stalled).
+   */
+  onStall?(message: InboundMessage, error: unknown): void;
+  onStallEnd?(message: InboundMessage): void;
+  /** Counts every attempt made while stalled (the runner's stall counters). */
+  onStallRetry?(message: InboundMessage): void;
+  /** Aborted when shutdown starts: stalled messages give up at once (they are redelivered), healthy ones drain. */
+  draining?: AbortSignal;
+  /** How often a stalled message repeats its alarm log line (default 30 s). */
+  stallAlarmIntervalMs?: number;
+  /** Injected by tests. */
+  now?: () => number;
 }
+
+/** Default interval of the alarm line a stalled message repeats. */
+export const STALL_ALARM_INTERVAL_MS = 30_000;
 
 /**
  * One message from bytes to outcome: decode, check the event matches the topic, run the handler
@@ -47,7 +66,13 @@ export class MessageProcessor<K extends TopicKey> {
       });
     } catch (error) {
       if (this.deps.signal.aborted) return 'abandoned';
-      return this.deadLetter(message, logger, 'decode', error, decodeAttempts);
+      if (isRetriable(error)) {
+        const stalled = await this.stall(message, logger, 'decode', error, decodeAttempts, () => this.decode(message));
+        if (stalled.outcome !== 'done') return stalled.outcome === 'abandoned' ? 'abandoned' : this.deadLetter(message, logger, 'decode', stalled.error, stalled.attempts);
+        decoded = stalled.value;
+      } else {
+        return this.deadLetter(message, logger, 'decode', error, decodeAttempts);
+      }
     }
 
     const expected = TOPICS[topicKey].valueEvent;
@@ -65,11 +90,79 @@ export class MessageProcessor<K extends TopicKey> {
       return 'handled';
     } catch (error) {
       if (this.deps.signal.aborted) return 'abandoned';
-      if (isRetriable(error)) {
-        logger.error('handler kept failing with retriable errors; dead-lettering', { attempts, error });
-        return this.deadLetter(message, logger, 'retries-exhausted', error, attempts);
+      if (!isRetriable(error)) return this.deadLetter(message, logger, 'handler', error, attempts);
+      // Retriable failures are never dead-lettered: the dependency is down, not the message bad.
+      const stalled = await this.stall(message, logger, 'handler', error, attempts, (attempt) =>
+        this.deps.handler(decoded.value as TopicEvent<K>, this.context(message, topicKey, decoded, attempt, logger)),
+      );
+      if (stalled.outcome === 'done') return 'handled';
+      if (stalled.outcome === 'abandoned') return 'abandoned';
+      return this.deadLetter(message, logger, 'handler', stalled.error, stalled.attempts);
+    }
+  }
+
+  /**
+   * Keeps retrying a message whose retriable failures outlasted the normal budget, with full-jitter
+   * backoff capped at handlerRetry.maxDelayMs, until it succeeds, fails with a non-retriable error,
+   * or shutdown starts. Meanwhile its partition is paused (onStall) and an alarm line is logged
+   * when it stalls and every stallAlarmIntervalMs after.
+   */
+  private async stall<T>(
+    message: InboundMessage,
+    logger: Logger,
+    stage: string,
+    firstError: unknown,
+    attemptsSoFar: number,
+    operation: (attempt: number) => Promise<T>,
+  ): Promise<{ outcome: 'done'; value: T } | { outcome: 'failed'; error: unknown; attempts: number } | { outcome: 'abandoned' }> {
+    const now = this.deps.now ?? Date.now;
+    const wait = this.deps.retryTiming?.sleep ?? abortableSleep;
+    const random = this.deps.retryTiming?.random ?? Math.random;
+    const alarmEveryMs = this.deps.stallAlarmIntervalMs ?? STALL_ALARM_INTERVAL_MS;
+    const signal = this.deps.draining ? AbortSignal.any([this.deps.signal, this.deps.draining]) : this.deps.signal;
+    const policy = this.deps.handlerRetry;
+    const since = now();
+    let lastError = firstError;
+    let attempt = attemptsSoFar;
+    let nextAlarm = since;
+    this.deps.onStall?.(message, firstError);
+    try {
+      for (;;) {
+        if (now() >= nextAlarm) {
+          logger.error(`ALARM ${stage} stalled: a dependency keeps failing; the partition is paused and the message is retried until it returns (never dead-lettered)`, {
+            alarm: 'bus.stalled',
+            stage,
+            attempts: attempt,
+            stalledForMs: now() - since,
+            error: lastError,
+          });
+          nextAlarm = now() + alarmEveryMs;
+        }
+        if (signal.aborted) return { outcome: 'abandoned' };
+        // The retry window keeps growing from where the normal budget stopped, capped at maxDelayMs.
+        const suggested = (lastError as { retryAfterMs?: unknown } | null)?.retryAfterMs;
+        const jittered = Math.max(policy.initialDelayMs, backoffDelayMs(attempt, policy, random));
+        const delayMs = typeof suggested === 'number' ? Math.min(policy.maxDelayMs, Math.max(jittered, suggested)) : jittered;
+        try {
+          await wait(delayMs, signal);
+        } catch {
+          return { outcome: 'abandoned' };
+        }
+        if (signal.aborted) return { outcome: 'abandoned' };
+        attempt++;
+        this.deps.onStallRetry?.(message);
+        try {
+          const value = await operation(attempt);
+          logger.warn(`${stage} recovered after a stall; the partition resumes`, { alarm: 'bus.stall-cleared', attempts: attempt, stalledForMs: now() - since });
+          return { outcome: 'done', value };
+        } catch (error) {
+          lastError = error;
+          if (this.deps.signal.aborted) return { outcome: 'abandoned' };
+          if (!isRetriable(error)) return { outcome: 'failed', error, attempts: attempt };
+        }
       }
-      return this.deadLetter(message, logger, 'handler', error, attempts);
+    } finally {
+      this.deps.onStallEnd?.(message);
     }
   }
 
