@@ -89,6 +89,8 @@ export interface OutboundRecord {
   headers?: Record<string, string | Buffer>;
   /** Explicit partition; otherwise the key's murmur2 hash (Java-compatible) picks it. */
   partition?: number;
+  /** CreateTime in epoch ms as a decimal string; default: when the produce request is built. */
+  timestamp?: string;
 }
 
 export interface ProducedRecord {
@@ -259,7 +261,13 @@ class KafkajsProducer implements KafkaProducerPort {
       acks: -1,
       topicMessages: [...byTopic].map(([topic, list]) => ({
         topic,
-        messages: list.map((r) => ({ key: r.key, value: r.value, ...(r.headers ? { headers: r.headers } : {}), ...(r.partition === undefined ? {} : { partition: r.partition }) })),
+        messages: list.map((r) => ({
+          key: r.key,
+          value: r.value,
+          ...(r.headers ? { headers: r.headers } : {}),
+          ...(r.partition === undefined ? {} : { partition: r.partition }),
+          ...(r.timestamp === undefined ? {} : { timestamp: r.timestamp }),
+        })),
       })),
     });
     return metadata.map((m) => ({ topic: m.topicName, partition: m.partition, offset: m.baseOffset ?? m.offset ?? '-1' }));

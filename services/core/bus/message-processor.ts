@@ -6,6 +6,7 @@ import type { BusConfig } from './bus-config';
 import { buildDeadLetter, type DeadLetterKind } from './dead-letter';
 import type { EventHandler, MessageContext } from './handler';
 import type { InboundMessage } from './kafka-client';
+import { hopStats } from './hop-stats';
 import type { DecodedValue, WireCodec } from './wire-codec';
 
 /** handled / dead-lettered: done, the offset may be committed. abandoned: not done, must be redelivered. */
@@ -85,6 +86,7 @@ export class MessageProcessor<K extends TopicKey> {
     try {
       await this.withRetries(logger, 'handler', (attempt) => {
         attempts = attempt;
+        if (attempt === 1) hopStats.record(Date.now() - Number(message.timestamp));
         return this.deps.handler(decoded.value as TopicEvent<K>, this.context(message, topicKey, decoded, attempt, logger));
       });
       return 'handled';
