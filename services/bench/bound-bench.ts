@@ -118,7 +118,7 @@ class Child {
   }
 
   /** SIGTERM (the role drains), SIGKILL after `graceMs`. */
-  async stop(graceMs = 30_000): Promise<string> {
+  async stop(graceMs = 20_000): Promise<string> {
     if (!this.alive) return `${this.name} had exited (${this.proc.exitCode ?? this.proc.signalCode})`;
     this.proc.kill('SIGTERM');
     const timer = setTimeout(() => this.proc.kill('SIGKILL'), graceMs);
@@ -137,7 +137,8 @@ async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Pro
   const prefix = benchTopicPrefix('bound', suffix);
   const database = benchDatabase('bound', suffix);
   const workDir = await mkdtemp(join(tmpdir(), 'dg-bench-bound-'));
-  ctx.defer(`work dir ${workDir}`, () => rm(workDir, { recursive: true, force: true }));
+  // Process logs live here too; DG_BENCH_KEEP_LOGS=1 keeps them for a look afterwards.
+  ctx.defer(`work dir ${workDir}`, async () => (process.env.DG_BENCH_KEEP_LOGS ? `kept ${workDir}` : rm(workDir, { recursive: true, force: true })));
   deferIsolationCleanup(ctx, prefix);
   ctx.defer(`clickhouse database ${database}`, async () => {
     await dropDatabase(ctx.config, database);
@@ -301,11 +302,25 @@ async function simStats(sim: Child): Promise<SimProcessStats> {
   return (await sim.request<{ stats: SimProcessStats }>({ type: 'stats' })).stats;
 }
 
-async function roleStats(children: Map<string, Child>, options: { reset?: boolean; hops?: boolean }): Promise<Record<string, RoleProcessStats>> {
+/**
+ * Every live role's figures. A loaded host can keep a starting process from answering for a while:
+ * window boundaries wait long; samples (`optional`) skip a role that does not answer in time.
+ */
+async function roleStats(children: Map<string, Child>, options: { reset?: boolean; hops?: boolean; optional?: boolean }): Promise<Record<string, RoleProcessStats>> {
+  const { optional, ...request } = options;
   const entries = await Promise.all(
-    [...children].filter(([, c]) => c.alive).map(async ([name, child]) => [name, (await child.request<RoleAgentReply>({ type: 'stats', ...options })).stats] as const),
+    [...children]
+      .filter(([, c]) => c.alive)
+      .map(async ([name, child]) => {
+        try {
+          return [[name, (await child.request<RoleAgentReply>({ type: 'stats', ...request }, optional ? 5_000 : 90_000)).stats] as const];
+        } catch (error) {
+          if (optional) return [];
+          throw error;
+        }
+      }),
   );
-  return Object.fromEntries(entries);
+  return Object.fromEntries(entries.flat());
 }
 
 interface StreamRun {
@@ -361,7 +376,7 @@ async function streamGames(ctx: BenchContext, run: StreamRun): Promise<StreamOut
     if (performance.now() - lastProgress > STALL_MS) throw new Error(`no game of run ${run.plan.runId} finished for ${STALL_MS / 1000} s (${finished} finished, ${launched} launched)`);
     if (run.sampleEveryMs !== undefined && performance.now() - lastSample >= run.sampleEveryMs) {
       lastSample = performance.now();
-      const stats = await roleStats(run.children, {});
+      const stats = await roleStats(run.children, { optional: true });
       const rss = Object.fromEntries(Object.entries(stats).map(([name, s]) => [name, s.rssBytes / 1_048_576]));
       for (const [name, mib] of Object.entries(rss)) peakRssMib[name] = Math.max(peakRssMib[name] ?? 0, mib);
       run.onSample?.(rss);
