@@ -72,7 +72,9 @@ export interface BoundBenchResult {
 }
 
 const POLL_MS = 500;
-const STALL_MS = 90_000;
+const STALL_MS = 180_000;
+/** Longest wait for a phase's games to finish before the next phase starts. */
+const DRAIN_MS = 180_000;
 const ROLES: readonly RoleName[] = ['questioner', 'answerer', 'referee', 'filter', 'sink'];
 
 export function boundBench(options: BoundBenchOptions): Bench<BoundBenchResult> {
@@ -177,8 +179,9 @@ async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Pro
     ANSWERER_MODEL: 'sim-vlm',
     QUESTIONER_CONCURRENCY: String(C),
     ANSWERER_CONCURRENCY: String(C),
-    // Room for C handlers waiting on the endpoint plus the ones doing everything else.
-    DG_MAX_IN_FLIGHT: String(2 * C),
+    // Room for every game at this role at once (at most C of them call the endpoint, the rest wait
+    // in the model client's limiter), so the bus's hop is not time spent queueing for the endpoint.
+    DG_MAX_IN_FLIGHT: String(4 * C),
     ...overrides,
   });
   const children = new Map<string, Child>();
@@ -230,7 +233,7 @@ async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Pro
 
   ctx.progress(`streaming: ${gamesInFlight} games in flight, warm-up ${warmupMs / 1000} s, window ${windowMs / 1000} s (load ${loadavg()[0]!.toFixed(2)})`);
   result.streaming = await streamingPhase(ctx, { ch, bus, images: dataset.images, plan: plan('streaming'), inFlight: gamesInFlight, warmupMs, windowMs, children, sim, concurrency: { questioner: C, answerer: C } });
-  ctx.progress(`streaming: ${result.streaming.model_calls_per_s} calls/s of bound ${result.streaming.bound_calls_per_s} (utilisation ${result.streaming.utilisation}), hop p50/p99 ${result.streaming.hop.p50_ms}/${result.streaming.hop.p99_ms} ms`);
+  ctx.progress(`streaming: ${describePhase(result.streaming)}`);
 
   if (!ctx.quick && options.memoryGames > 0) {
     ctx.progress(`memory: ${options.memoryGames} games in flight`);
@@ -252,12 +255,12 @@ async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Pro
   const half = Math.max(1, Math.floor(C / 2));
   ctx.progress(`scale-out: two answerer processes with concurrency ${half} each`);
   await stopRoles(['answerer']);
-  await startRole('answerer', 'answerer-1', roleEnv({ ANSWERER_CONCURRENCY: String(half), DG_MAX_IN_FLIGHT: String(2 * half) }));
-  await startRole('answerer', 'answerer-2', roleEnv({ ANSWERER_CONCURRENCY: String(C - half), DG_MAX_IN_FLIGHT: String(2 * (C - half)) }));
+  await startRole('answerer', 'answerer-1', roleEnv({ ANSWERER_CONCURRENCY: String(half), DG_MAX_IN_FLIGHT: String(4 * half) }));
+  await startRole('answerer', 'answerer-2', roleEnv({ ANSWERER_CONCURRENCY: String(C - half), DG_MAX_IN_FLIGHT: String(4 * (C - half)) }));
   const scaleOut = await streamingPhase(ctx, { ch, bus, images: dataset.images, plan: plan('scale-out'), inFlight: gamesInFlight, warmupMs: warmupMs + 5_000, windowMs, children, sim, concurrency: { questioner: C, answerer: C } });
   result.scale_out = { ...scaleOut, answerer_processes: 2 };
   result.scale_out_over_streaming = ratioFigure(scaleOut.model_calls_per_s, result.streaming.model_calls_per_s);
-  ctx.progress(`scale-out: ${scaleOut.model_calls_per_s} calls/s (utilisation ${scaleOut.utilisation})`);
+  ctx.progress(`scale-out: ${describePhase(scaleOut)}`);
 
   // Lock-step: the roles are stopped so that only the baseline talks to the simulator.
   await stopRoles([...children.keys()]);
@@ -296,6 +299,11 @@ async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Pro
     peakRssMibAt1000: result.memory?.max_role_rss_mib ?? null,
   });
   return result;
+}
+
+function describePhase(p: StreamingPhase): string {
+  const cpu = Object.entries(p.roles).map(([name, r]) => `${name} ${r.cpu_cores}`).join(', ');
+  return `${p.model_calls_per_s} calls/s of bound ${p.bound_calls_per_s} (utilisation ${p.utilisation}; mean latency ${p.endpoints.questioner.mean_latency_ms}/${p.endpoints.answerer.mean_latency_ms} ms), hop p50/p99 ${p.hop.p50_ms}/${p.hop.p99_ms} ms; CPU cores: ${cpu}, simulator ${p.simulator_cpu_cores}; load ${p.host_load_1m}`;
 }
 
 async function simStats(sim: Child): Promise<SimProcessStats> {
@@ -393,6 +401,14 @@ async function streamGames(ctx: BenchContext, run: StreamRun): Promise<StreamOut
   const simAfter = await simStats(run.sim);
   const rolesAfter = await roleStats(run.children, { hops: true });
   const finishedAfter = await finishedGames();
+  // Let this phase's games finish before the next phase starts, so phases do not share the endpoints.
+  const drainEnd = performance.now() + DRAIN_MS;
+  let drained = finishedAfter;
+  while (drained < launched && performance.now() < drainEnd) {
+    await abortableSleep(POLL_MS, ctx.signal);
+    drained = await finishedGames();
+  }
+  if (drained < launched) ctx.progress(`${launched - drained} games of ${run.plan.runId} still unfinished after ${DRAIN_MS / 1000} s; going on`);
   const windowMs = simAfter.atMs - simBefore.atMs;
   const calls = Object.keys(simAfter.endpoints).reduce((sum, k) => sum + simAfter.endpoints[k]!.calls - simBefore.endpoints[k]!.calls, 0);
   return { windowMs, finishedInWindow: finishedAfter - finishedBefore, callsPerS: significant(perSecond(calls, windowMs)), simBefore, simAfter, rolesBefore, rolesAfter, peakRssMib };

@@ -77,19 +77,29 @@ function startCountingProxy(upstreamPort: number, endpoint: CountingEndpoint, ag
       ended = true;
       endpoint.end(started, ok);
     };
-    const upstream = request({ host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers, agent }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-      answer.on('end', () => finish(answer.statusCode === 200));
-      answer.on('error', () => finish(false));
-    });
-    upstream.on('error', (error) => {
-      finish(false);
-      if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
-      res.end(`bench proxy: ${error.message}`);
-    });
     res.on('close', () => finish(false));
-    req.pipe(upstream);
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      // A pooled connection the simulator closed at the same moment resets: retry once on a new one.
+      const forward = (attempt: number): void => {
+        const upstream = request({ host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers, agent: attempt === 1 ? agent : false }, (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+          answer.on('end', () => finish(answer.statusCode === 200));
+          answer.on('error', () => finish(false));
+        });
+        upstream.on('error', (error) => {
+          if (attempt === 1 && !res.headersSent) return forward(2);
+          finish(false);
+          if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
+          res.end(`bench proxy: ${error.message}`);
+        });
+        upstream.end(body);
+      };
+      forward(1);
+    });
   });
   server.keepAliveTimeout = 60_000;
   return new Promise((resolve, reject) => {
@@ -107,7 +117,8 @@ async function main(): Promise<void> {
     defaults: { errorRate: 0, failureRate: 0, latencyMs: latencyMs ?? 250, latencyJitterMs: jitterMs ?? 50 },
     models: DEFAULT_MODEL_PRESETS,
   });
-  const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
+  // Pooled connections, closed by us before the simulator's 5 s keep-alive timeout would.
+  const agent = new Agent({ keepAlive: true, maxSockets: Infinity, timeout: 4_000 });
   const endpoints: Record<string, CountingEndpoint> = { questioner: new CountingEndpoint(), answerer: new CountingEndpoint() };
   const urls: Record<string, string> = {};
   const servers: Server[] = [];

@@ -195,6 +195,26 @@ describe('ConsumerRunner', () => {
     await runner.stop();
   });
 
+  it('pauses every assigned partition while the buffer is full and resumes them once it drained to three quarters', async () => {
+    const { consumer, gated, runner } = setup({ maxInFlight: 2, maxBuffered: 4 });
+    await runner.start();
+    const delivery = consumer.listener.onBatch(batchOf(0, [[0, 'a'], [1, 'b'], [2, 'c'], [3, 'd'], [4, 'e'], [5, 'f']]));
+    await eventually(() => runner.stats().backpressured);
+    expect(consumer.pausedPartitions).toEqual(new Set([`${TOPIC}:0`, `${TOPIC}:1`]));
+    expect(runner.stats().backpressurePauses).toBe(1);
+    // One finished: 3 of 4 buffered is the low-water mark, so fetching resumes; the batch's next
+    // message takes the free slot, the buffer is full again, and fetching pauses again.
+    gated.release('0:0');
+    await eventually(() => consumer.events.includes('resume 0,1'));
+    await eventually(() => runner.stats().backpressurePauses === 2);
+    gated.release('0:1', '0:2', '0:3', '0:4', '0:5');
+    await delivery;
+    await eventually(() => gated.finished.length === 6);
+    expect(runner.stats().backpressured).toBe(false);
+    expect(consumer.pausedPartitions.size).toBe(0);
+    await runner.stop();
+  });
+
   it('serves partitions waiting for room in turn, so a long batch does not starve another partition', async () => {
     const { consumer, gated, runner } = setup({ maxInFlight: 1, maxBuffered: 1 });
     await runner.start();

@@ -58,6 +58,10 @@ export interface ConsumerStats {
   stalls: number;
   /** Partitions paused now because a message of theirs is stalled. */
   pausedPartitions: number;
+  /** Fetching is paused now because the buffer is full (backpressure). */
+  backpressured: boolean;
+  /** Times fetching was paused for backpressure since start. */
+  backpressurePauses: number;
 }
 
 /**
@@ -90,6 +94,9 @@ export class ConsumerRunner<K extends TopicKey> {
   private stalledCount = 0;
   private stallCount = 0;
   private stallRetryCount = 0;
+  /** Every assigned partition is paused because the buffer is full; resumed at the low-water mark. */
+  private backpressured = false;
+  private backpressurePauseCount = 0;
   private partitions = new Map<string, PartitionOffsets>();
   private assignment: TopicPartitions[] = [];
   private generation = 0;
@@ -167,7 +174,40 @@ export class ConsumerRunner<K extends TopicKey> {
       stallRetries: this.stallRetryCount,
       stalls: this.stallCount,
       pausedPartitions: this.stalledPartitions.size,
+      backpressured: this.backpressured,
+      backpressurePauses: this.backpressurePauseCount,
     };
+  }
+
+  /**
+   * Backpressure: when the buffer is full, every assigned partition stops fetching, so no more
+   * batches pile up in memory behind the one waiting for room; they resume once the buffer has
+   * drained to three quarters. Waiting for room (tickets) still bounds what is accepted.
+   */
+  private pauseForBackpressure(): void {
+    if (this.backpressured || this.stopping) return;
+    this.backpressured = true;
+    this.backpressurePauseCount++;
+    try {
+      this.consumer.pausePartitions(this.assignment);
+    } catch (error) {
+      this.logger.debug('could not pause for backpressure', { error });
+    }
+  }
+
+  private resumeAfterBackpressure(pendingNow: number): void {
+    if (!this.backpressured || pendingNow > Math.floor(this.scheduler.maxPending * 0.75)) return;
+    this.backpressured = false;
+    if (this.stopping) return;
+    // Partitions with a stalled message stay paused until it recovers.
+    const resume = this.assignment
+      .map((a) => ({ topic: a.topic, partitions: a.partitions.filter((p) => !this.stalledPartitions.has(partitionId(a.topic, p))) }))
+      .filter((a) => a.partitions.length > 0);
+    try {
+      if (resume.length > 0) this.consumer.resumePartitions(resume);
+    } catch (error) {
+      this.logger.debug('could not resume after backpressure', { error });
+    }
   }
 
   /** A message stalled on a dependency: its partition stops fetching until no stalled message is left in it. */
@@ -232,6 +272,7 @@ export class ConsumerRunner<K extends TopicKey> {
       if (!this.mayAccept(generation, batch)) return;
       const ticket = this.scheduler.requestRoom();
       try {
+        if (!this.scheduler.hasRoom()) this.pauseForBackpressure();
         while (!(await ticket.wait(this.deps.config.consumer.heartbeatIntervalMs))) {
           if (!this.mayAccept(generation, batch)) break;
           await batch.heartbeat();
@@ -260,6 +301,8 @@ export class ConsumerRunner<K extends TopicKey> {
     else this.deadLetteredCount++;
     // A window from an older generation is no longer in `partitions`, so this cannot reach a commit.
     offsets.finish(message.offset);
+    // This task still counts as pending until it returns.
+    if (this.backpressured) this.resumeAfterBackpressure(this.scheduler.pending - 1);
   }
 
   private offsetsFor(topic: string, partition: number): PartitionOffsets {
