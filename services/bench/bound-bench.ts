@@ -3,7 +3,6 @@ import { mkdtemp, open, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClickHouseConnection, migrateClickHouse, sql } from '../core/clickhouse';
-import { repoRoot } from '../core/config/repo-root';
 import type { RoleName } from '../core/runtime';
 import type { DatasetImage } from '../datasets/dataset';
 import { loadDataset } from '../datasets/resolve';
@@ -189,7 +188,8 @@ async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Pro
     const log = await open(join(workDir, `${name}.log`), 'a');
     const execArgv = ['--require', join(__dirname, 'role-agent.js')];
     if (options.profileDir) execArgv.push('--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=${name}.${suffix}.cpuprofile`);
-    const child = new Child(name, fork(join(repoRoot(), 'bin', 'dg'), ['run', role], { env, execArgv, stdio: ['ignore', log.fd, log.fd, 'ipc'] }));
+    // `dg run <role>` (dg-run.js is bin/dg without its rebuild check; the bench's own start built dist/).
+    const child = new Child(name, fork(join(__dirname, 'dg-run.js'), ['run', role], { env, execArgv, stdio: ['ignore', log.fd, log.fd, 'ipc'] }));
     void child.exited.then(() => log.close());
     children.set(name, child);
     return child;

@@ -1,7 +1,7 @@
 import type { DeadLetter } from '../../../schemas/generated/events';
 import { TOPICS, type TopicEvent, type TopicKey } from '../../../schemas/topics';
 import { AbortedError, backoffDelayMs, DecodeError, isRetriable, retry, sleep as abortableSleep, type RetryPolicy, type RetryOptions } from '../errors';
-import type { Logger } from '../logging';
+import type { LogBindings, LogFields, Logger, LogLevel } from '../logging';
 import type { BusConfig } from './bus-config';
 import { buildDeadLetter, type DeadLetterKind } from './dead-letter';
 import type { EventHandler, MessageContext } from './handler';
@@ -55,16 +55,21 @@ export class MessageProcessor<K extends TopicKey> {
   constructor(private readonly deps: MessageProcessorDeps<K>) {}
 
   async process(message: InboundMessage, topicKey: K): Promise<Outcome> {
-    const gameId = message.key?.toString('utf8');
-    const logger = this.deps.logger.child({ topic: message.topic, partition: message.partition, offset: message.offset, ...(gameId === undefined ? {} : { gameId }) });
+    // Hot path: the bound logger is only built when something is logged, and the first attempt of
+    // decode and handler runs without the retry machinery (it joins in only after a failure).
+    const logger = new LazyChildLogger(this.deps.logger, message);
 
     let decoded: DecodedValue;
-    let decodeAttempts = 0;
+    let decodeAttempts = 1;
     try {
-      decoded = await this.withRetries(logger, 'decode', (attempt) => {
-        decodeAttempts = attempt;
-        return this.decode(message);
-      });
+      try {
+        decoded = await this.decode(message);
+      } catch (firstError) {
+        decoded = await this.withRetries(logger, 'decode', (attempt) => {
+          decodeAttempts = attempt;
+          return attempt === 1 ? Promise.reject(firstError) : this.decode(message);
+        });
+      }
     } catch (error) {
       if (this.deps.signal.aborted) return 'abandoned';
       if (isRetriable(error)) {
@@ -82,13 +87,17 @@ export class MessageProcessor<K extends TopicKey> {
       return this.deadLetter(message, logger, 'unexpected-event', error, 1);
     }
 
-    let attempts = 0;
+    let attempts = 1;
     try {
-      await this.withRetries(logger, 'handler', (attempt) => {
-        attempts = attempt;
-        if (attempt === 1) hopStats.record(Date.now() - Number(message.timestamp));
-        return this.deps.handler(decoded.value as TopicEvent<K>, this.context(message, topicKey, decoded, attempt, logger));
-      });
+      hopStats.record(Date.now() - Number(message.timestamp));
+      try {
+        await this.deps.handler(decoded.value as TopicEvent<K>, this.context(message, topicKey, decoded, 1, logger));
+      } catch (firstError) {
+        await this.withRetries(logger, 'handler', (attempt) => {
+          attempts = attempt;
+          return attempt === 1 ? Promise.reject(firstError) : this.deps.handler(decoded.value as TopicEvent<K>, this.context(message, topicKey, decoded, attempt, logger));
+        });
+      }
       return 'handled';
     } catch (error) {
       if (this.deps.signal.aborted) return 'abandoned';
@@ -196,7 +205,7 @@ export class MessageProcessor<K extends TopicKey> {
       schemaId: decoded.schemaId,
       attempt,
       groupId: this.deps.groupId,
-      logger: logger.child({ eventName: expected }),
+      logger: new LazyChildLogger(logger, undefined, { eventName: expected }),
       signal: this.deps.signal,
       heartbeat: () => this.deps.heartbeat(),
       header: (name) => message.headers.find((h) => h.key === name)?.value?.toString('utf8'),
@@ -222,5 +231,54 @@ export class MessageProcessor<K extends TopicKey> {
       if (publishError instanceof AbortedError && this.deps.signal.aborted) return 'abandoned';
       throw publishError;
     }
+  }
+}
+
+/**
+ * A child logger bound to a message's coordinates, built on first use: most messages log nothing,
+ * and binding the fields of every message cost more than the rest of the bus's per-message work.
+ */
+class LazyChildLogger implements Logger {
+  private bound: Logger | undefined;
+
+  constructor(
+    private readonly parent: Logger,
+    private readonly message: InboundMessage | undefined,
+    private readonly extra: LogBindings = {},
+  ) {}
+
+  get namespace(): string {
+    return this.parent.namespace;
+  }
+
+  private get target(): Logger {
+    if (!this.bound) {
+      const m = this.message;
+      const gameId = m?.key?.toString('utf8');
+      this.bound = this.parent.child(m ? { topic: m.topic, partition: m.partition, offset: m.offset, ...(gameId === undefined ? {} : { gameId }), ...this.extra } : this.extra);
+    }
+    return this.bound;
+  }
+
+  trace(message: string, fields?: LogFields): void {
+    if (this.parent.isLevelEnabled('trace')) this.target.trace(message, fields);
+  }
+  debug(message: string, fields?: LogFields): void {
+    if (this.parent.isLevelEnabled('debug')) this.target.debug(message, fields);
+  }
+  info(message: string, fields?: LogFields): void {
+    if (this.parent.isLevelEnabled('info')) this.target.info(message, fields);
+  }
+  warn(message: string, fields?: LogFields): void {
+    if (this.parent.isLevelEnabled('warn')) this.target.warn(message, fields);
+  }
+  error(message: string, fields?: LogFields): void {
+    if (this.parent.isLevelEnabled('error')) this.target.error(message, fields);
+  }
+  child(bindings: LogBindings): Logger {
+    return this.target.child(bindings);
+  }
+  isLevelEnabled(level: LogLevel): boolean {
+    return this.parent.isLevelEnabled(level);
   }
 }
