@@ -236,7 +236,14 @@ async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Pro
   ctx.progress(`streaming: ${describePhase(result.streaming)}`);
 
   if (!ctx.quick && options.memoryGames > 0) {
-    ctx.progress(`memory: ${options.memoryGames} games in flight`);
+    // As deployed for many games in flight: the player roles hold C handlers calling the endpoint
+    // plus a quarter more (each running handler holds its built request, images included); the
+    // other games wait in Kafka (backpressure), not in memory.
+    const memoryInFlight = String(C + Math.ceil(C / 4));
+    await stopRoles(['questioner', 'answerer']);
+    await startRole('questioner', 'questioner', roleEnv({ DG_MAX_IN_FLIGHT: memoryInFlight }));
+    await startRole('answerer', 'answerer', roleEnv({ DG_MAX_IN_FLIGHT: memoryInFlight }));
+    ctx.progress(`memory: ${options.memoryGames} games in flight (questioner and answerer restarted with DG_MAX_IN_FLIGHT=${memoryInFlight})`);
     const peaks: Record<string, number> = {};
     const phase = await streamGames(ctx, { ch, bus, images: dataset.images, plan: plan('memory'), inFlight: options.memoryGames, warmupMs: 10_000, windowMs: 20_000, children, sim, sampleEveryMs: 1_000, onSample: (rss) => {
       for (const [name, mib] of Object.entries(rss)) peaks[name] = Math.max(peaks[name] ?? 0, mib);
@@ -255,6 +262,10 @@ async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Pro
   const half = Math.max(1, Math.floor(C / 2));
   ctx.progress(`scale-out: two answerer processes with concurrency ${half} each`);
   await stopRoles(['answerer']);
+  if (!ctx.quick && options.memoryGames > 0) {
+    await stopRoles(['questioner']);
+    await startRole('questioner', 'questioner', roleEnv());
+  }
   await startRole('answerer', 'answerer-1', roleEnv({ ANSWERER_CONCURRENCY: String(half), DG_MAX_IN_FLIGHT: String(4 * half) }));
   await startRole('answerer', 'answerer-2', roleEnv({ ANSWERER_CONCURRENCY: String(C - half), DG_MAX_IN_FLIGHT: String(4 * (C - half)) }));
   const scaleOut = await streamingPhase(ctx, { ch, bus, images: dataset.images, plan: plan('scale-out'), inFlight: gamesInFlight, warmupMs: warmupMs + 5_000, windowMs, children, sim, concurrency: { questioner: C, answerer: C } });
