@@ -35,6 +35,8 @@ export interface RoleFigures {
   cpu_cores: number;
   peak_rss_mib: number;
   heap_used_mib: number;
+  /** Buffers and other memory outside the JS heap at the end of the window. */
+  external_mib: number;
   loop_delay_p99_ms: number;
   hop: HopFigures;
 }
@@ -442,6 +444,7 @@ async function streamingPhase(ctx: BenchContext, run: Omit<StreamRun, 'sampleEve
       cpu_cores: cpuCores(before.cpu, after.cpu, roleWindow),
       peak_rss_mib: significant(Math.max(outcome.peakRssMib[name] ?? 0, after.rssBytes / 1_048_576), 3),
       heap_used_mib: significant(after.heapUsedBytes / 1_048_576, 3),
+      external_mib: significant(after.externalBytes / 1_048_576, 3),
       loop_delay_p99_ms: significant(after.loopDelayMs.p99, 3),
       hop: hopFigures(after.hops.samples),
     };

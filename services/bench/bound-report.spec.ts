@@ -90,7 +90,7 @@ describe('bound bench table', () => {
         endpoints: { questioner: endpoint, answerer: endpoint },
         games_per_s: 40,
         hop: { count: 10, p50_ms: 2, p99_ms: 20, max_ms: 30 },
-        roles: { sink: { cpu_cores: 0.1, peak_rss_mib: 120, heap_used_mib: 50, loop_delay_p99_ms: 12, hop: { count: 2, p50_ms: 1, p99_ms: 2, max_ms: 2 } } },
+        roles: { sink: { cpu_cores: 0.1, peak_rss_mib: 120, heap_used_mib: 50, external_mib: 5, loop_delay_p99_ms: 12, hop: { count: 2, p50_ms: 1, p99_ms: 2, max_ms: 2 } } },
         simulator_cpu_cores: 0.3,
         host_load_1m: 1.5,
       },

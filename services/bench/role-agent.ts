@@ -14,6 +14,8 @@ export interface RoleProcessStats {
   cpu: NodeJS.CpuUsage;
   rssBytes: number;
   heapUsedBytes: number;
+  /** Memory outside the JS heap: Buffers, ArrayBuffers, native. */
+  externalBytes: number;
   /** Event-loop delay since the last reset (ms). */
   loopDelayMs: { p50: number; p99: number; max: number };
   hops: HopSnapshot;
@@ -34,6 +36,7 @@ if (process.send) {
       cpu: process.cpuUsage(),
       rssBytes: memory.rss,
       heapUsedBytes: memory.heapUsed,
+      externalBytes: memory.external,
       loopDelayMs: { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
       hops: message.hops ? hopStats.snapshot() : { ...hopStats.snapshot(0) },
     };
