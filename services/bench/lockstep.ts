@@ -4,9 +4,9 @@ import { answererRequestKind, buildAnswererMessages, buildQuestionerMessages, de
 
 /**
  * The lock-step baseline: how batch pipelines (distilabel- or clembench-style runners) play games.
- * Every game in flight is advanced by one turn per batch; a batch issues each game's next call
- * (at most `concurrency` at once per endpoint, like the roles) and waits for its slowest call
- * before the next batch starts. A game that ends is replaced by the next one, so the number in
+ * Every game in flight is advanced by one turn per batch; a batch runs one model step at a time
+ * (the questioner's calls of every game whose turn it is, then the answerer's; at most
+ * `concurrency` at once per endpoint, like the roles), and each step waits for its slowest call. A game that ends is replaced by the next one, so the number in
  * flight stays the same as the streaming run's. Requests and parsing are the roles' own.
  */
 export interface LockStepOptions {
@@ -59,8 +59,15 @@ export async function lockStep(nextGame: (index: number) => GameState, inFlight:
 
   while (performance.now() - started < options.durationMs) {
     options.signal.throwIfAborted();
-    // One batch: every game one turn; the batch ends with its slowest call.
-    const next = await Promise.all(games.map((game) => advance(game)));
+    // One batch: every game one turn, one model at a time as batch pipelines run their steps (the
+    // questioner step over every game whose turn it is, then the answerer step); each step ends
+    // with its slowest call.
+    const next: Array<GameState | undefined> = new Array(games.length);
+    for (const speaker of ['questioner', 'answerer'] as const) {
+      const indexes = games.flatMap((game, i) => (nextSpeaker(game) === speaker ? [i] : []));
+      const moved = await Promise.all(indexes.map((i) => advance(games[i]!)));
+      indexes.forEach((gameIndex, k) => (next[gameIndex] = moved[k]));
+    }
     batches++;
     for (let i = 0; i < games.length; i++) {
       const moved = next[i];
