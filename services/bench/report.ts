@@ -1,12 +1,14 @@
+import type { BoundBenchResult } from './bound-bench';
 import type { BusBenchResult } from './bus-bench';
 import type { CodecBenchResult } from './codec-bench';
 import type { E2eBenchResult } from './e2e-bench';
 import type { SinkBenchResult } from './sink-bench';
 
-export const BENCH_NAMES = ['codec', 'bus', 'e2e', 'sink'] as const;
+export const BENCH_NAMES = ['bound', 'codec', 'bus', 'e2e', 'sink'] as const;
 export type BenchName = (typeof BENCH_NAMES)[number];
 
 export interface BenchResults {
+  bound: BoundBenchResult;
   codec: CodecBenchResult;
   bus: BusBenchResult;
   e2e: E2eBenchResult;
@@ -33,6 +35,7 @@ export interface BenchReport {
   stack_started_by_bench: boolean;
   /** Benches in the order they ran. */
   order: BenchName[];
+  bound?: BoundBenchResult | BenchFailure;
   codec?: CodecBenchResult | BenchFailure;
   bus?: BusBenchResult | BenchFailure;
   e2e?: E2eBenchResult | BenchFailure;
@@ -74,7 +77,9 @@ export function tableRows(report: BenchReport): TableRow[] {
       add(name, 'FAILED', result.error);
       continue;
     }
-    if (name === 'codec') {
+    if (name === 'bound') {
+      boundRows(result as BoundBenchResult, add);
+    } else if (name === 'codec') {
       const r = result as CodecBenchResult;
       add('codec', 'encode+validate events/s', f(r.codec_encode_events_per_s), `avsc toBuffer ${f(r.raw_encode_events_per_s)}`, f(r.encode_ratio));
       add('codec', 'decode events/s', f(r.codec_decode_events_per_s), `avsc fromBuffer ${f(r.raw_decode_events_per_s)}`, f(r.decode_ratio));
@@ -101,6 +106,31 @@ export function tableRows(report: BenchReport): TableRow[] {
     }
   }
   return rows;
+}
+
+function boundRows(r: BoundBenchResult, add: (bench: string, figure: string, measured: string, baseline?: string, ratio?: string) => void): void {
+  const f = formatFigure;
+  const b = 'bound';
+  add(b, 'set-up', `C=${r.concurrency} per endpoint, latency ${r.latency_ms}±${r.jitter_ms} ms`);
+  const s = r.streaming;
+  if (s) {
+    add(b, `model calls/s, ${s.games_in_flight} games in flight`, f(s.model_calls_per_s), `Little's law C/latency ${f(s.bound_calls_per_s)}`, f(s.utilisation));
+    for (const role of ['questioner', 'answerer'] as const) {
+      const e = s.endpoints[role];
+      add(b, `${role}: calls/s, mean in-flight`, `${f(e.calls_per_s)}, ${f(e.mean_in_flight)}`, `bound ${f(e.bound_calls_per_s)} (${e.concurrency}/${f(e.mean_latency_ms)} ms)`, f(e.utilisation));
+    }
+    add(b, 'games/s', f(s.games_per_s));
+    add(b, 'per-hop publish→handler p50 / p99 ms', `${f(s.hop.p50_ms)} / ${f(s.hop.p99_ms)}`, 'target 5 / 25');
+    for (const [name, role] of Object.entries(s.roles)) {
+      add(b, `${name}: CPU cores, RSS MiB, loop p99 ms`, `${f(role.cpu_cores)}, ${f(role.peak_rss_mib)}, ${f(role.loop_delay_p99_ms)}`, `hop p50/p99 ${f(role.hop.p50_ms)}/${f(role.hop.p99_ms)}`);
+    }
+    add(b, 'simulator CPU cores; host load (1 min)', `${f(s.simulator_cpu_cores)}; ${f(s.host_load_1m)}`);
+  }
+  if (r.lock_step) add(b, 'lock-step model calls/s', f(r.lock_step.model_calls_per_s), `streaming ${f(s?.model_calls_per_s)}`, `${f(r.streaming_over_lock_step ?? null)}x`);
+  if (r.scale_out) add(b, 'scale-out (2 answerers, C split) calls/s', f(r.scale_out.model_calls_per_s), `one answerer ${f(s?.model_calls_per_s)}`, f(r.scale_out_over_streaming ?? null));
+  if (r.memory) add(b, `max RSS per role, ${r.memory.games_in_flight} in flight MiB`, f(r.memory.max_role_rss_mib), 'target 250 MB', Object.entries(r.memory.peak_rss_mib).map(([k, v]) => `${k} ${f(v)}`).join(' '));
+  if (r.soak) add(b, `soak RSS drift MiB (${r.soak.duration_s} s)`, Object.entries(r.soak.rss_drift_mib).map(([k, v]) => `${k} ${f(v)}`).join(', '));
+  for (const t of r.targets) add(b, `target: ${t.target}`, f(t.value), t.met === null ? 'not measured' : t.met ? 'met' : 'MISSED');
 }
 
 export function renderTable(rows: readonly TableRow[]): string {

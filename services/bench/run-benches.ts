@@ -1,5 +1,6 @@
 import { cpus, loadavg } from 'node:os';
 import type { ConfigOverrides, DgConfig } from '../core/config';
+import { boundBench, type BoundBenchOptions } from './bound-bench';
 import { busBench } from './bus-bench';
 import { codecBench } from './codec-bench';
 import { runBench, type Bench } from './context';
@@ -14,6 +15,8 @@ export interface RunBenchesOptions {
   only: readonly BenchName[];
   /** Games kept in flight by the end-to-end bench. */
   inFlight: number;
+  /** The bound bench's settings. */
+  bound: BoundBenchOptions;
   config: DgConfig;
   /** `config` with more settings on top (each bench's isolation). */
   configWith: (overrides: ConfigOverrides) => DgConfig;
@@ -24,13 +27,14 @@ export interface RunBenchesOptions {
 }
 
 /**
- * The end-to-end bench runs first, while the process is fresh, so its memory figures are not
+ * The bound bench (separate processes) runs first; then the end-to-end bench, while the process is fresh, so its memory figures are not
  * inflated by what earlier benches left on the heap; the CPU-only codec bench runs last.
  */
-export const RUN_ORDER: readonly BenchName[] = ['e2e', 'bus', 'sink', 'codec'];
+export const RUN_ORDER: readonly BenchName[] = ['bound', 'e2e', 'bus', 'sink', 'codec'];
 
 export async function runBenches(options: RunBenchesOptions): Promise<BenchReport> {
   const benches: Record<BenchName, () => Bench<unknown>> = {
+    bound: () => boundBench(options.bound),
     e2e: () => e2eBench({ inFlight: options.inFlight }),
     bus: busBench,
     sink: sinkBench,

@@ -13,6 +13,13 @@ interface BenchOptions {
   only?: BenchName[];
   inFlight: number;
   stack: boolean;
+  concurrency: number;
+  latency: number;
+  jitter: number;
+  games?: number;
+  memoryGames: number;
+  soak?: boolean;
+  profile?: string;
 }
 
 function benchList(value: string): BenchName[] {
@@ -38,6 +45,13 @@ export function register(program: Command): void {
     .option('--out <file>', 'also write the JSON report to this file (e.g. bench-results/<date>.json)')
     .option('--only <names>', `run only these benches: ${BENCH_NAMES.join(',')}`, benchList)
     .option('--in-flight <n>', 'games kept in flight by the end-to-end bench', integerArg('--in-flight', 1), 64)
+    .option('--concurrency <n>', 'bound bench: model-call concurrency C per endpoint', integerArg('--concurrency', 1), 64)
+    .option('--latency <ms>', 'bound bench: mean simulated model latency', integerArg('--latency', 0), 250)
+    .option('--jitter <ms>', 'bound bench: latency jitter, uniform ± (default 20% of --latency)', integerArg('--jitter', 0))
+    .option('--games <n>', 'bound bench: games in flight (default 4 × concurrency)', integerArg('--games', 1))
+    .option('--memory-games <n>', 'bound bench: games in flight of the memory phase (0 skips it)', integerArg('--memory-games', 0), 1000)
+    .option('--soak', 'bound bench only: 10 minutes at --memory-games games in flight, RSS per role sampled (flat-memory check)')
+    .option('--profile <dir>', 'bound bench: write V8 CPU profiles of every role process to this folder')
     .option('--no-stack', 'do not check or start the local stack (use KAFKA_BROKERS etc. as configured)')
     .action(async (opts: BenchOptions) => {
       const settings = stackSettingsFromEnv(process.env);
@@ -71,8 +85,17 @@ export function register(program: Command): void {
         }
         const report = await runBenches({
           quick: opts.quick === true,
-          only: opts.only ?? BENCH_NAMES,
+          only: opts.soak ? ['bound'] : (opts.only ?? BENCH_NAMES),
           inFlight: opts.inFlight,
+          bound: {
+            concurrency: opts.concurrency,
+            latencyMs: opts.latency,
+            jitterMs: opts.jitter ?? Math.round(opts.latency * 0.2),
+            ...(opts.games === undefined ? {} : { gamesInFlight: opts.games }),
+            memoryGames: opts.memoryGames,
+            soak: opts.soak === true,
+            ...(opts.profile === undefined ? {} : { profileDir: resolve(opts.profile) }),
+          },
           config,
           configWith,
           stackStartedByBench: stackStarted,

@@ -1,4 +1,4 @@
-import { RetriableError } from '../errors';
+import { DecodeError, RetriableError } from '../errors';
 import { createLogger } from '../logging';
 import { resolveBusConfig } from './bus-config';
 import { ConsumerRunner } from './consumer-runner';
@@ -30,6 +30,15 @@ class FakeConsumer implements KafkaConsumerPort {
   }
   pause(topics: string[]): void {
     this.paused = topics;
+  }
+  readonly pausedPartitions = new Set<string>();
+  pausePartitions(partitions: TopicPartitions[]): void {
+    for (const p of partitions) for (const n of p.partitions) this.pausedPartitions.add(`${p.topic}:${n}`);
+    this.events.push(`pause ${partitions.map((p) => p.partitions.join(",")).join(" ")}`);
+  }
+  resumePartitions(partitions: TopicPartitions[]): void {
+    for (const p of partitions) for (const n of p.partitions) this.pausedPartitions.delete(`${p.topic}:${n}`);
+    this.events.push(`resume ${partitions.map((p) => p.partitions.join(',')).join(' ')}`);
   }
   async disconnect(): Promise<void> {
     this.events.push('disconnect');
@@ -186,6 +195,26 @@ describe('ConsumerRunner', () => {
     await runner.stop();
   });
 
+  it('pauses every assigned partition while the buffer is full and resumes them once it drained to three quarters', async () => {
+    const { consumer, gated, runner } = setup({ maxInFlight: 2, maxBuffered: 4 });
+    await runner.start();
+    const delivery = consumer.listener.onBatch(batchOf(0, [[0, 'a'], [1, 'b'], [2, 'c'], [3, 'd'], [4, 'e'], [5, 'f']]));
+    await eventually(() => runner.stats().backpressured);
+    expect(consumer.pausedPartitions).toEqual(new Set([`${TOPIC}:0`, `${TOPIC}:1`]));
+    expect(runner.stats().backpressurePauses).toBe(1);
+    // One finished: 3 of 4 buffered is the low-water mark, so fetching resumes; the batch's next
+    // message takes the free slot, the buffer is full again, and fetching pauses again.
+    gated.release('0:0');
+    await eventually(() => consumer.events.includes('resume 0,1'));
+    await eventually(() => runner.stats().backpressurePauses === 2);
+    gated.release('0:1', '0:2', '0:3', '0:4', '0:5');
+    await delivery;
+    await eventually(() => gated.finished.length === 6);
+    expect(runner.stats().backpressured).toBe(false);
+    expect(consumer.pausedPartitions.size).toBe(0);
+    await runner.stop();
+  });
+
   it('serves partitions waiting for room in turn, so a long batch does not starve another partition', async () => {
     const { consumer, gated, runner } = setup({ maxInFlight: 1, maxBuffered: 1 });
     await runner.start();
@@ -289,7 +318,7 @@ describe('ConsumerRunner', () => {
     const runner = new ConsumerRunner(
       {
         client,
-        codec: { ...codec, decode: async (bytes) => (bytes.toString() === '0' ? Promise.reject(new RetriableError('nope')) : codec.decode(bytes)) },
+        codec: { ...codec, decode: async (bytes) => (bytes.toString() === '0' ? Promise.reject(new DecodeError('not our wire format')) : codec.decode(bytes)) },
         publishDeadLetter: async (record) => void deadLetters.push(record.sourceOffset),
         config: resolveBusConfig({ topicPrefix: 't.', handlerRetry: { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 1 }, consumer: { commitIntervalMs: 60_000 } }),
         logger: createLogger('test'),
@@ -302,5 +331,81 @@ describe('ConsumerRunner', () => {
     expect(deadLetters).toEqual(['0']);
     await runner.stop();
     expect(consumer.lastCommitted(0)).toBe('2');
+  });
+
+  describe('a dependency outage (retriable failures past the retry budget)', () => {
+    function outageSetup(options: { shutdownTimeoutMs?: number } = {}) {
+      const consumer = new FakeConsumer();
+      const deadLetters: string[] = [];
+      const client = { admin: () => null, producer: () => null, consumer: () => consumer } as unknown as KafkaClient;
+      let down = true;
+      const handled: string[] = [];
+      const runner = new ConsumerRunner(
+        {
+          client,
+          codec,
+          publishDeadLetter: async (record) => void deadLetters.push(record.sourceOffset),
+          config: resolveBusConfig({
+            topicPrefix: 't.',
+            shutdownTimeoutMs: options.shutdownTimeoutMs ?? 5_000,
+            handlerRetry: { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 5 },
+            consumer: { commitIntervalMs: 60_000, heartbeatIntervalMs: 5 },
+          }),
+          logger: createLogger('test'),
+        },
+        {
+          groupId: 'g',
+          topics: ['gameRequested'],
+          handler: async (_event, ctx) => {
+            if (down && ctx.partition === 0) throw new RetriableError('clickhouse unreachable');
+            handled.push(`${ctx.partition}:${ctx.offset}`);
+          },
+        },
+      );
+      return { consumer, runner, deadLetters, handled, recover: () => void (down = false), commitNow: () => (runner as unknown as { commitFinished(): Promise<void> }).commitFinished() };
+    }
+
+    it('pauses the partition, takes nothing more from it, never dead-letters, and resumes and commits once it recovers', async () => {
+      const { consumer, runner, deadLetters, handled, recover, commitNow } = outageSetup();
+      await runner.start();
+      await consumer.listener.onBatch(batchOf(1, [[0, 'x']]));
+      const batch = batchOf(0, [[0, 'a']]);
+      await consumer.listener.onBatch(batch);
+      await eventually(() => runner.stats().stalled === 1 && runner.stats().stallRetries >= 20);
+      expect(consumer.pausedPartitions).toEqual(new Set([`${TOPIC}:0`]));
+      expect(runner.stats()).toMatchObject({ stalled: 1, stalls: 1, pausedPartitions: 1, deadLettered: 0 });
+      // A batch of the paused partition that was already fetched is not taken.
+      const later = batchOf(0, [[1, 'b']]);
+      await consumer.listener.onBatch(later);
+      expect(later.fetched).toEqual([]);
+      await commitNow();
+      // Never past the stalled message: a restart now would read it again.
+      expect(consumer.lastCommitted(0)).toBe('0');
+      expect(consumer.lastCommitted(1)).toBe('1');
+
+      recover();
+      await eventually(() => runner.stats().stalled === 0 && handled.includes('0:0'));
+      expect(consumer.pausedPartitions.size).toBe(0);
+      expect(consumer.events).toContain('resume 0');
+      await commitNow();
+      expect(consumer.lastCommitted(0)).toBe('1');
+      expect(deadLetters).toEqual([]);
+      expect(runner.stats()).toMatchObject({ handled: 2, deadLettered: 0, pausedPartitions: 0 });
+      await runner.stop();
+    });
+
+    it('shutdown during an outage ends the stalled message at once, leaving it uncommitted for redelivery', async () => {
+      const { consumer, runner, deadLetters } = outageSetup({ shutdownTimeoutMs: 20_000 });
+      await runner.start();
+      await consumer.listener.onBatch(batchOf(0, [[7, 'a']]));
+      await eventually(() => runner.stats().stalled === 1);
+      const started = Date.now();
+      const report = await runner.stop();
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(report).toEqual({ drained: true, abandoned: 0, dropped: 0 });
+      // The committed position is the stalled message itself: it is redelivered after the restart.
+      expect(consumer.lastCommitted(0)).toBe('7');
+      expect(deadLetters).toEqual([]);
+    });
   });
 });

@@ -52,6 +52,18 @@ export interface ConsumerStats {
   deadLettered: number;
   generation: number;
   assignment: TopicPartitions[];
+  /** Messages stalled now: a dependency kept failing them with retriable errors (alarm when > 0). */
+  stalled: number;
+  /** Retries made by stalled messages since start (grows while a dependency is down). */
+  stallRetries: number;
+  /** Times a message stalled since start. */
+  stalls: number;
+  /** Partitions paused now because a message of theirs is stalled. */
+  pausedPartitions: number;
+  /** Fetching is paused now because the buffer is full (backpressure). */
+  backpressured: boolean;
+  /** Times fetching was paused for backpressure since start. */
+  backpressurePauses: number;
 }
 
 /**
@@ -77,6 +89,16 @@ export class ConsumerRunner<K extends TopicKey> {
   private readonly consumer: KafkaConsumerPort;
   private readonly topicNames: string[];
   private readonly abort = new AbortController();
+  /** Aborted when shutdown starts: stalled messages stop retrying at once. */
+  private readonly draining = new AbortController();
+  /** Stalled messages per paused partition (key topic\u0000partition). */
+  private readonly stalledPartitions = new Map<string, { topic: string; partition: number; stalled: number }>();
+  private stalledCount = 0;
+  private stallCount = 0;
+  private stallRetryCount = 0;
+  /** Every assigned partition is paused because the buffer is full; resumed at the low-water mark. */
+  private backpressured = false;
+  private backpressurePauseCount = 0;
   private partitions = new Map<string, PartitionOffsets>();
   private assignment: TopicPartitions[] = [];
   private generation = 0;
@@ -119,6 +141,10 @@ export class ConsumerRunner<K extends TopicKey> {
       deadLetterBackoff: config.deadLetterBackoff,
       logger: this.logger,
       signal: this.abort.signal,
+      draining: this.draining.signal,
+      onStall: (message) => this.onStall(message),
+      onStallEnd: (message) => this.onStallEnd(message),
+      onStallRetry: () => void this.stallRetryCount++,
       ...(deps.retryTiming ? { retryTiming: deps.retryTiming } : {}),
     });
   }
@@ -146,7 +172,80 @@ export class ConsumerRunner<K extends TopicKey> {
       deadLettered: this.deadLetteredCount,
       generation: this.generation,
       assignment: this.assignment,
+      stalled: this.stalledCount,
+      stallRetries: this.stallRetryCount,
+      stalls: this.stallCount,
+      pausedPartitions: this.stalledPartitions.size,
+      backpressured: this.backpressured,
+      backpressurePauses: this.backpressurePauseCount,
     };
+  }
+
+  /**
+   * Backpressure: when the buffer is full, every assigned partition stops fetching, so no more
+   * batches pile up in memory behind the one waiting for room; they resume once the buffer has
+   * drained to three quarters. Waiting for room (tickets) still bounds what is accepted.
+   */
+  private pauseForBackpressure(): void {
+    if (this.backpressured || this.stopping) return;
+    this.backpressured = true;
+    this.backpressurePauseCount++;
+    try {
+      this.consumer.pausePartitions(this.assignment);
+    } catch (error) {
+      this.logger.debug('could not pause for backpressure', { error });
+    }
+  }
+
+  private resumeAfterBackpressure(pendingNow: number): void {
+    if (!this.backpressured || pendingNow > Math.floor(this.scheduler.maxPending * 0.75)) return;
+    this.backpressured = false;
+    if (this.stopping) return;
+    // Partitions with a stalled message stay paused until it recovers.
+    const resume = this.assignment
+      .map((a) => ({ topic: a.topic, partitions: a.partitions.filter((p) => !this.stalledPartitions.has(partitionId(a.topic, p))) }))
+      .filter((a) => a.partitions.length > 0);
+    try {
+      if (resume.length > 0) this.consumer.resumePartitions(resume);
+    } catch (error) {
+      this.logger.debug('could not resume after backpressure', { error });
+    }
+  }
+
+  /** A message stalled on a dependency: its partition stops fetching until no stalled message is left in it. */
+  private onStall(message: InboundMessage): void {
+    this.stalledCount++;
+    this.stallCount++;
+    const id = partitionId(message.topic, message.partition);
+    const entry = this.stalledPartitions.get(id);
+    if (entry) {
+      entry.stalled++;
+      return;
+    }
+    this.stalledPartitions.set(id, { topic: message.topic, partition: message.partition, stalled: 1 });
+    try {
+      this.consumer.pausePartitions([{ topic: message.topic, partitions: [message.partition] }]);
+      this.logger.warn('partition paused: a message is stalled on a dependency', { topic: message.topic, partition: message.partition });
+    } catch (error) {
+      this.logger.warn('could not pause a stalled partition', { error, topic: message.topic, partition: message.partition });
+    }
+  }
+
+  private onStallEnd(message: InboundMessage): void {
+    this.stalledCount--;
+    const id = partitionId(message.topic, message.partition);
+    const entry = this.stalledPartitions.get(id);
+    if (!entry) return;
+    entry.stalled--;
+    if (entry.stalled > 0) return;
+    this.stalledPartitions.delete(id);
+    if (this.stopping) return;
+    try {
+      this.consumer.resumePartitions([{ topic: message.topic, partitions: [message.partition] }]);
+      this.logger.info('partition resumed', { topic: message.topic, partition: message.partition });
+    } catch (error) {
+      this.logger.warn('could not resume a partition', { error, topic: message.topic, partition: message.partition });
+    }
   }
 
   private async startConsuming(): Promise<void> {
@@ -162,7 +261,9 @@ export class ConsumerRunner<K extends TopicKey> {
   }
 
   private mayAccept(generation: number, batch: FetchedBatch): boolean {
-    return !this.stopping && generation === this.generation && batch.isActive();
+    // A partition paused for a stalled message takes nothing more from this batch: the rest is
+    // re-fetched after it resumes (only offsets marked fetched advance the fetch position).
+    return !this.stopping && generation === this.generation && batch.isActive() && !this.stalledPartitions.has(partitionId(batch.topic, batch.partition));
   }
 
   private async acceptBatch(batch: FetchedBatch): Promise<void> {
@@ -173,6 +274,7 @@ export class ConsumerRunner<K extends TopicKey> {
       if (!this.mayAccept(generation, batch)) return;
       const ticket = this.scheduler.requestRoom();
       try {
+        if (!this.scheduler.hasRoom()) this.pauseForBackpressure();
         while (!(await ticket.wait(this.deps.config.consumer.heartbeatIntervalMs))) {
           if (!this.mayAccept(generation, batch)) break;
           await batch.heartbeat();
@@ -203,10 +305,12 @@ export class ConsumerRunner<K extends TopicKey> {
     else this.deadLetteredCount++;
     // A window from an older generation is no longer in `partitions`, so this cannot reach a commit.
     offsets.finish(message.offset);
+    // This task still counts as pending until it returns.
+    if (this.backpressured) this.resumeAfterBackpressure(this.scheduler.pending - 1);
   }
 
   private offsetsFor(topic: string, partition: number): PartitionOffsets {
-    const id = `${topic}\u0000${partition}`;
+    const id = partitionId(topic, partition);
     let offsets = this.partitions.get(id);
     if (!offsets) {
       offsets = new PartitionOffsets(topic, partition);
@@ -279,6 +383,8 @@ export class ConsumerRunner<K extends TopicKey> {
   private async shutdown(): Promise<StopReport> {
     const deadline = Date.now() + this.deps.config.shutdownTimeoutMs;
     this.stopping = true;
+    // Stalled messages will not recover within the deadline: they stop now and are redelivered.
+    this.draining.abort(new Error('shutting down'));
     try {
       await this.startPromise;
     } catch {
@@ -310,6 +416,10 @@ export class ConsumerRunner<K extends TopicKey> {
     this.logger.info('consumer stopped', { ...report, handled: this.handledCount, deadLettered: this.deadLetteredCount });
     return report;
   }
+}
+
+function partitionId(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
 }
 
 /** Waits for `work` but not past `deadline` (epoch ms); the work keeps running if it overruns. */

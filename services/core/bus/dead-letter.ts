@@ -12,7 +12,10 @@ export type DeadLetterKind =
   | 'unexpected-event'
   /** The handler failed with a non-retriable error. */
   | 'handler'
-  /** The handler kept failing with retriable errors until the attempts ran out. */
+  /**
+   * No longer produced: retriable failures stall the message (its partition paused) until the
+   * dependency returns instead of dead-lettering it. Kept so older dead letters still read.
+   */
   | 'retries-exhausted';
 
 /** Dead letters keep at most this much of the original value (the rest of the record fits easily under Kafka's 1 MiB). */

@@ -42,7 +42,11 @@ export class EventPublisher {
   ) {}
 
   async publish<K extends TopicKey>(topic: K, key: string | Buffer | null, value: TopicEvent<K>, headers?: Record<string, string | Buffer>): Promise<void> {
+    // The record's CreateTime is the publish call, so a consumer's hop measure (core/bus/hop-stats)
+    // includes the time a record waits here for the produce request in flight.
+    const publishedAt = String(Date.now());
     const record = await this.encode({ topic, key, value, ...(headers ? { headers } : {}) });
+    record.timestamp = publishedAt;
     await new Promise<void>((resolve, reject) => {
       this.queue.push({ record, resolve, reject });
       if (!this.sending) void this.drain();

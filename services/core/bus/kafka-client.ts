@@ -77,6 +77,10 @@ export interface KafkaConsumerPort {
   heartbeat(): Promise<void>;
   /** Stops fetching the topics; the member stays in its group and keeps heartbeating. */
   pause(topics: string[]): void;
+  /** Stops fetching these partitions only (a stalled message, backpressure); the member keeps heartbeating. */
+  pausePartitions(partitions: TopicPartitions[]): void;
+  /** Fetches these partitions again. */
+  resumePartitions(partitions: TopicPartitions[]): void;
   disconnect(): Promise<void>;
 }
 
@@ -87,6 +91,8 @@ export interface OutboundRecord {
   headers?: Record<string, string | Buffer>;
   /** Explicit partition; otherwise the key's murmur2 hash (Java-compatible) picks it. */
   partition?: number;
+  /** CreateTime in epoch ms as a decimal string; default: when the produce request is built. */
+  timestamp?: string;
 }
 
 export interface ProducedRecord {
@@ -331,7 +337,13 @@ class KafkajsProducer implements KafkaProducerPort {
       acks: -1,
       topicMessages: [...byTopic].map(([topic, list]) => ({
         topic,
-        messages: list.map((r) => ({ key: r.key, value: r.value, ...(r.headers ? { headers: r.headers } : {}), ...(r.partition === undefined ? {} : { partition: r.partition }) })),
+        messages: list.map((r) => ({
+          key: r.key,
+          value: r.value,
+          ...(r.headers ? { headers: r.headers } : {}),
+          ...(r.partition === undefined ? {} : { partition: r.partition }),
+          ...(r.timestamp === undefined ? {} : { timestamp: r.timestamp }),
+        })),
       })),
     });
     return metadata.map((m) => ({ topic: m.topicName, partition: m.partition, offset: m.baseOffset ?? m.offset ?? '-1' }));
@@ -413,6 +425,14 @@ class KafkajsConsumer implements KafkaConsumerPort {
 
   pause(topics: string[]): void {
     this.consumer.pause(topics.map((topic) => ({ topic })));
+  }
+
+  pausePartitions(partitions: TopicPartitions[]): void {
+    this.consumer.pause(partitions.map((p) => ({ topic: p.topic, partitions: [...p.partitions] })));
+  }
+
+  resumePartitions(partitions: TopicPartitions[]): void {
+    this.consumer.resume(partitions.map((p) => ({ topic: p.topic, partitions: [...p.partitions] })));
   }
 
   disconnect(): Promise<void> {

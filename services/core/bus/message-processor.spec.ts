@@ -1,6 +1,6 @@
 import type { DeadLetter } from '../../../schemas/generated/events';
 import { DecodeError, NonRetriableError, RetriableError, sleep } from '../errors';
-import { createLogger } from '../logging';
+import { configureLogging, createLogger, resetLogging } from '../logging';
 import type { InboundMessage } from './kafka-client';
 import { MessageProcessor, type MessageProcessorDeps } from './message-processor';
 import type { DecodedValue, WireCodec } from './wire-codec';
@@ -123,14 +123,120 @@ describe('MessageProcessor', () => {
     expect(deadLetters).toEqual([]);
   });
 
-  it('dead-letters after the last attempt of retriable failures', async () => {
-    const handler = jest.fn(async () => {
-      throw new RetriableError('still down');
+  describe('a retriable failure that outlasts the retry budget (a dependency outage)', () => {
+    let lines: Array<Record<string, unknown>>;
+    beforeEach(() => {
+      lines = [];
+      configureLogging({ write: (line) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
     });
-    const { processor: p, deadLetters } = processor({ handler });
-    await expect(p.process(message, 'gameRequested')).resolves.toBe('dead-lettered');
-    expect(handler).toHaveBeenCalledTimes(4);
-    expect(deadLetters[0]).toMatchObject({ errorKind: 'retries-exhausted', attempts: 4 });
+    afterEach(() => resetLogging());
+
+    it('is never dead-lettered: it stalls, keeps retrying past the budget and is handled once the dependency returns', async () => {
+      const events: string[] = [];
+      const handler = jest.fn(async (_event: unknown, ctx: { attempt: number }) => {
+        if (ctx.attempt < 12) throw new RetriableError('clickhouse unreachable');
+      });
+      const { processor: p, deadLetters } = processor({
+        handler,
+        onStall: (m) => void events.push(`stall ${m.partition}@${m.offset}`),
+        onStallRetry: () => void events.push('retry'),
+        onStallEnd: (m) => void events.push(`end ${m.partition}@${m.offset}`),
+      });
+      await expect(p.process(message, 'gameRequested')).resolves.toBe('handled');
+      expect(handler).toHaveBeenCalledTimes(12);
+      expect(deadLetters).toEqual([]);
+      // The budget is 4 attempts; the other 8 happen stalled.
+      expect(events).toEqual(['stall 2@41', ...Array(8).fill('retry'), 'end 2@41']);
+      const alarm = lines.find((l) => l.alarm === 'bus.stalled');
+      expect(alarm).toMatchObject({ level: 'error', stage: 'handler', attempts: 4, offset: '41', gameId: 'game-7' });
+      expect(lines.some((l) => l.alarm === 'bus.stall-cleared')).toBe(true);
+    });
+
+    it('backs off with a growing window capped at maxDelayMs and repeats the alarm at its interval', async () => {
+      let clock = 0;
+      const delays: number[] = [];
+      const { processor: p } = processor({
+        handlerRetry: { maxAttempts: 2, initialDelayMs: 10, maxDelayMs: 80 },
+        stallAlarmIntervalMs: 200,
+        now: () => clock,
+        // random() = 1 - epsilon: the full window each time.
+        retryTiming: {
+          random: () => 0.999999,
+          sleep: async (ms) => {
+            delays.push(ms);
+            clock += ms;
+          },
+        },
+        handler: async (_event, ctx) => {
+          if (ctx.attempt < 10) throw new RetriableError('down');
+        },
+      });
+      await expect(p.process(message, 'gameRequested')).resolves.toBe('handled');
+      // The first delay is the normal budget's; the stall continues the series: 20, 40, 80, then capped.
+      expect(delays).toEqual([9, 19, 39, 79, 79, 79, 79, 79, 79]);
+      const alarms = lines.filter((l) => l.alarm === 'bus.stalled');
+      // Stalled from t=9 to t=521: alarms at 9 and then at least every 200 ms.
+      expect(alarms.length).toBe(3);
+      expect(alarms.map((a) => a.stalledForMs)).toEqual([0, 216, 453]);
+    });
+
+    it('is dead-lettered as a handler failure when a later attempt fails for good', async () => {
+      const onStallEnd = jest.fn();
+      const { processor: p, deadLetters } = processor({
+        onStallEnd,
+        handler: async (_event, ctx) => {
+          if (ctx.attempt < 6) throw new RetriableError('still down');
+          throw new NonRetriableError('row rejected');
+        },
+      });
+      await expect(p.process(message, 'gameRequested')).resolves.toBe('dead-lettered');
+      expect(deadLetters).toHaveLength(1);
+      expect(deadLetters[0]).toMatchObject({ errorKind: 'handler', errorMessage: 'row rejected', attempts: 6 });
+      expect(onStallEnd).toHaveBeenCalledTimes(1);
+    });
+
+    it('gives up at once when shutdown starts draining, unfinished (redelivered), not dead-lettered', async () => {
+      const draining = new AbortController();
+      let calls = 0;
+      const onStallEnd = jest.fn();
+      const { processor: p, deadLetters } = processor({
+        draining: draining.signal,
+        onStallEnd,
+        retryTiming: { sleep },
+        handlerRetry: { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 60_000 },
+        handler: async () => {
+          calls++;
+          if (calls === 5) draining.abort();
+          throw new RetriableError('down');
+        },
+      });
+      const started = Date.now();
+      await expect(p.process(message, 'gameRequested')).resolves.toBe('abandoned');
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(deadLetters).toEqual([]);
+      expect(onStallEnd).toHaveBeenCalledTimes(1);
+    });
+
+    it('stalls a registry outage during decode the same way, then handles the message', async () => {
+      let calls = 0;
+      const onStall = jest.fn();
+      const codec: WireCodec = {
+        topicPrefix: 'test.',
+        encode: async () => Buffer.alloc(0),
+        decode: async () => {
+          calls++;
+          if (calls < 9) throw new RetriableError('registry unreachable');
+          return gameRequested;
+        },
+      };
+      const handler = jest.fn(async () => {});
+      const { processor: p, deadLetters } = processor({ codec, handler, onStall });
+      await expect(p.process(message, 'gameRequested')).resolves.toBe('handled');
+      expect(calls).toBe(9);
+      expect(onStall).toHaveBeenCalledTimes(1);
+      expect(handler).toHaveBeenCalledTimes(1);
+      expect(deadLetters).toEqual([]);
+    });
   });
 
   it('keeps retrying the dead-letter produce until it succeeds', async () => {

@@ -1,11 +1,12 @@
 import type { DeadLetter } from '../../../schemas/generated/events';
 import { TOPICS, type TopicEvent, type TopicKey } from '../../../schemas/topics';
-import { AbortedError, DecodeError, isRetriable, retry, type RetryPolicy, type RetryOptions } from '../errors';
-import type { Logger } from '../logging';
+import { AbortedError, backoffDelayMs, DecodeError, isRetriable, retry, sleep as abortableSleep, type RetryPolicy, type RetryOptions } from '../errors';
+import type { LogBindings, LogFields, Logger, LogLevel } from '../logging';
 import type { BusConfig } from './bus-config';
 import { buildDeadLetter, type DeadLetterKind } from './dead-letter';
 import type { EventHandler, MessageContext } from './handler';
 import type { InboundMessage } from './kafka-client';
+import { hopStats } from './hop-stats';
 import type { DecodedValue, WireCodec } from './wire-codec';
 
 /** handled / dead-lettered: done, the offset may be committed. abandoned: not done, must be redelivered. */
@@ -24,7 +25,26 @@ export interface MessageProcessorDeps<K extends TopicKey> {
   signal: AbortSignal;
   /** Injected by tests. */
   retryTiming?: Pick<RetryOptions, 'random' | 'sleep'>;
+  /**
+   * A message whose retriable failures outlasted `handlerRetry` is stalled, not dead-lettered: a
+   * dependency (ClickHouse, the registry, a model endpoint) is down. Called once when it stalls
+   * (the runner pauses its partition) and once when it leaves that state (recovered, failed for
+   * good, or abandoned at shutdown; the runner resumes the partition when none is left stalled).
+   */
+  onStall?(message: InboundMessage, error: unknown): void;
+  onStallEnd?(message: InboundMessage): void;
+  /** Counts every attempt made while stalled (the runner's stall counters). */
+  onStallRetry?(message: InboundMessage): void;
+  /** Aborted when shutdown starts: stalled messages give up at once (they are redelivered), healthy ones drain. */
+  draining?: AbortSignal;
+  /** How often a stalled message repeats its alarm log line (default 30 s). */
+  stallAlarmIntervalMs?: number;
+  /** Injected by tests. */
+  now?: () => number;
 }
+
+/** Default interval of the alarm line a stalled message repeats. */
+export const STALL_ALARM_INTERVAL_MS = 30_000;
 
 /**
  * One message from bytes to outcome: decode, check the event matches the topic, run the handler
@@ -35,19 +55,30 @@ export class MessageProcessor<K extends TopicKey> {
   constructor(private readonly deps: MessageProcessorDeps<K>) {}
 
   async process(message: InboundMessage, topicKey: K): Promise<Outcome> {
-    const gameId = message.key?.toString('utf8');
-    const logger = this.deps.logger.child({ topic: message.topic, partition: message.partition, offset: message.offset, ...(gameId === undefined ? {} : { gameId }) });
+    // Hot path: the bound logger is only built when something is logged, and the first attempt of
+    // decode and handler runs without the retry machinery (it joins in only after a failure).
+    const logger = new LazyChildLogger(this.deps.logger, message);
 
     let decoded: DecodedValue;
-    let decodeAttempts = 0;
+    let decodeAttempts = 1;
     try {
-      decoded = await this.withRetries(logger, 'decode', (attempt) => {
-        decodeAttempts = attempt;
-        return this.decode(message);
-      });
+      try {
+        decoded = await this.decode(message);
+      } catch (firstError) {
+        decoded = await this.withRetries(logger, 'decode', (attempt) => {
+          decodeAttempts = attempt;
+          return attempt === 1 ? Promise.reject(firstError) : this.decode(message);
+        });
+      }
     } catch (error) {
       if (this.deps.signal.aborted) return 'abandoned';
-      return this.deadLetter(message, logger, 'decode', error, decodeAttempts);
+      if (isRetriable(error)) {
+        const stalled = await this.stall(message, logger, 'decode', error, decodeAttempts, () => this.decode(message));
+        if (stalled.outcome !== 'done') return stalled.outcome === 'abandoned' ? 'abandoned' : this.deadLetter(message, logger, 'decode', stalled.error, stalled.attempts);
+        decoded = stalled.value;
+      } else {
+        return this.deadLetter(message, logger, 'decode', error, decodeAttempts);
+      }
     }
 
     const expected = TOPICS[topicKey].valueEvent;
@@ -56,20 +87,93 @@ export class MessageProcessor<K extends TopicKey> {
       return this.deadLetter(message, logger, 'unexpected-event', error, 1);
     }
 
-    let attempts = 0;
+    let attempts = 1;
     try {
-      await this.withRetries(logger, 'handler', (attempt) => {
-        attempts = attempt;
-        return this.deps.handler(decoded.value as TopicEvent<K>, this.context(message, topicKey, decoded, attempt, logger));
-      });
+      hopStats.record(Date.now() - Number(message.timestamp));
+      try {
+        await this.deps.handler(decoded.value as TopicEvent<K>, this.context(message, topicKey, decoded, 1, logger));
+      } catch (firstError) {
+        await this.withRetries(logger, 'handler', (attempt) => {
+          attempts = attempt;
+          return attempt === 1 ? Promise.reject(firstError) : this.deps.handler(decoded.value as TopicEvent<K>, this.context(message, topicKey, decoded, attempt, logger));
+        });
+      }
       return 'handled';
     } catch (error) {
       if (this.deps.signal.aborted) return 'abandoned';
-      if (isRetriable(error)) {
-        logger.error('handler kept failing with retriable errors; dead-lettering', { attempts, error });
-        return this.deadLetter(message, logger, 'retries-exhausted', error, attempts);
+      if (!isRetriable(error)) return this.deadLetter(message, logger, 'handler', error, attempts);
+      // Retriable failures are never dead-lettered: the dependency is down, not the message bad.
+      const stalled = await this.stall(message, logger, 'handler', error, attempts, (attempt) =>
+        this.deps.handler(decoded.value as TopicEvent<K>, this.context(message, topicKey, decoded, attempt, logger)),
+      );
+      if (stalled.outcome === 'done') return 'handled';
+      if (stalled.outcome === 'abandoned') return 'abandoned';
+      return this.deadLetter(message, logger, 'handler', stalled.error, stalled.attempts);
+    }
+  }
+
+  /**
+   * Keeps retrying a message whose retriable failures outlasted the normal budget, with full-jitter
+   * backoff capped at handlerRetry.maxDelayMs, until it succeeds, fails with a non-retriable error,
+   * or shutdown starts. Meanwhile its partition is paused (onStall) and an alarm line is logged
+   * when it stalls and every stallAlarmIntervalMs after.
+   */
+  private async stall<T>(
+    message: InboundMessage,
+    logger: Logger,
+    stage: string,
+    firstError: unknown,
+    attemptsSoFar: number,
+    operation: (attempt: number) => Promise<T>,
+  ): Promise<{ outcome: 'done'; value: T } | { outcome: 'failed'; error: unknown; attempts: number } | { outcome: 'abandoned' }> {
+    const now = this.deps.now ?? Date.now;
+    const wait = this.deps.retryTiming?.sleep ?? abortableSleep;
+    const random = this.deps.retryTiming?.random ?? Math.random;
+    const alarmEveryMs = this.deps.stallAlarmIntervalMs ?? STALL_ALARM_INTERVAL_MS;
+    const signal = this.deps.draining ? AbortSignal.any([this.deps.signal, this.deps.draining]) : this.deps.signal;
+    const policy = this.deps.handlerRetry;
+    const since = now();
+    let lastError = firstError;
+    let attempt = attemptsSoFar;
+    let nextAlarm = since;
+    this.deps.onStall?.(message, firstError);
+    try {
+      for (;;) {
+        if (now() >= nextAlarm) {
+          logger.error(`ALARM ${stage} stalled: a dependency keeps failing; the partition is paused and the message is retried until it returns (never dead-lettered)`, {
+            alarm: 'bus.stalled',
+            stage,
+            attempts: attempt,
+            stalledForMs: now() - since,
+            error: lastError,
+          });
+          nextAlarm = now() + alarmEveryMs;
+        }
+        if (signal.aborted) return { outcome: 'abandoned' };
+        // The retry window keeps growing from where the normal budget stopped, capped at maxDelayMs.
+        const suggested = (lastError as { retryAfterMs?: unknown } | null)?.retryAfterMs;
+        const jittered = Math.max(policy.initialDelayMs, backoffDelayMs(attempt, policy, random));
+        const delayMs = typeof suggested === 'number' ? Math.min(policy.maxDelayMs, Math.max(jittered, suggested)) : jittered;
+        try {
+          await wait(delayMs, signal);
+        } catch {
+          return { outcome: 'abandoned' };
+        }
+        if (signal.aborted) return { outcome: 'abandoned' };
+        attempt++;
+        this.deps.onStallRetry?.(message);
+        try {
+          const value = await operation(attempt);
+          logger.warn(`${stage} recovered after a stall; the partition resumes`, { alarm: 'bus.stall-cleared', attempts: attempt, stalledForMs: now() - since });
+          return { outcome: 'done', value };
+        } catch (error) {
+          lastError = error;
+          if (this.deps.signal.aborted) return { outcome: 'abandoned' };
+          if (!isRetriable(error)) return { outcome: 'failed', error, attempts: attempt };
+        }
       }
-      return this.deadLetter(message, logger, 'handler', error, attempts);
+    } finally {
+      this.deps.onStallEnd?.(message);
     }
   }
 
@@ -101,7 +205,7 @@ export class MessageProcessor<K extends TopicKey> {
       schemaId: decoded.schemaId,
       attempt,
       groupId: this.deps.groupId,
-      logger: logger.child({ eventName: expected }),
+      logger: new LazyChildLogger(logger, undefined, { eventName: expected }),
       signal: this.deps.signal,
       heartbeat: () => this.deps.heartbeat(),
       header: (name) => message.headers.find((h) => h.key === name)?.value?.toString('utf8'),
@@ -127,5 +231,54 @@ export class MessageProcessor<K extends TopicKey> {
       if (publishError instanceof AbortedError && this.deps.signal.aborted) return 'abandoned';
       throw publishError;
     }
+  }
+}
+
+/**
+ * A child logger bound to a message's coordinates, built on first use: most messages log nothing,
+ * and binding the fields of every message cost more than the rest of the bus's per-message work.
+ */
+class LazyChildLogger implements Logger {
+  private bound: Logger | undefined;
+
+  constructor(
+    private readonly parent: Logger,
+    private readonly message: InboundMessage | undefined,
+    private readonly extra: LogBindings = {},
+  ) {}
+
+  get namespace(): string {
+    return this.parent.namespace;
+  }
+
+  private get target(): Logger {
+    if (!this.bound) {
+      const m = this.message;
+      const gameId = m?.key?.toString('utf8');
+      this.bound = this.parent.child(m ? { topic: m.topic, partition: m.partition, offset: m.offset, ...(gameId === undefined ? {} : { gameId }), ...this.extra } : this.extra);
+    }
+    return this.bound;
+  }
+
+  trace(message: string, fields?: LogFields): void {
+    if (this.parent.isLevelEnabled('trace')) this.target.trace(message, fields);
+  }
+  debug(message: string, fields?: LogFields): void {
+    if (this.parent.isLevelEnabled('debug')) this.target.debug(message, fields);
+  }
+  info(message: string, fields?: LogFields): void {
+    if (this.parent.isLevelEnabled('info')) this.target.info(message, fields);
+  }
+  warn(message: string, fields?: LogFields): void {
+    if (this.parent.isLevelEnabled('warn')) this.target.warn(message, fields);
+  }
+  error(message: string, fields?: LogFields): void {
+    if (this.parent.isLevelEnabled('error')) this.target.error(message, fields);
+  }
+  child(bindings: LogBindings): Logger {
+    return this.target.child(bindings);
+  }
+  isLevelEnabled(level: LogLevel): boolean {
+    return this.parent.isLevelEnabled(level);
   }
 }

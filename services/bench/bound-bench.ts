@@ -1,0 +1,467 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ClickHouseConnection, migrateClickHouse, sql } from '../core/clickhouse';
+import type { RoleName } from '../core/runtime';
+import type { DatasetImage } from '../datasets/dataset';
+import { loadDataset } from '../datasets/resolve';
+import { buildGameRequest, type LaunchPlan } from '../launcher/game-requests';
+import { launchGames, planFrom, standaloneBus } from '../launcher/launcher';
+import { cpuCores, endpointFigures, hopFigures, rssDriftMib, targetChecks, totalCallsPerS, type EndpointFigures, type HopFigures, type TargetCheck } from './bound-report';
+import type { SimProcessMessage, SimProcessStats } from './bound-sim';
+import { abortableSleep, type Bench, type BenchContext } from './context';
+import { benchDatabase, benchTopicPrefix, deferIsolationCleanup, dropDatabase, uniqueSuffix } from './isolation';
+import { lockStep } from './lockstep';
+import type { RoleAgentReply, RoleProcessStats } from './role-agent';
+import { perSecond, ratioFigure, significant } from './stats';
+
+export interface BoundBenchOptions {
+  /** Model-call concurrency per role (QUESTIONER_/ANSWERER_CONCURRENCY). */
+  concurrency: number;
+  latencyMs: number;
+  jitterMs: number;
+  /** Games kept in flight in the streaming phases (default 4 × concurrency). */
+  gamesInFlight?: number;
+  /** Games in flight of the memory phase (full run only). */
+  memoryGames: number;
+  /** Only the 10-minute soak (flat RSS check) instead of the figures. */
+  soak: boolean;
+  /** Write V8 CPU profiles of every role process here (node --cpu-prof). */
+  profileDir?: string;
+}
+
+export interface RoleFigures {
+  cpu_cores: number;
+  peak_rss_mib: number;
+  heap_used_mib: number;
+  /** Buffers and other memory outside the JS heap at the end of the window. */
+  external_mib: number;
+  loop_delay_p99_ms: number;
+  hop: HopFigures;
+}
+
+export interface StreamingPhase {
+  games_in_flight: number;
+  window_s: number;
+  model_calls_per_s: number;
+  /** Little's-law bound of both endpoints together. */
+  bound_calls_per_s: number;
+  utilisation: number | null;
+  endpoints: Record<'questioner' | 'answerer', EndpointFigures>;
+  games_per_s: number;
+  /** Publish → handler start over every role process. */
+  hop: HopFigures;
+  roles: Record<string, RoleFigures>;
+  simulator_cpu_cores: number;
+  /** Load average (1 min) of the host at the end of the window: other work on the machine. */
+  host_load_1m: number;
+}
+
+export interface BoundBenchResult {
+  concurrency: number;
+  latency_ms: number;
+  jitter_ms: number;
+  streaming?: StreamingPhase;
+  scale_out?: StreamingPhase & { answerer_processes: number };
+  lock_step?: { games_in_flight: number; window_s: number; model_calls_per_s: number; batches: number; games_per_s: number; endpoints: Record<'questioner' | 'answerer', EndpointFigures> };
+  streaming_over_lock_step?: number | null;
+  scale_out_over_streaming?: number | null;
+  memory?: { games_in_flight: number; window_s: number; peak_rss_mib: Record<string, number>; max_role_rss_mib: number; model_calls_per_s: number };
+  soak?: { games_in_flight: number; duration_s: number; rss_samples_mib: Record<string, number[]>; rss_drift_mib: Record<string, number | null> };
+  targets: TargetCheck[];
+}
+
+const POLL_MS = 500;
+const STALL_MS = 180_000;
+/** Longest wait for a phase's games to finish before the next phase starts. */
+const DRAIN_MS = 180_000;
+const ROLES: readonly RoleName[] = ['questioner', 'answerer', 'referee', 'filter', 'sink'];
+
+export function boundBench(options: BoundBenchOptions): Bench<BoundBenchResult> {
+  return { name: 'bound', timeoutMs: options.soak ? 20 * 60_000 : 15 * 60_000, run: (ctx) => runBoundBench(ctx, options) };
+}
+
+/** A forked process with an IPC request/response channel. */
+class Child {
+  private nextId = 1;
+  private readonly pending = new Map<number, (value: unknown) => void>();
+  readonly exited: Promise<number | null>;
+
+  constructor(
+    readonly name: string,
+    readonly proc: ChildProcess,
+  ) {
+    proc.on('message', (message: { type?: string; id?: number }) => {
+      if (message.type === 'stats' && message.id !== undefined) {
+        this.pending.get(message.id)?.(message);
+        this.pending.delete(message.id);
+      }
+    });
+    this.exited = new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
+  }
+
+  request<T>(message: Record<string, unknown>, timeoutMs = 20_000): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`${this.name} did not answer a stats request within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      this.pending.set(id, (value) => {
+        clearTimeout(timer);
+        resolve(value as T);
+      });
+      this.proc.send({ ...message, id });
+    });
+  }
+
+  get alive(): boolean {
+    return this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
+  /** SIGTERM (the role drains), SIGKILL after `graceMs`. */
+  async stop(graceMs = 20_000): Promise<string> {
+    if (!this.alive) return `${this.name} had exited (${this.proc.exitCode ?? this.proc.signalCode})`;
+    this.proc.kill('SIGTERM');
+    const timer = setTimeout(() => this.proc.kill('SIGKILL'), graceMs);
+    const code = await this.exited;
+    clearTimeout(timer);
+    return `${this.name} stopped (${code ?? this.proc.signalCode})`;
+  }
+}
+
+async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Promise<BoundBenchResult> {
+  const C = options.concurrency;
+  const gamesInFlight = options.gamesInFlight ?? 4 * C;
+  const warmupMs = ctx.quick ? 8_000 : 15_000;
+  const windowMs = ctx.quick ? 12_000 : 30_000;
+  const suffix = uniqueSuffix();
+  const prefix = benchTopicPrefix('bound', suffix);
+  const database = benchDatabase('bound', suffix);
+  const workDir = await mkdtemp(join(tmpdir(), 'dg-bench-bound-'));
+  // Process logs live here too; DG_BENCH_KEEP_LOGS=1 keeps them for a look afterwards.
+  ctx.defer(`work dir ${workDir}`, async () => (process.env.DG_BENCH_KEEP_LOGS ? `kept ${workDir}` : rm(workDir, { recursive: true, force: true })));
+  deferIsolationCleanup(ctx, prefix);
+  ctx.defer(`clickhouse database ${database}`, async () => {
+    await dropDatabase(ctx.config, database);
+    return 'dropped';
+  });
+  const config = ctx.configWith({ DG_TOPIC_PREFIX: prefix, CLICKHOUSE_DATABASE: database, DG_DATA_DIR: workDir });
+  await migrateClickHouse({ ...config.clickhouse });
+  const ch = new ClickHouseConnection({ ...config.clickhouse });
+  ctx.defer('clickhouse connection', () => ch.close());
+  const dataset = await loadDataset('synthetic-v1', { datasetsDir: config.paths.datasetsDir });
+
+  // The simulator, in its own process.
+  const simLog = await open(join(workDir, 'sim.log'), 'a');
+  ctx.defer('sim log', () => simLog.close());
+  const sim = new Child('simulator', fork(join(__dirname, 'bound-sim.js'), [String(options.latencyMs), String(options.jitterMs)], { stdio: ['ignore', simLog.fd, simLog.fd, 'ipc'] }));
+  ctx.defer('simulator process', () => sim.stop(5_000));
+  const urls = await new Promise<Record<string, string>>((resolve, reject) => {
+    sim.proc.on('message', (m: SimProcessMessage) => m.type === 'ready' && resolve(m.urls));
+    void sim.exited.then((code) => reject(new Error(`simulator process exited (${code}) before it was ready; see its log`)));
+  });
+  ctx.progress(`simulator (SIMULATED VLM) at ${options.latencyMs}±${options.jitterMs} ms: questioner ${urls.questioner}, answerer ${urls.answerer}`);
+
+  const roleEnv = (overrides: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+    ...process.env,
+    KAFKA_BROKERS: config.kafka.brokers.join(','),
+    SCHEMA_REGISTRY_URL: config.schemaRegistry.url,
+    CLICKHOUSE_URL: config.clickhouse.url,
+    CLICKHOUSE_DATABASE: database,
+    DG_TOPIC_PREFIX: prefix,
+    DG_DATA_DIR: workDir,
+    DG_DATASETS_DIR: config.paths.datasetsDir,
+    DG_LOG_LEVEL: process.env.DG_LOG_LEVEL ?? 'warn',
+    QUESTIONER_BASE_URL: urls.questioner!,
+    ANSWERER_BASE_URL: urls.answerer!,
+    QUESTIONER_MODEL: 'sim-vlm',
+    ANSWERER_MODEL: 'sim-vlm',
+    QUESTIONER_CONCURRENCY: String(C),
+    ANSWERER_CONCURRENCY: String(C),
+    // Room for every game at this role at once (at most C of them call the endpoint, the rest wait
+    // in the model client's limiter), so the bus's hop is not time spent queueing for the endpoint.
+    DG_MAX_IN_FLIGHT: String(4 * C),
+    ...overrides,
+  });
+  const children = new Map<string, Child>();
+  const startRole = async (role: RoleName, name: string, env: NodeJS.ProcessEnv): Promise<Child> => {
+    const log = await open(join(workDir, `${name}.log`), 'a');
+    const execArgv = ['--require', join(__dirname, 'role-agent.js')];
+    if (options.profileDir) execArgv.push('--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=${name}.${suffix}.cpuprofile`);
+    // `dg run <role>` (dg-run.js is bin/dg without its rebuild check; the bench's own start built dist/).
+    const child = new Child(name, fork(join(__dirname, 'dg-run.js'), ['run', role], { env, execArgv, stdio: ['ignore', log.fd, log.fd, 'ipc'] }));
+    void child.exited.then(() => log.close());
+    children.set(name, child);
+    return child;
+  };
+  const stopRoles = async (names: readonly string[]): Promise<void> => {
+    await Promise.all(names.map(async (name) => {
+      const child = children.get(name);
+      if (child) await child.stop();
+      children.delete(name);
+    }));
+  };
+  ctx.defer('role processes', async () => {
+    const notes = await Promise.all([...children.values()].map((c) => c.stop()));
+    return notes.join('; ');
+  });
+  for (const role of ROLES) await startRole(role, role, roleEnv());
+  ctx.progress(`role processes: ${ROLES.join(', ')} (each \`dg run <role>\`), concurrency ${C} per endpoint, logs in ${workDir}`);
+
+  const bus = standaloneBus(config);
+  ctx.defer('launcher bus', () => bus.close());
+
+  const result: BoundBenchResult = { concurrency: C, latency_ms: options.latencyMs, jitter_ms: options.jitterMs, targets: [] };
+  let phaseNumber = 0;
+  const plan = (name: string): LaunchPlan => planFrom(config, { datasetName: dataset.name, seed: 10_000 + phaseNumber++, runId: `bench-bound-${name}-${suffix}` });
+
+  if (options.soak) {
+    const soakMs = 10 * 60_000;
+    const samples: Record<string, number[]> = {};
+    ctx.progress(`soak: ${options.memoryGames} games in flight for ${soakMs / 60_000} minutes, RSS sampled every 5 s`);
+    await streamGames(ctx, { ch, bus, images: dataset.images, plan: plan('soak'), inFlight: options.memoryGames, warmupMs: 30_000, windowMs: soakMs, children, sim, sampleEveryMs: 5_000, onSample: (rss) => {
+      for (const [name, mib] of Object.entries(rss)) (samples[name] ??= []).push(mib);
+    } });
+    result.soak = {
+      games_in_flight: options.memoryGames,
+      duration_s: soakMs / 1000,
+      rss_samples_mib: samples,
+      rss_drift_mib: Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, rssDriftMib(values)])),
+    };
+    return result;
+  }
+
+  ctx.progress(`streaming: ${gamesInFlight} games in flight, warm-up ${warmupMs / 1000} s, window ${windowMs / 1000} s (load ${loadavg()[0]!.toFixed(2)})`);
+  result.streaming = await streamingPhase(ctx, { ch, bus, images: dataset.images, plan: plan('streaming'), inFlight: gamesInFlight, warmupMs, windowMs, children, sim, concurrency: { questioner: C, answerer: C } });
+  ctx.progress(`streaming: ${describePhase(result.streaming)}`);
+
+  if (!ctx.quick && options.memoryGames > 0) {
+    // As deployed for many games in flight: the player roles hold C handlers calling the endpoint
+    // plus a quarter more (each running handler holds its built request, images included); the
+    // other games wait in Kafka (backpressure), not in memory.
+    const memoryInFlight = String(C + Math.ceil(C / 4));
+    await stopRoles(['questioner', 'answerer']);
+    await startRole('questioner', 'questioner', roleEnv({ DG_MAX_IN_FLIGHT: memoryInFlight }));
+    await startRole('answerer', 'answerer', roleEnv({ DG_MAX_IN_FLIGHT: memoryInFlight }));
+    ctx.progress(`memory: ${options.memoryGames} games in flight (questioner and answerer restarted with DG_MAX_IN_FLIGHT=${memoryInFlight})`);
+    const peaks: Record<string, number> = {};
+    const phase = await streamGames(ctx, { ch, bus, images: dataset.images, plan: plan('memory'), inFlight: options.memoryGames, warmupMs: 10_000, windowMs: 20_000, children, sim, sampleEveryMs: 1_000, onSample: (rss) => {
+      for (const [name, mib] of Object.entries(rss)) peaks[name] = Math.max(peaks[name] ?? 0, mib);
+    } });
+    result.memory = {
+      games_in_flight: options.memoryGames,
+      window_s: 20,
+      peak_rss_mib: Object.fromEntries(Object.entries(peaks).map(([k, v]) => [k, significant(v, 3)])),
+      max_role_rss_mib: significant(Math.max(...Object.values(peaks)), 3),
+      model_calls_per_s: phase.callsPerS,
+    };
+    ctx.progress(`memory: peak RSS per role ${JSON.stringify(result.memory.peak_rss_mib)} MiB`);
+  }
+
+  // Scale-out: the answerer as two processes with the concurrency split between them.
+  const half = Math.max(1, Math.floor(C / 2));
+  ctx.progress(`scale-out: two answerer processes with concurrency ${half} each`);
+  await stopRoles(['answerer']);
+  if (!ctx.quick && options.memoryGames > 0) {
+    await stopRoles(['questioner']);
+    await startRole('questioner', 'questioner', roleEnv());
+  }
+  await startRole('answerer', 'answerer-1', roleEnv({ ANSWERER_CONCURRENCY: String(half), DG_MAX_IN_FLIGHT: String(4 * half) }));
+  await startRole('answerer', 'answerer-2', roleEnv({ ANSWERER_CONCURRENCY: String(C - half), DG_MAX_IN_FLIGHT: String(4 * (C - half)) }));
+  const scaleOut = await streamingPhase(ctx, { ch, bus, images: dataset.images, plan: plan('scale-out'), inFlight: gamesInFlight, warmupMs: warmupMs + 5_000, windowMs, children, sim, concurrency: { questioner: C, answerer: C } });
+  result.scale_out = { ...scaleOut, answerer_processes: 2 };
+  result.scale_out_over_streaming = ratioFigure(scaleOut.model_calls_per_s, result.streaming.model_calls_per_s);
+  ctx.progress(`scale-out: ${describePhase(scaleOut)}`);
+
+  // Lock-step: the roles are stopped so that only the baseline talks to the simulator.
+  await stopRoles([...children.keys()]);
+  ctx.progress(`lock-step: ${gamesInFlight} games, one turn per batch, concurrency ${C} per endpoint, ${windowMs / 1000} s`);
+  const lockPlan = plan('lock-step');
+  const now = Date.now();
+  const simBefore = await simStats(sim);
+  const lock = await lockStep((i) => buildGameRequest(lockPlan, dataset.images, i, now).game, gamesInFlight, {
+    urls: { questioner: urls.questioner!, answerer: urls.answerer! },
+    model: 'sim-vlm',
+    concurrency: C,
+    durationMs: windowMs,
+    signal: ctx.signal,
+  });
+  const simAfter = await simStats(sim);
+  const lockWindow = simAfter.atMs - simBefore.atMs;
+  const lockCallsPerS = perSecond(lock.calls, lock.elapsedMs);
+  result.lock_step = {
+    games_in_flight: gamesInFlight,
+    window_s: significant(lock.elapsedMs / 1000, 3),
+    model_calls_per_s: significant(lockCallsPerS),
+    batches: lock.batches,
+    games_per_s: significant(perSecond(lock.gamesFinished, lock.elapsedMs)),
+    endpoints: {
+      questioner: endpointFigures(simBefore.endpoints.questioner!, simAfter.endpoints.questioner!, lockWindow, C),
+      answerer: endpointFigures(simBefore.endpoints.answerer!, simAfter.endpoints.answerer!, lockWindow, C),
+    },
+  };
+  result.streaming_over_lock_step = ratioFigure(result.streaming.model_calls_per_s, lockCallsPerS);
+  ctx.progress(`lock-step: ${result.lock_step.model_calls_per_s} calls/s; streaming ÷ lock-step ${result.streaming_over_lock_step}`);
+
+  result.targets = targetChecks({
+    utilisation: [result.streaming.endpoints.questioner.utilisation, result.streaming.endpoints.answerer.utilisation],
+    streamingOverLockStep: result.streaming_over_lock_step,
+    hop: result.streaming.hop,
+    peakRssMibAt1000: result.memory?.max_role_rss_mib ?? null,
+  });
+  return result;
+}
+
+function describePhase(p: StreamingPhase): string {
+  const cpu = Object.entries(p.roles).map(([name, r]) => `${name} ${r.cpu_cores}`).join(', ');
+  return `${p.model_calls_per_s} calls/s of bound ${p.bound_calls_per_s} (utilisation ${p.utilisation}; mean latency ${p.endpoints.questioner.mean_latency_ms}/${p.endpoints.answerer.mean_latency_ms} ms), hop p50/p99 ${p.hop.p50_ms}/${p.hop.p99_ms} ms; CPU cores: ${cpu}, simulator ${p.simulator_cpu_cores}; load ${p.host_load_1m}`;
+}
+
+async function simStats(sim: Child): Promise<SimProcessStats> {
+  return (await sim.request<{ stats: SimProcessStats }>({ type: 'stats' })).stats;
+}
+
+/**
+ * Every live role's figures. A loaded host can keep a starting process from answering for a while:
+ * window boundaries wait long; samples (`optional`) skip a role that does not answer in time.
+ */
+async function roleStats(children: Map<string, Child>, options: { reset?: boolean; hops?: boolean; optional?: boolean }): Promise<Record<string, RoleProcessStats>> {
+  const { optional, ...request } = options;
+  const entries = await Promise.all(
+    [...children]
+      .filter(([, c]) => c.alive)
+      .map(async ([name, child]) => {
+        try {
+          return [[name, (await child.request<RoleAgentReply>({ type: 'stats', ...request }, optional ? 5_000 : 90_000)).stats] as const];
+        } catch (error) {
+          if (optional) return [];
+          throw error;
+        }
+      }),
+  );
+  return Object.fromEntries(entries.flat());
+}
+
+interface StreamRun {
+  ch: ClickHouseConnection;
+  bus: ReturnType<typeof standaloneBus>;
+  images: readonly DatasetImage[];
+  plan: LaunchPlan;
+  inFlight: number;
+  warmupMs: number;
+  windowMs: number;
+  children: Map<string, Child>;
+  sim: Child;
+  sampleEveryMs?: number;
+  onSample?: (rssMib: Record<string, number>) => void;
+}
+
+interface StreamOutcome {
+  windowMs: number;
+  finishedInWindow: number;
+  callsPerS: number;
+  simBefore: SimProcessStats;
+  simAfter: SimProcessStats;
+  rolesBefore: Record<string, RoleProcessStats>;
+  rolesAfter: Record<string, RoleProcessStats>;
+  peakRssMib: Record<string, number>;
+}
+
+/**
+ * Keeps `inFlight` games of the plan unfinished (a game is finished once its row is in
+ * ClickHouse), through a warm-up (which starts once the first game finished) and a measured window.
+ */
+async function streamGames(ctx: BenchContext, run: StreamRun): Promise<StreamOutcome> {
+  const finishedGames = async (): Promise<number> => {
+    const [row] = await run.ch.query<{ n: number }>(sql`SELECT uniqExact(game_id) AS n FROM ${run.ch.table('games')} WHERE run_id = ${run.plan.runId}`);
+    return Number(row?.n ?? 0);
+  };
+  let launched = 0;
+  let finished = 0;
+  let lastProgress = performance.now();
+  const peakRssMib: Record<string, number> = {};
+  let lastSample = 0;
+  const step = async (): Promise<void> => {
+    ctx.checkpoint();
+    const room = run.inFlight - (launched - finished);
+    if (room > 0) {
+      await launchGames(run.bus, run.plan, run.images, room, launched);
+      launched += room;
+    }
+    await abortableSleep(POLL_MS, ctx.signal);
+    const now = await finishedGames();
+    if (now > finished) lastProgress = performance.now();
+    finished = now;
+    if (performance.now() - lastProgress > STALL_MS) throw new Error(`no game of run ${run.plan.runId} finished for ${STALL_MS / 1000} s (${finished} finished, ${launched} launched)`);
+    if (run.sampleEveryMs !== undefined && performance.now() - lastSample >= run.sampleEveryMs) {
+      lastSample = performance.now();
+      const stats = await roleStats(run.children, { optional: true });
+      const rss = Object.fromEntries(Object.entries(stats).map(([name, s]) => [name, s.rssBytes / 1_048_576]));
+      for (const [name, mib] of Object.entries(rss)) peakRssMib[name] = Math.max(peakRssMib[name] ?? 0, mib);
+      run.onSample?.(rss);
+    }
+  };
+  while (finished === 0) await step();
+  const warmupEnd = performance.now() + run.warmupMs;
+  while (performance.now() < warmupEnd) await step();
+  const rolesBefore = await roleStats(run.children, { reset: true });
+  const simBefore = await simStats(run.sim);
+  const finishedBefore = finished;
+  const windowEnd = performance.now() + run.windowMs;
+  while (performance.now() < windowEnd) await step();
+  const simAfter = await simStats(run.sim);
+  const rolesAfter = await roleStats(run.children, { hops: true });
+  const finishedAfter = await finishedGames();
+  // Let this phase's games finish before the next phase starts, so phases do not share the endpoints.
+  const drainEnd = performance.now() + DRAIN_MS;
+  let drained = finishedAfter;
+  while (drained < launched && performance.now() < drainEnd) {
+    await abortableSleep(POLL_MS, ctx.signal);
+    drained = await finishedGames();
+  }
+  if (drained < launched) ctx.progress(`${launched - drained} games of ${run.plan.runId} still unfinished after ${DRAIN_MS / 1000} s; going on`);
+  const windowMs = simAfter.atMs - simBefore.atMs;
+  const calls = Object.keys(simAfter.endpoints).reduce((sum, k) => sum + simAfter.endpoints[k]!.calls - simBefore.endpoints[k]!.calls, 0);
+  return { windowMs, finishedInWindow: finishedAfter - finishedBefore, callsPerS: significant(perSecond(calls, windowMs)), simBefore, simAfter, rolesBefore, rolesAfter, peakRssMib };
+}
+
+async function streamingPhase(ctx: BenchContext, run: Omit<StreamRun, 'sampleEveryMs' | 'onSample'> & { concurrency: Record<'questioner' | 'answerer', number> }): Promise<StreamingPhase> {
+  const outcome = await streamGames(ctx, { ...run, sampleEveryMs: 2_000 });
+  const endpoints = {
+    questioner: endpointFigures(outcome.simBefore.endpoints.questioner!, outcome.simAfter.endpoints.questioner!, outcome.windowMs, run.concurrency.questioner),
+    answerer: endpointFigures(outcome.simBefore.endpoints.answerer!, outcome.simAfter.endpoints.answerer!, outcome.windowMs, run.concurrency.answerer),
+  };
+  const roles: Record<string, RoleFigures> = {};
+  const allHops: number[] = [];
+  for (const [name, after] of Object.entries(outcome.rolesAfter)) {
+    const before = outcome.rolesBefore[name];
+    if (!before) continue;
+    const roleWindow = after.atMs - before.atMs;
+    allHops.push(...after.hops.samples);
+    roles[name] = {
+      cpu_cores: cpuCores(before.cpu, after.cpu, roleWindow),
+      peak_rss_mib: significant(Math.max(outcome.peakRssMib[name] ?? 0, after.rssBytes / 1_048_576), 3),
+      heap_used_mib: significant(after.heapUsedBytes / 1_048_576, 3),
+      external_mib: significant(after.externalBytes / 1_048_576, 3),
+      loop_delay_p99_ms: significant(after.loopDelayMs.p99, 3),
+      hop: hopFigures(after.hops.samples),
+    };
+  }
+  const bound = endpoints.questioner.bound_calls_per_s + endpoints.answerer.bound_calls_per_s;
+  const callsPerS = totalCallsPerS([endpoints.questioner, endpoints.answerer]);
+  return {
+    games_in_flight: run.inFlight,
+    window_s: significant(outcome.windowMs / 1000, 3),
+    model_calls_per_s: callsPerS,
+    bound_calls_per_s: significant(bound),
+    utilisation: ratioFigure(callsPerS, bound),
+    endpoints,
+    games_per_s: significant(perSecond(outcome.finishedInWindow, outcome.windowMs)),
+    hop: hopFigures(allHops),
+    roles,
+    simulator_cpu_cores: cpuCores(outcome.simBefore.cpu, outcome.simAfter.cpu, outcome.windowMs),
+    host_load_1m: significant(loadavg()[0]!, 3),
+  };
+}

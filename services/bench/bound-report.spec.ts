@@ -1,0 +1,109 @@
+import type { EndpointCounters } from './bound-sim';
+import { cpuCores, endpointFigures, hopFigures, rssDriftMib, targetChecks, totalCallsPerS } from './bound-report';
+import { Pool } from './lockstep';
+import { renderTable, tableRows, type BenchReport } from './report';
+import type { BoundBenchResult } from './bound-bench';
+
+const counters = (over: Partial<EndpointCounters>): EndpointCounters => ({ calls: 0, failed: 0, inFlight: 0, busyArea: 0, latencySumMs: 0, peakInFlight: 0, ...over });
+
+describe('bound bench arithmetic', () => {
+  it("derives calls/s, mean in-flight and the Little's-law bound of one endpoint over a window", () => {
+    // 10 s window: 2,400 calls of 250 ms mean with 60 in flight on average, at C = 64.
+    const figures = endpointFigures(counters({ calls: 100, latencySumMs: 25_000, busyArea: 1_000 }), counters({ calls: 2_500, latencySumMs: 625_000, busyArea: 601_000, failed: 2 }), 10_000, 64);
+    expect(figures.calls).toBe(2_400);
+    expect(figures.calls_per_s).toBe(240);
+    expect(figures.mean_latency_ms).toBe(250);
+    expect(figures.mean_in_flight).toBe(60);
+    expect(figures.bound_calls_per_s).toBe(256);
+    expect(figures.utilisation).toBe(0.938);
+    expect(figures.failed).toBe(2);
+  });
+
+  it('reports no utilisation for an endpoint that served nothing, and refuses an empty window', () => {
+    expect(endpointFigures(counters({}), counters({}), 1_000, 64)).toMatchObject({ calls: 0, calls_per_s: 0, bound_calls_per_s: 0, utilisation: null });
+    expect(() => endpointFigures(counters({}), counters({}), 0, 64)).toThrow(RangeError);
+  });
+
+  it('turns CPU time into cores and sums endpoints', () => {
+    expect(cpuCores({ user: 1_000_000, system: 0 }, { user: 2_500_000, system: 500_000 }, 2_000)).toBe(1);
+    expect(totalCallsPerS([{ calls_per_s: 240 } as never, { calls_per_s: 250.5 } as never])).toBe(490.5);
+  });
+
+  it('summarises hop samples (p50, p99, max) and says when there are none', () => {
+    const samples = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(hopFigures(samples)).toEqual({ count: 100, p50_ms: 50.5, p99_ms: 99, max_ms: 100 });
+    expect(hopFigures([])).toEqual({ count: 0, p50_ms: null, p99_ms: null, max_ms: null });
+  });
+
+  it('judges each target of issue 10 from its figure, and leaves unmeasured ones open', () => {
+    const checks = targetChecks({ utilisation: [0.95, 0.89], streamingOverLockStep: 1.8, hop: { count: 5, p50_ms: 3, p99_ms: 30, max_ms: 40 }, peakRssMibAt1000: null });
+    expect(checks.map((c) => [c.target.split(' ')[0], c.value, c.met])).toEqual([
+      ['utilisation', 0.89, false],
+      ['streaming', 1.8, true],
+      ['per-hop', 3, true],
+      ['per-hop', 30, false],
+      ['RSS', null, null],
+    ]);
+  });
+
+  it('measures RSS drift as the last quarter minus the first quarter of a soak', () => {
+    expect(rssDriftMib([100, 100, 101, 100, 120, 121, 122, 122])).toBe(22);
+    expect(rssDriftMib([100, 101])).toBeNull();
+  });
+});
+
+describe('lock-step Pool', () => {
+  it('never runs more than its limit at once and serves waiters in order', async () => {
+    const pool = new Pool(2);
+    let running = 0;
+    let peak = 0;
+    const order: number[] = [];
+    await Promise.all(
+      Array.from({ length: 7 }, (_, i) =>
+        pool.run(async () => {
+          running++;
+          peak = Math.max(peak, running);
+          order.push(i);
+          await new Promise((resolve) => setTimeout(resolve, 2));
+          running--;
+        }),
+      ),
+    );
+    expect(peak).toBe(2);
+    expect(order).toEqual([0, 1, 2, 3, 4, 5, 6]);
+  });
+});
+
+describe('bound bench table', () => {
+  it('prints each figure with its same-run bound or baseline and the ratio, and the target verdicts', () => {
+    const endpoint = { calls: 2_400, calls_per_s: 240, mean_in_flight: 60, mean_latency_ms: 250, bound_calls_per_s: 256, utilisation: 0.938, concurrency: 64, failed: 0 };
+    const bound: BoundBenchResult = {
+      concurrency: 64,
+      latency_ms: 250,
+      jitter_ms: 50,
+      streaming: {
+        games_in_flight: 256,
+        window_s: 30,
+        model_calls_per_s: 480,
+        bound_calls_per_s: 512,
+        utilisation: 0.938,
+        endpoints: { questioner: endpoint, answerer: endpoint },
+        games_per_s: 40,
+        hop: { count: 10, p50_ms: 2, p99_ms: 20, max_ms: 30 },
+        roles: { sink: { cpu_cores: 0.1, peak_rss_mib: 120, heap_used_mib: 50, external_mib: 5, loop_delay_p99_ms: 12, hop: { count: 2, p50_ms: 1, p99_ms: 2, max_ms: 2 } } },
+        simulator_cpu_cores: 0.3,
+        host_load_1m: 1.5,
+      },
+      lock_step: { games_in_flight: 256, window_s: 30, model_calls_per_s: 240, batches: 20, games_per_s: 20, endpoints: { questioner: endpoint, answerer: endpoint } },
+      streaming_over_lock_step: 2,
+      targets: targetChecks({ utilisation: [0.938, 0.938], streamingOverLockStep: 2, hop: { count: 10, p50_ms: 2, p99_ms: 20, max_ms: 30 }, peakRssMibAt1000: null }),
+    };
+    const report: BenchReport = { started_at: '', finished_at: '', quick: true, host: { cpus: 2, node: 'v24', platform: 'linux-x64', load_average_1m_before: 1, load_average_1m_after: 1 }, stack_started_by_bench: false, order: ['bound'], bound, runs: {}, ok: true };
+    const rows = tableRows(report);
+    expect(rows.find((r) => r.figure.startsWith('model calls/s'))).toMatchObject({ measured: '480', baseline: "Little's law C/latency 512", ratio: '0.938' });
+    expect(rows.find((r) => r.figure === 'lock-step model calls/s')).toMatchObject({ measured: '240', ratio: '2x' });
+    expect(rows.find((r) => r.figure.startsWith('target: per-hop p99'))).toMatchObject({ measured: '20', baseline: 'met' });
+    expect(rows.find((r) => r.figure.startsWith('target: RSS'))).toMatchObject({ baseline: 'not measured' });
+    expect(renderTable(rows)).toContain('sink: CPU cores, RSS MiB, loop p99 ms');
+  });
+});
