@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { GameRequested } from '../../schemas/generated/events';
+import { FailureReasonSymbols, type GameRequested } from '../../schemas/generated/events';
 import { TOPIC_KEYS } from '../../schemas/topics';
 import { seededRandom } from '../../services/chaos/schedule';
 import { sql, table } from '../../services/core/clickhouse';
@@ -28,7 +28,7 @@ import { HOSTILE_KINDS, startHostileVlm, type HostileVlm } from './hostile-vlm';
 jest.setTimeout(600_000);
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_261_203);
-const FAILURE_REASONS = ['wrong_guess', 'no_guess', 'turn_limit', 'unparseable_output', 'model_error', 'timeout', 'rule_violation'];
+const FAILURE_REASONS: readonly string[] = FailureReasonSymbols;
 const QUESTIONER_KEY = `sk-fuzz-q-${randomBytes(12).toString('hex')}`;
 const ANSWERER_KEY = `sk-fuzz-a-${randomBytes(12).toString('hex')}`;
 
@@ -119,7 +119,7 @@ it('ends every game fed hostile images or hostile model output with a verdict, k
   for (const g of imageGames) {
     const r = records.get(g.request.game.header.gameId)!;
     if (r.verdict === 'failure') expect(FAILURE_REASONS).toContain(r.failure_reason);
-    if (g.expectFailure) expect({ id: r.game_id, verdict: r.verdict, reason: r.failure_reason }).toEqual({ id: r.game_id, verdict: 'failure', reason: 'model_error' });
+    if (g.expectFailure) expect({ id: r.game_id, verdict: r.verdict, reason: r.failure_reason }).toEqual({ id: r.game_id, verdict: 'failure', reason: 'bad_input' });
   }
   for (const id of [...hostileAnswerer.flat(), ...hostileQuestioner.flat()]) {
     const r = records.get(id)!;
