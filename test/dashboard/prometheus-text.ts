@@ -34,7 +34,8 @@ function parseLabels(text: string, line: string): Record<string, string> {
 function parseValue(text: string, line: string): number {
   if (text === '+Inf') return Infinity;
   if (text === '-Inf') return -Infinity;
-  if (text === 'NaN') return NaN;
+  // Prometheus parses floats like Go's ParseFloat: NaN in any case (prom-client prints `Nan`).
+  if (/^nan$/i.test(text)) return NaN;
   const v = Number(text);
   if (!Number.isFinite(v) && !/^[-+]?\d/.test(text)) throw new Error(`bad value in line: ${line}`);
   return v;
