@@ -5,6 +5,7 @@ import type { TopicKey } from '../../../schemas/topics';
 import type { GameState } from '../../../schemas/generated/events';
 import type { ChatMessage } from '../../game/messages';
 import { badImageEnding, badInputEnding, deadlinePassed, modelErrorEnding, timeoutEnding, type ModelCall } from '../../game';
+import { redactText } from '../logging/redact';
 import { sentSpec } from './call-usage';
 import { UnusableImageError } from './image-url-resolver';
 import type { ModelCallJournal } from './model-call-journal';
@@ -82,7 +83,8 @@ export async function playTurn(deps: TurnPipelineDeps, game: GameState, ctx: Mes
   const decidedAtMs = Date.now();
   const base = { gameId, role, transcriptLength: length, decidedAtMs, deadlineAtMs: game.header.deadlineAtMs };
   if (!result.ok) {
-    await journal.record({ ...base, entry: 'failure', usage: result.usage, errorMessage: result.message });
+    // An endpoint may echo the API key in its error; the journal is a Kafka topic like any other.
+    await journal.record({ ...base, entry: 'failure', usage: result.usage, errorMessage: redactText(result.message) });
     ctx.logger.warn(`game ends: ${role} model error`, { gameId, error: result.message });
     return publishEnding(bus, game, modelErrorEnding(role, result.message, decidedAtMs, result.usage));
   }
