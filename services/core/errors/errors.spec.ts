@@ -89,6 +89,16 @@ describe('errors', () => {
       expect(isRetriable(fetchFailure)).toBe(true);
     });
 
+    it('waits out a broker kafkajs gave up on (chaos run: a broker restart dead-lettered 3 games), but not other kafkajs give-ups', () => {
+      const { KafkaJSNonRetriableError, KafkaJSConnectionError, KafkaJSProtocolError } = require('kafkajs') as typeof import('kafkajs');
+      const refused = new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:19092');
+      expect(isRetriable(Object.assign(new KafkaJSNonRetriableError(refused), { cause: refused }))).toBe(true);
+      expect(isRetriable(new KafkaJSNonRetriableError(refused))).toBe(true);
+      const tooLarge = new KafkaJSProtocolError(Object.assign(new Error('The request included a message larger than the max message size the server will accept'), { retriable: false, type: 'MESSAGE_TOO_LARGE', code: 10 }));
+      expect(isRetriable(Object.assign(new KafkaJSNonRetriableError(tooLarge), { cause: tooLarge }))).toBe(false);
+      expect(isRetriable(new KafkaJSNonRetriableError(new Error('Invalid record')))).toBe(false);
+    });
+
     it('treats everything else as not retriable', () => {
       expect(isRetriable(new Error('boom'))).toBe(false);
       expect(isRetriable(new TypeError('x is undefined'))).toBe(false);

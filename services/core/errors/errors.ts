@@ -195,6 +195,10 @@ const RETRIABLE_SYSTEM_CODES = new Set([
  * The retry decision for any thrown value: DgError and kafkajs errors say it themselves;
  * otherwise network errors (anywhere in the cause chain) are retriable and the rest are not.
  */
+const KAFKAJS_GAVE_UP = new Set(['KafkaJSNonRetriableError', 'KafkaJSNumberOfRetriesExceeded']);
+const KAFKAJS_CONNECTION_ERRORS = new Set(['KafkaJSConnectionError', 'KafkaJSConnectionClosedError', 'KafkaJSRequestTimeoutError', 'KafkaJSBrokerNotFound']);
+const KAFKAJS_CONNECTION_MESSAGE = /Connection error|ECONNREFUSED|ECONNRESET|ETIMEDOUT|Connection timeout|Closed connection/i;
+
 export function isRetriable(err: unknown): boolean {
   const seen = new Set<unknown>();
   let current: unknown = err;
@@ -203,6 +207,16 @@ export function isRetriable(err: unknown): boolean {
     if (current instanceof DgError) return current.retriable;
     const obj = current as { retriable?: unknown; code?: unknown; name?: unknown; cause?: unknown };
     if (obj.name === 'AbortError') return false;
+    if (typeof obj.name === 'string' && KAFKAJS_GAVE_UP.has(obj.name)) {
+      // kafkajs wraps what it gave up on as non-retriable; an unreachable broker is still a
+      // dependency outage to wait out, so judge by what it wraps (or says, when it kept no cause).
+      if (obj.cause !== undefined && obj.cause !== current) {
+        current = obj.cause;
+        continue;
+      }
+      if (KAFKAJS_CONNECTION_MESSAGE.test(String((current as { message?: unknown }).message ?? ''))) return true;
+    }
+    if (typeof obj.name === 'string' && KAFKAJS_CONNECTION_ERRORS.has(obj.name)) return true;
     if (typeof obj.retriable === 'boolean') return obj.retriable;
     if (typeof obj.code === 'string' && RETRIABLE_SYSTEM_CODES.has(obj.code)) return true;
     current = obj.cause;
