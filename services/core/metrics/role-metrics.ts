@@ -2,6 +2,7 @@ import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { topicName } from '../../../schemas/topics';
 import type { BusHooks } from '../bus/hooks';
+import { kafkaSecurityOptions } from '../bus/kafka-client';
 import type { DgConfig } from '../config';
 import type { Logger } from '../logging';
 import { ROLE_INPUTS, roleGroupId, type RoleName } from '../runtime/role-names';
@@ -19,7 +20,7 @@ export interface ConsumerLagSource {
  * (scrapes of several Prometheus servers must not each hit the broker).
  */
 export function adminLagSource(config: DgConfig, roles: readonly RoleName[], logger: Logger, cacheMs = 5_000): ConsumerLagSource {
-  const kafka = new Kafka({ clientId: `${config.kafka.clientId}-metrics`, brokers: [...config.kafka.brokers], logLevel: logLevel.NOTHING, retry: { retries: 1 } });
+  const kafka = new Kafka({ clientId: `${config.kafka.clientId}-metrics`, brokers: [...config.kafka.brokers], logLevel: logLevel.NOTHING, retry: { retries: 1 }, ...kafkaSecurityOptions(config.kafka) });
   let admin: Admin | undefined;
   let cached: { at: number; value: Awaited<ReturnType<ConsumerLagSource['lag']>> } | undefined;
   const read = async (): Promise<Awaited<ReturnType<ConsumerLagSource['lag']>>> => {
