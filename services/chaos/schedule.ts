@@ -48,9 +48,10 @@ export function chaosSchedule(options: ScheduleOptions): ChaosFault[] {
   const third = options.durationMs / 3;
   if (options.restartBroker) faults.push({ atMs: Math.round(third * (1 + random() * 0.5)), kind: 'restart-broker' });
   if (options.clickhouseStopMs > 0) {
-    // Late enough that games are in flight, early enough that the outage ends inside the window when it can.
+    // Inside the launch span (the first 60% of the window), so games are in flight during the whole
+    // outage; the outage ends inside the window when it can.
     const latest = Math.max(0, options.durationMs - options.clickhouseStopMs);
-    const at = Math.round(Math.min(latest, third * 1.6 + random() * third * 0.3));
+    const at = Math.round(Math.min(latest, third * 0.75 + random() * third * 0.3));
     faults.push({ atMs: at, kind: 'stop-clickhouse', forMs: options.clickhouseStopMs });
   }
   return faults.sort((a, b) => a.atMs - b.atMs || a.kind.localeCompare(b.kind));
