@@ -52,21 +52,25 @@ export function register(program: Command): void {
     .command('train')
     .description('fine-tune a base model on an answerer-view export (dg export --view answerer --format openai); prints the new model as one JSON line')
     .requiredOption('--data <path>', 'export directory (holding answerer.jsonl) or the JSONL file')
-    .requiredOption('--base <dir>', 'base model directory')
-    .requiredOption('--out <dir>', 'new model directory (put it under the served --models-dir)')
+    .requiredOption('--base <dir|name>', 'base model directory, or a model name under --models-dir')
+    .option('--out <dir>', 'new model directory (default with --models-dir: DIR/<name>)')
+    .option('--models-dir <dir>', 'the directory `dg tiny-vlm serve --models-dir` serves: --base may be a model name in it, and the new model is written there by name')
     .option('--name <name>', 'model name (default: the directory name)')
     .option('--seed <s>', 'training seed (default: from the base seed and the data hash)', integerArg('--seed', 0))
     .option('--epochs <n>', 'epochs', integerArg('--epochs', 1))
-    .action(async (opts: { data: string; base: string; out: string; name?: string; seed?: number; epochs?: number }) => {
+    .action(async (opts: { data: string; base: string; out?: string; modelsDir?: string; name?: string; seed?: number; epochs?: number }) => {
       const { trainFromExport } = await import('../../tiny-vlm/trainer');
+      const { outDirFor, resolveModelDir } = await import('../../tiny-vlm/models-dir');
+      const out = outDirFor(opts);
+      const base = await resolveModelDir(opts.base, opts.modelsDir);
       const manifest = await trainFromExport({
-        data: opts.data, base: opts.base, out: opts.out,
+        data: opts.data, base, out,
         ...(opts.name ? { name: opts.name } : {}), ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
         ...(opts.epochs ? { hyper: { ...FINETUNE_HYPER, epochs: opts.epochs } } : {}),
       });
       process.stderr.write(`tiny-vlm: trained ${manifest.name} from ${manifest.parent} on ${manifest.training.examples} answers in ${(manifest.training.millis / 1000).toFixed(1)} s (skipped ${JSON.stringify(manifest.training.skipped)})\n`);
       process.stdout.write(
-        `${JSON.stringify({ name: manifest.name, endpoint: tinyVlmEndpoint(), path: path.resolve(opts.out), parent: manifest.parent, training_data_sha256: manifest.training.dataSha256, metrics: manifest.metrics })}\n`,
+        `${JSON.stringify({ name: manifest.name, endpoint: tinyVlmEndpoint(), path: path.resolve(out), parent: manifest.parent, training_data_sha256: manifest.training.dataSha256, metrics: manifest.metrics })}\n`,
       );
     });
 
