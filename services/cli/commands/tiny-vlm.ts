@@ -111,9 +111,27 @@ export function register(program: Command): void {
     }, DEFAULT_EXPERIMENT.temperature)
     .option('--cumulative', 'train each model on every training game so far (the default)')
     .option('--no-cumulative', 'train each model only on the games of its own iteration')
-    .option('--out <dir>', 'output directory (wiped first)', '.dg/experiments/self-improvement')
+    .option('--out <dir>', 'output directory (in-process: wiped first; default .dg/experiments/self-improvement, pipeline: kept, a rerun resumes the loop; default .dg/experiments/self-improvement-pipeline)')
+    .option('--mode <mode>', 'in-process (simulated play in this process, with a control arm) or pipeline (the real loop: roles on Kafka, dg eval, dg iterate with the dg tiny-vlm train hook; no control arm)', (v: string) => {
+      if (v !== 'in-process' && v !== 'pipeline') throw new InvalidArgumentError(`--mode must be in-process or pipeline, got "${v}"`);
+      return v;
+    }, 'in-process')
     .option('--json', 'print the result as one JSON object on the last line')
-    .action(async (opts: { iterations: number; games: number; evalGames: number; heldOut: number; seedExamples: number; seed: number; temperature: number; cumulative?: boolean; out: string; json?: boolean }) => {
+    .action(async (opts: { iterations: number; games: number; evalGames: number; heldOut: number; seedExamples: number; seed: number; temperature: number; cumulative?: boolean; out?: string; mode: 'in-process' | 'pipeline'; json?: boolean }) => {
+      if (opts.mode === 'pipeline') {
+        const { runPipelineExperiment } = await import('../../tiny-vlm/pipeline');
+        const { renderIterationTable } = await import('../../iterations/iterate');
+        const outDir = opts.out ?? '.dg/experiments/self-improvement-pipeline';
+        const result = await runPipelineExperiment({
+          iterations: opts.iterations, gamesPerIteration: opts.games, evalGames: opts.evalGames, seedExamples: opts.seedExamples, seed: opts.seed,
+          temperature: opts.temperature, cumulative: opts.cumulative ?? DEFAULT_EXPERIMENT.cumulative, outDir,
+          log: (line) => process.stderr.write(`experiment: ${line}\n`),
+        });
+        if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+        else process.stdout.write(`self-improvement (mode: pipeline; sim-vlm questioner, TinyVLM answerer, dg iterate ${result.loopId}, eval set ${result.evalSet})\n${renderIterationTable(result.rows)}\nwrote ${path.join(path.resolve(outDir), 'self-improvement-pipeline.json')}\n`);
+        return;
+      }
+      opts.out ??= '.dg/experiments/self-improvement';
       const { runSelfImprovement } = await import('../../tiny-vlm/experiment');
       const { renderChart } = await import('../../tiny-vlm/chart');
       const result = await runSelfImprovement({
