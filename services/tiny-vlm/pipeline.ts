@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { startRoles } from '../cli/role-app';
 import { ClickHouseConnection, migrateClickHouse } from '../core/clickhouse';
 import { loadConfig } from '../core/config';
+import { configureLogging } from '../core/logging';
 import { ROLE_NAMES } from '../core/runtime/role-names';
 import { loadDataset } from '../datasets/resolve';
 import { buildEvalSet, saveEvalSet } from '../iterations/eval-sets';
@@ -67,6 +68,7 @@ export async function runPipelineExperiment(options: PipelineExperimentOptions):
   const tiny = await startTinyVlmServer({ modelsDir, port: 0 });
   const overrides = { QUESTIONER_BASE_URL: sim.baseUrl, ANSWERER_BASE_URL: tiny.baseUrl, ANSWERER_TEMPERATURE: '0' };
   const config = loadConfig(process.env, overrides);
+  configureLogging({ level: config.log.level, format: config.log.format });
   log(`simulator questioner ${sim.baseUrl}, TinyVLM answerer ${tiny.baseUrl}, topics ${config.topics.prefix}*, ClickHouse ${config.clickhouse.database}`);
   let app: Awaited<ReturnType<typeof startRoles>> | undefined;
   try {
