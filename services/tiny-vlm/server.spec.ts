@@ -125,6 +125,17 @@ describe('dg tiny-vlm serve', () => {
       }
     }
     expect(sampled.some((answer, i) => answer !== greedy[Math.floor(i / 3)])).toBe(true);
+    // With the request's seed (the roles send one per turn) the sample is reproducible, and other seeds draw differently.
+    const url = `data:image/png;base64,${renderScenePng(scenes[0]!).toString('base64')}`;
+    const bySeed = async (seed: number): Promise<string[]> => {
+      const out: string[] = [];
+      for (const question of QUESTIONS) out.push((await chat(server, { model: 'tiny-a@t=1', seed, messages: answererMessages(url, [], question) })).json.choices[0].message.content);
+      return out;
+    };
+    const seeds = [1, 2, 3, 4, 5, 6, 7, 8];
+    const first = await Promise.all(seeds.map(bySeed));
+    expect(await Promise.all(seeds.map(bySeed))).toEqual(first);
+    expect(new Set(first.map((a) => a.join('|'))).size).toBeGreaterThan(1);
     const bad = await chat(server, { model: 'tiny-a@t=9', messages: answererMessages('data:image/png;base64,AAAA', [], 'Is there a star?') });
     expect(bad.status).toBe(400);
     expect(bad.json.error.message).toMatch(/@t= must be a temperature from 0 to 2/);

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { imageBytes, imageUrlOf, questionOf } from './data';
 import { imagePatches } from './features';
+import { createRng, seedFrom } from '../datasets/prng';
 import { parseServedName } from './models-dir';
 import { loadModel, MANIFEST_FILE, type ModelManifest, type TinyVlm } from './model';
 import { answerFromProbability, sampleYes } from './play';
@@ -205,7 +206,7 @@ export async function startTinyVlmServer(options: TinyVlmServerOptions): Promise
       return;
     }
     if (req.method !== 'POST' || url.pathname !== '/v1/chat/completions') throw new HttpError(404, `no route ${req.method} ${url.pathname}`, 'invalid_request_error', 'not_found');
-    const body = (await readJson(req)) as { model?: unknown; messages?: unknown; temperature?: unknown };
+    const body = (await readJson(req)) as { model?: unknown; messages?: unknown; temperature?: unknown; seed?: unknown };
     if (typeof body?.model !== 'string') throw new HttpError(400, 'request has no "model" string');
     if (!Array.isArray(body.messages)) throw new HttpError(400, 'request has no "messages" array');
     let served: ReturnType<typeof parseServedName>;
@@ -219,7 +220,9 @@ export async function startTinyVlmServer(options: TinyVlmServerOptions): Promise
     // A name's @t=X wins over the request's temperature (see parseServedName).
     const requestedT = served.temperature ?? body.temperature;
     const temperature = typeof requestedT === 'number' && requestedT > 0 ? requestedT : 0;
-    const result = await answerRequest(loaded.model, loaded.manifest, body.messages as Message[], patchCache, { temperature });
+    // The request's integer `seed` (the roles send one per turn) makes a sampled answer reproducible; without one, Math.random.
+    const seeded = Number.isSafeInteger(body.seed) ? createRng(seedFrom('tiny-vlm-sample', body.seed as number)) : undefined;
+    const result = await answerRequest(loaded.model, loaded.manifest, body.messages as Message[], patchCache, { temperature, ...(seeded ? { random: () => seeded.next() } : {}) });
     const promptTokens = countTokens(allText(body.messages as Message[])) + 9; // 9 image patches
     const completionTokens = countTokens(result.content);
     send(res, 200, {
