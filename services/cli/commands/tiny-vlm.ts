@@ -56,7 +56,7 @@ export function register(program: Command): void {
     .option('--out <dir>', 'new model directory (default with --models-dir: DIR/<name>)')
     .option('--models-dir <dir>', 'the directory `dg tiny-vlm serve --models-dir` serves: --base may be a model name in it, and the new model is written there by name')
     .option('--name <name>', 'model name (default: the directory name)')
-    .option('--seed <s>', 'training seed (default: from the base seed and the data hash)', integerArg('--seed', 0))
+    .option('--seed <s>', 'training seed (default: from the base seed and the hash of the dialogs; examples are taken in dialog order, so re-exports under other game ids train the same model)', integerArg('--seed', 0))
     .option('--epochs <n>', 'epochs', integerArg('--epochs', 1))
     .action(async (opts: { data: string; base: string; out?: string; modelsDir?: string; name?: string; seed?: number; epochs?: number }) => {
       const { trainFromExport } = await import('../../tiny-vlm/trainer');
@@ -64,7 +64,7 @@ export function register(program: Command): void {
       const out = outDirFor(opts);
       const base = await resolveModelDir(opts.base, opts.modelsDir);
       const manifest = await trainFromExport({
-        data: opts.data, base, out,
+        data: opts.data, base, out, canonical: true,
         ...(opts.name ? { name: opts.name } : {}), ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
         ...(opts.epochs ? { hyper: { ...FINETUNE_HYPER, epochs: opts.epochs } } : {}),
       });
