@@ -29,6 +29,23 @@ export interface IterateSpec {
   candidates: number;
   maxTurns: number;
   seed: number;
+  /**
+   * What each hook trains on: 'current' (default) = the kept games of this iteration only; 'all' =
+   * the kept games of every training iteration of this loop so far (0..k), cumulative.
+   */
+  trainOn?: TrainOn;
+  /**
+   * Appended to the model name in the training games only (e.g. '@t=1', which `dg tiny-vlm serve`
+   * reads as "sample at temperature 1"); eval games and the registry use the plain name.
+   */
+  playModelSuffix?: string;
+}
+
+export type TrainOn = 'current' | 'all';
+
+/** The training iterations whose kept games iteration k's hook trains on. */
+export function trainIterations(trainOn: TrainOn | undefined, k: number): number[] {
+  return trainOn === 'all' ? Array.from({ length: k + 1 }, (_, i) => i) : [k];
 }
 
 type Step = 'play' | 'export' | 'hook' | 'register' | 'eval' | 'done';
@@ -61,7 +78,9 @@ export interface IterationRow {
 
 /** The loop's identity: the same command line resumes the same loop. */
 export function loopIdOf(spec: IterateSpec): string {
-  const { outDir: _outDir, ...identity } = spec;
+  // Options at their defaults are left out, so loops started before they existed keep their id.
+  const { outDir: _outDir, trainOn, playModelSuffix, ...rest } = spec;
+  const identity = { ...rest, ...(trainOn && trainOn !== 'current' ? { trainOn } : {}), ...(playModelSuffix ? { playModelSuffix } : {}) };
   return `loop-${createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 12)}`;
 }
 
@@ -156,20 +175,21 @@ export async function iterate(config: DgConfig, spec: IterateSpec, say: (line: s
       }
       if (it.step === 'export') {
         const dir = join(spec.outDir, `iteration-${k}`);
+        const trained = trainIterations(spec.trainOn, k);
         const { card } = await exportDataset(ch, database, {
-          iterations: [k],
+          iterations: trained,
           views: [spec.view],
           format: spec.format,
           outDir: dir,
           includeFailed: false,
           images: 'inline',
           datasetsDir: config.paths.datasetsDir,
-          runIds: [it.playRunId],
+          runIds: trained.map((i) => state.iterations[i]!.playRunId),
         });
         it.exported = { dir, file: join(dir, exportFileName(spec.view, spec.format)), games: card.counts.kept, contentHash: card.content_hash };
         it.step = 'hook';
         await save();
-        say(`iteration ${k}: exported ${card.counts.kept} kept games to ${it.exported.file}`);
+        say(`iteration ${k}: exported ${card.counts.kept} kept games of iteration${trained.length > 1 ? 's' : ''} ${trained.join(',')} to ${it.exported.file}`);
       }
       if (it.step === 'hook') {
         const command = renderHook(spec.hook, {
@@ -204,7 +224,7 @@ export async function iterate(config: DgConfig, spec: IterateSpec, say: (line: s
           parent: model,
           base_model: spec.fromModel,
           iteration: k + 1,
-          train_iterations: [k],
+          train_iterations: trainIterations(spec.trainOn, k),
           train_view: spec.view,
           train_games: it.exported!.games,
           train_hash: it.exported!.contentHash,
@@ -261,7 +281,7 @@ async function playIteration(config: DgConfig, ch: ClickHouseConnection, spec: I
     maxTurns: spec.maxTurns,
     seed: spec.seed + k,
     runId: it.playRunId,
-    ...(spec.role === 'answerer' ? { answererModel: model } : { questionerModel: model }),
+    ...(spec.role === 'answerer' ? { answererModel: `${model}${spec.playModelSuffix ?? ''}` } : { questionerModel: `${model}${spec.playModelSuffix ?? ''}` }),
   });
   const startedAt = Date.now();
   const bus = standaloneBus(config);
@@ -273,7 +293,7 @@ async function playIteration(config: DgConfig, ch: ClickHouseConnection, spec: I
       launched = await launchGames(bus, plan, dataset.images, spec.gamesPerIteration);
       it.launched = true;
       await save();
-      say(`iteration ${k}: ${model} plays ${spec.gamesPerIteration} games (run ${plan.runId})`);
+      say(`iteration ${k}: ${model}${spec.playModelSuffix ?? ''} plays ${spec.gamesPerIteration} games (run ${plan.runId})`);
     } else {
       say(`iteration ${k}: waiting for the games of run ${plan.runId}`);
     }

@@ -1,5 +1,5 @@
 import { buildEvalSet, isEvalImage, wilsonInterval } from './eval-sets';
-import { loopIdOf, parseHookOutput, renderHook, type IterateSpec } from './iterate';
+import { loopIdOf, parseHookOutput, renderHook, trainIterations, type IterateSpec } from './iterate';
 import type { DatasetImage } from '../datasets/dataset';
 
 const image = (i: number): DatasetImage => ({ id: `scene-${i}`, uri: `file:///d/scene-${i}.png`, sha256: `${i}`.padStart(64, '0'), mediaType: 'image/png', caption: null });
@@ -52,5 +52,21 @@ describe('iterate hook', () => {
     const spec: IterateSpec = { fromModel: 'm', iterations: 3, gamesPerIteration: 10, hook: 'h', view: 'answerer', role: 'answerer', evalSet: 'e', dataset: 'd', format: 'openai', outDir: '/a', candidates: 4, maxTurns: 10, seed: 1 };
     expect(loopIdOf({ ...spec, outDir: '/b' })).toBe(loopIdOf(spec));
     expect(loopIdOf({ ...spec, iterations: 4 })).not.toBe(loopIdOf(spec));
+  });
+
+  it('keeps the id of a loop at the default --train-on current and no play suffix; other values make another loop', () => {
+    const spec: IterateSpec = { fromModel: 'm', iterations: 3, gamesPerIteration: 10, hook: 'h', view: 'answerer', role: 'answerer', evalSet: 'e', dataset: 'd', format: 'openai', outDir: '/a', candidates: 4, maxTurns: 10, seed: 1 };
+    // The id an older loop (before these options existed) was stored under.
+    expect(loopIdOf({ ...spec, trainOn: 'current' })).toBe(loopIdOf(spec));
+    expect(loopIdOf({ ...spec, trainOn: 'all' })).not.toBe(loopIdOf(spec));
+    expect(loopIdOf({ ...spec, playModelSuffix: '@t=1' })).not.toBe(loopIdOf(spec));
+    expect(loopIdOf({ ...spec, trainOn: 'all', playModelSuffix: '@t=1' })).not.toBe(loopIdOf({ ...spec, trainOn: 'all' }));
+  });
+
+  it('trains on the current iteration, or on every iteration so far with --train-on all', () => {
+    expect(trainIterations('current', 2)).toEqual([2]);
+    expect(trainIterations(undefined, 0)).toEqual([0]);
+    expect(trainIterations('all', 0)).toEqual([0]);
+    expect(trainIterations('all', 2)).toEqual([0, 1, 2]);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { embedScene } from '../datasets/png-text';
@@ -32,6 +32,27 @@ describe('reading the answerer export (dg export --view answerer --format openai
     expect(data.sha256).toMatch(/^[0-9a-f]{64}$/);
     // The file itself gives the same result as its directory.
     expect((await readAnswererExport(path.join(FIXTURE, 'answerer.jsonl'))).examples).toHaveLength(4);
+  });
+
+  it('the same dialogs under other game ids and in another line order give the same examples, in the same order, and the same content hash', async () => {
+    const copy = path.join(dir, 'reordered');
+    await cp(FIXTURE, copy, { recursive: true });
+    const file = path.join(copy, 'answerer.jsonl');
+    const lines = (await readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { metadata?: Record<string, unknown> });
+    const renamed = lines.reverse().map((r, i) => JSON.stringify({ ...r, metadata: { ...(r.metadata ?? {}), game_id: `other-${i}` } }));
+    await writeFile(file, `${renamed.join('\n')}\n`);
+    const a = await readAnswererExport(FIXTURE, { canonicalOrder: true });
+    const b = await readAnswererExport(copy, { canonicalOrder: true });
+    expect(b.sha256).not.toBe(a.sha256);
+    expect(b.contentSha256).toBe(a.contentSha256);
+    expect(b.examples.map((e) => [e.question, e.label])).toEqual(a.examples.map((e) => [e.question, e.label]));
+    // Without canonicalOrder the file order is kept (the in-process experiment's figures depend on it).
+    const fileOrder = (await readAnswererExport(copy)).examples.map((e) => e.question);
+    expect(fileOrder).not.toEqual(a.examples.map((e) => e.question));
+    expect([...fileOrder].sort()).toEqual(a.examples.map((e) => e.question).sort());
+    // Another dialog is another content hash.
+    await writeFile(file, `${renamed.slice(1).join('\n')}\n`);
+    expect((await readAnswererExport(copy)).contentSha256).not.toBe(a.contentSha256);
   });
 
   it('round-trips what the experiment writes, and names the line of a bad record', async () => {

@@ -17,6 +17,8 @@ export const EXPORT_FILE = 'answerer.jsonl';
 export interface ExportData {
   file: string;
   sha256: string;
+  /** sha256 of the dialogs (messages only, sorted): the same for exports differing only in game ids or line order. */
+  contentSha256: string;
   games: number;
   examples: Example[];
   skipped: Record<string, number>;
@@ -70,7 +72,12 @@ export async function resolveExportFile(dataPath: string): Promise<string> {
   return info.isDirectory() ? path.join(dataPath, EXPORT_FILE) : dataPath;
 }
 
-export async function readAnswererExport(dataPath: string): Promise<ExportData> {
+/**
+ * `canonicalOrder`: examples ordered by dialog instead of file line (what `dg tiny-vlm train`
+ * uses, so exports that differ only in game ids / line order train the same model). Off by default,
+ * which keeps the in-process experiment's recorded figures reproducible.
+ */
+export async function readAnswererExport(dataPath: string, options: { canonicalOrder?: boolean } = {}): Promise<ExportData> {
   const file = await resolveExportFile(dataPath);
   let text: string;
   try {
@@ -87,6 +94,7 @@ export async function readAnswererExport(dataPath: string): Promise<ExportData> 
   const examples: Example[] = [];
   let games = 0;
   const lines = text.split('\n');
+  const records: Array<{ n: number; messages: Message[]; canonical: string }> = [];
   for (let n = 0; n < lines.length; n++) {
     const line = lines[n]!.trim();
     if (!line) continue;
@@ -98,6 +106,13 @@ export async function readAnswererExport(dataPath: string): Promise<ExportData> 
     }
     const messages = Array.isArray(record.messages) ? record.messages : undefined;
     if (!messages) throw new Error(`tiny-vlm: ${file}:${n + 1} has no "messages" array`);
+    records.push({ n, messages, canonical: JSON.stringify(messages) });
+  }
+  // A hash of the dialogs alone (and, with canonicalOrder, examples ordered by dialog): two exports
+  // of the same dialogs under other game ids / line order then train the same model.
+  const sorted = [...records].sort((a, b) => (a.canonical < b.canonical ? -1 : a.canonical > b.canonical ? 1 : a.n - b.n));
+  const contentSha256 = createHash('sha256').update(sorted.map((r) => r.canonical).join('\n')).digest('hex');
+  for (const { n, messages } of options.canonicalOrder ? sorted : records) {
     const url = imageUrlOf(messages);
     if (!url) throw new Error(`tiny-vlm: ${file}:${n + 1} has no image_url part in any user message`);
     const key = url.startsWith('data:') ? createHash('sha256').update(url).digest('hex') : url;
@@ -127,5 +142,5 @@ export async function readAnswererExport(dataPath: string): Promise<ExportData> 
       else examples.push({ patches, question, label: parsed.text === 'yes' });
     }
   }
-  return { file, sha256: createHash('sha256').update(text).digest('hex'), games, examples, skipped };
+  return { file, sha256: createHash('sha256').update(text).digest('hex'), contentSha256, games, examples, skipped };
 }

@@ -105,6 +105,42 @@ describe('dg tiny-vlm serve', () => {
     expect(server.models()).toEqual(['tiny-a', 'tiny-b']);
   });
 
+  it('NAME@t=X samples at temperature X whatever the request says; NAME@t=0 and NAME with temperature 0 answer greedily', async () => {
+    const greedy: string[] = [];
+    const sampled: string[] = [];
+    for (const scene of scenes) {
+      const url = `data:image/png;base64,${renderScenePng(scene).toString('base64')}`;
+      for (const question of QUESTIONS) {
+        const plain = await chat(server, { model: 'tiny-a', temperature: 0, messages: answererMessages(url, [], question) });
+        const atZero = await chat(server, { model: 'tiny-a@t=0', temperature: 1, messages: answererMessages(url, [], question) });
+        expect(atZero.json.choices[0].message.content).toBe(plain.json.choices[0].message.content);
+        greedy.push(plain.json.choices[0].message.content);
+        // An untrained model is unsure (p(yes) near 0.5): sampling 3 times must leave the greedy answer at least once over 20 questions.
+        for (let i = 0; i < 3; i++) {
+          const s = await chat(server, { model: 'tiny-a@t=1', temperature: 0, messages: answererMessages(url, [], question) });
+          expect(s.status).toBe(200);
+          expect(s.json.model).toBe('tiny-a@t=1');
+          sampled.push(s.json.choices[0].message.content);
+        }
+      }
+    }
+    expect(sampled.some((answer, i) => answer !== greedy[Math.floor(i / 3)])).toBe(true);
+    // With the request's seed (the roles send one per turn) the sample is reproducible, and other seeds draw differently.
+    const url = `data:image/png;base64,${renderScenePng(scenes[0]!).toString('base64')}`;
+    const bySeed = async (seed: number): Promise<string[]> => {
+      const out: string[] = [];
+      for (const question of QUESTIONS) out.push((await chat(server, { model: 'tiny-a@t=1', seed, messages: answererMessages(url, [], question) })).json.choices[0].message.content);
+      return out;
+    };
+    const seeds = [1, 2, 3, 4, 5, 6, 7, 8];
+    const first = await Promise.all(seeds.map(bySeed));
+    expect(await Promise.all(seeds.map(bySeed))).toEqual(first);
+    expect(new Set(first.map((a) => a.join('|'))).size).toBeGreaterThan(1);
+    const bad = await chat(server, { model: 'tiny-a@t=9', messages: answererMessages('data:image/png;base64,AAAA', [], 'Is there a star?') });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.message).toMatch(/@t= must be a temperature from 0 to 2/);
+  });
+
   it('bad requests get a clear OpenAI-style error naming what is wrong', async () => {
     const unknown = await chat(server, { model: 'nope', messages: answererMessages('data:image/png;base64,AAAA', [], 'Is there a star?') });
     expect(unknown.status).toBe(404);

@@ -5,6 +5,8 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { imageBytes, imageUrlOf, questionOf } from './data';
 import { imagePatches } from './features';
+import { createRng, seedFrom } from '../datasets/prng';
+import { parseServedName } from './models-dir';
 import { loadModel, MANIFEST_FILE, type ModelManifest, type TinyVlm } from './model';
 import { answerFromProbability, sampleYes } from './play';
 
@@ -204,20 +206,30 @@ export async function startTinyVlmServer(options: TinyVlmServerOptions): Promise
       return;
     }
     if (req.method !== 'POST' || url.pathname !== '/v1/chat/completions') throw new HttpError(404, `no route ${req.method} ${url.pathname}`, 'invalid_request_error', 'not_found');
-    const body = (await readJson(req)) as { model?: unknown; messages?: unknown; temperature?: unknown };
+    const body = (await readJson(req)) as { model?: unknown; messages?: unknown; temperature?: unknown; seed?: unknown };
     if (typeof body?.model !== 'string') throw new HttpError(400, 'request has no "model" string');
     if (!Array.isArray(body.messages)) throw new HttpError(400, 'request has no "messages" array');
-    const loaded = await registry.get(body.model);
-    if (!loaded) throw new HttpError(404, `model ${JSON.stringify(body.model)} not found; serving ${registry.names().join(', ') || 'no models'}`, 'invalid_request_error', 'model_not_found');
-    const temperature = typeof body.temperature === 'number' && body.temperature > 0 ? body.temperature : 0;
-    const result = await answerRequest(loaded.model, loaded.manifest, body.messages as Message[], patchCache, { temperature });
+    let served: ReturnType<typeof parseServedName>;
+    try {
+      served = parseServedName(body.model);
+    } catch (err) {
+      throw new HttpError(400, (err as Error).message);
+    }
+    const loaded = await registry.get(served.name);
+    if (!loaded) throw new HttpError(404, `model ${JSON.stringify(body.model)} not found; serving ${registry.names().join(', ') || 'no models'} (optionally as NAME@t=X to sample at temperature X)`, 'invalid_request_error', 'model_not_found');
+    // A name's @t=X wins over the request's temperature (see parseServedName).
+    const requestedT = served.temperature ?? body.temperature;
+    const temperature = typeof requestedT === 'number' && requestedT > 0 ? requestedT : 0;
+    // The request's integer `seed` (the roles send one per turn) makes a sampled answer reproducible; without one, Math.random.
+    const seeded = Number.isSafeInteger(body.seed) ? createRng(seedFrom('tiny-vlm-sample', body.seed as number)) : undefined;
+    const result = await answerRequest(loaded.model, loaded.manifest, body.messages as Message[], patchCache, { temperature, ...(seeded ? { random: () => seeded.next() } : {}) });
     const promptTokens = countTokens(allText(body.messages as Message[])) + 9; // 9 image patches
     const completionTokens = countTokens(result.content);
     send(res, 200, {
       id: `chatcmpl-tiny-${Date.now().toString(36)}-${counter++}`,
       object: 'chat.completion',
       created: Math.floor(Date.now() / 1000),
-      model: loaded.manifest.name,
+      model: body.model,
       system_fingerprint: `tiny-vlm:${loaded.manifest.weightsSha256.slice(0, 12)}`,
       choices: [{ index: 0, message: { role: 'assistant', content: result.content }, finish_reason: 'stop', logprobs: null }],
       usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },

@@ -69,16 +69,22 @@ export interface TrainOptions {
   hyper?: TrainHyper;
   /** Examples evaluated for the manifest's metrics (e.g. held-out questions); optional. */
   heldOut?: readonly Example[];
+  /**
+   * Train in dialog order with the seed from the dialogs' hash (not the file's), so exports of the
+   * same dialogs under other game ids train the same model. `dg tiny-vlm train` sets it; the
+   * in-process experiment does not (its recorded figures stay reproducible).
+   */
+  canonical?: boolean;
 }
 
 export async function trainFromExport(options: TrainOptions): Promise<ModelManifest> {
-  const data = await readAnswererExport(options.data);
+  const data = await readAnswererExport(options.data, { canonicalOrder: options.canonical === true });
   if (data.examples.length === 0) {
     throw new Error(`tiny-vlm: ${data.file} holds no usable yes/no answers (${data.games} games; skipped ${JSON.stringify(data.skipped)})`);
   }
   const { model, manifest: base } = await loadModel(options.base);
   const hyper = options.hyper ?? FINETUNE_HYPER;
-  const seed = options.seed ?? seedFrom(base.seed, data.sha256);
+  const seed = options.seed ?? seedFrom(base.seed, options.canonical ? data.contentSha256 : data.sha256);
   const result = model.train(data.examples, { ...hyper, seed });
   const metrics: Record<string, number> = { trainAccuracy: accuracy(model, data.examples), finalLoss: result.losses[result.losses.length - 1] ?? 0 };
   if (options.heldOut) metrics.heldOutAccuracy = accuracy(model, options.heldOut);

@@ -5,7 +5,7 @@ import { migrateClickHouse } from '../../core/clickhouse';
 import { loadConfigOrExit } from '../../core/config';
 import { EXPORT_FORMATS, type ExportFormat } from '../../export/formats';
 import type { ExportView } from '../../export/views';
-import { iterate, loopIdOf, renderIterationTable, type IterateSpec, type LoopRole } from '../../iterations/iterate';
+import { iterate, loopIdOf, renderIterationTable, type IterateSpec, type LoopRole, type TrainOn } from '../../iterations/iterate';
 
 interface IterateCliOptions {
   fromModel: string;
@@ -21,6 +21,8 @@ interface IterateCliOptions {
   candidates: number;
   maxTurns: number;
   seed: number;
+  trainOn: TrainOn;
+  playModelSuffix?: string;
   json?: boolean;
 }
 
@@ -50,6 +52,11 @@ export function register(program: Command): void {
     .option('--candidates <k>', 'candidates per game', integerArg('--candidates', 2), 4)
     .option('--max-turns <t>', 'questions before the guess', integerArg('--max-turns', 1), 10)
     .option('--seed <s>', 'launch seed of iteration 0 (iteration k uses seed + k)', integerArg('--seed', 0), 1)
+    .option('--train-on <which>', 'what each hook trains on: current (the kept games of its iteration) or all (the kept games of every iteration so far)', (v: string): TrainOn => {
+      if (v !== 'current' && v !== 'all') throw new InvalidArgumentError(`--train-on must be current or all, got "${v}"`);
+      return v;
+    }, 'current' as TrainOn)
+    .option('--play-model-suffix <s>', 'appended to the model name in the training games only, e.g. @t=1 (dg tiny-vlm serve: sample at temperature 1); eval games use the plain name')
     .option('--json', 'print the table as one JSON object on the last line')
     .action(async (opts: IterateCliOptions) => {
       const config = loadConfigOrExit();
@@ -68,6 +75,8 @@ export function register(program: Command): void {
         candidates: opts.candidates,
         maxTurns: opts.maxTurns,
         seed: opts.seed,
+        trainOn: opts.trainOn,
+        ...(opts.playModelSuffix ? { playModelSuffix: opts.playModelSuffix } : {}),
       };
       const spec: IterateSpec = { ...base, outDir: resolve(opts.out ?? join(config.paths.dataDir, 'iterations', loopIdOf(base))) };
       const { loopId, rows } = await iterate(config, spec, (line) => process.stderr.write(`${line}\n`));

@@ -52,21 +52,25 @@ export function register(program: Command): void {
     .command('train')
     .description('fine-tune a base model on an answerer-view export (dg export --view answerer --format openai); prints the new model as one JSON line')
     .requiredOption('--data <path>', 'export directory (holding answerer.jsonl) or the JSONL file')
-    .requiredOption('--base <dir>', 'base model directory')
-    .requiredOption('--out <dir>', 'new model directory (put it under the served --models-dir)')
+    .requiredOption('--base <dir|name>', 'base model directory, or a model name under --models-dir')
+    .option('--out <dir>', 'new model directory (default with --models-dir: DIR/<name>)')
+    .option('--models-dir <dir>', 'the directory `dg tiny-vlm serve --models-dir` serves: --base may be a model name in it, and the new model is written there by name')
     .option('--name <name>', 'model name (default: the directory name)')
-    .option('--seed <s>', 'training seed (default: from the base seed and the data hash)', integerArg('--seed', 0))
+    .option('--seed <s>', 'training seed (default: from the base seed and the hash of the dialogs; examples are taken in dialog order, so re-exports under other game ids train the same model)', integerArg('--seed', 0))
     .option('--epochs <n>', 'epochs', integerArg('--epochs', 1))
-    .action(async (opts: { data: string; base: string; out: string; name?: string; seed?: number; epochs?: number }) => {
+    .action(async (opts: { data: string; base: string; out?: string; modelsDir?: string; name?: string; seed?: number; epochs?: number }) => {
       const { trainFromExport } = await import('../../tiny-vlm/trainer');
+      const { outDirFor, resolveModelDir } = await import('../../tiny-vlm/models-dir');
+      const out = outDirFor(opts);
+      const base = await resolveModelDir(opts.base, opts.modelsDir);
       const manifest = await trainFromExport({
-        data: opts.data, base: opts.base, out: opts.out,
+        data: opts.data, base, out, canonical: true,
         ...(opts.name ? { name: opts.name } : {}), ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
         ...(opts.epochs ? { hyper: { ...FINETUNE_HYPER, epochs: opts.epochs } } : {}),
       });
       process.stderr.write(`tiny-vlm: trained ${manifest.name} from ${manifest.parent} on ${manifest.training.examples} answers in ${(manifest.training.millis / 1000).toFixed(1)} s (skipped ${JSON.stringify(manifest.training.skipped)})\n`);
       process.stdout.write(
-        `${JSON.stringify({ name: manifest.name, endpoint: tinyVlmEndpoint(), path: path.resolve(opts.out), parent: manifest.parent, training_data_sha256: manifest.training.dataSha256, metrics: manifest.metrics })}\n`,
+        `${JSON.stringify({ name: manifest.name, endpoint: tinyVlmEndpoint(), path: path.resolve(out), parent: manifest.parent, training_data_sha256: manifest.training.dataSha256, metrics: manifest.metrics })}\n`,
       );
     });
 
@@ -107,9 +111,27 @@ export function register(program: Command): void {
     }, DEFAULT_EXPERIMENT.temperature)
     .option('--cumulative', 'train each model on every training game so far (the default)')
     .option('--no-cumulative', 'train each model only on the games of its own iteration')
-    .option('--out <dir>', 'output directory (wiped first)', '.dg/experiments/self-improvement')
+    .option('--out <dir>', 'output directory (in-process: wiped first; default .dg/experiments/self-improvement, pipeline: kept, a rerun resumes the loop; default .dg/experiments/self-improvement-pipeline)')
+    .option('--mode <mode>', 'in-process (simulated play in this process, with a control arm) or pipeline (the real loop: roles on Kafka, dg eval, dg iterate with the dg tiny-vlm train hook; no control arm)', (v: string) => {
+      if (v !== 'in-process' && v !== 'pipeline') throw new InvalidArgumentError(`--mode must be in-process or pipeline, got "${v}"`);
+      return v;
+    }, 'in-process')
     .option('--json', 'print the result as one JSON object on the last line')
-    .action(async (opts: { iterations: number; games: number; evalGames: number; heldOut: number; seedExamples: number; seed: number; temperature: number; cumulative?: boolean; out: string; json?: boolean }) => {
+    .action(async (opts: { iterations: number; games: number; evalGames: number; heldOut: number; seedExamples: number; seed: number; temperature: number; cumulative?: boolean; out?: string; mode: 'in-process' | 'pipeline'; json?: boolean }) => {
+      if (opts.mode === 'pipeline') {
+        const { runPipelineExperiment } = await import('../../tiny-vlm/pipeline');
+        const { renderIterationTable } = await import('../../iterations/iterate');
+        const outDir = opts.out ?? '.dg/experiments/self-improvement-pipeline';
+        const result = await runPipelineExperiment({
+          iterations: opts.iterations, gamesPerIteration: opts.games, evalGames: opts.evalGames, seedExamples: opts.seedExamples, seed: opts.seed,
+          temperature: opts.temperature, cumulative: opts.cumulative ?? DEFAULT_EXPERIMENT.cumulative, outDir,
+          log: (line) => process.stderr.write(`experiment: ${line}\n`),
+        });
+        if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+        else process.stdout.write(`self-improvement (mode: pipeline; sim-vlm questioner, TinyVLM answerer, dg iterate ${result.loopId}, eval set ${result.evalSet})\n${renderIterationTable(result.rows)}\nwrote ${path.join(path.resolve(outDir), 'self-improvement-pipeline.json')}\n`);
+        return;
+      }
+      opts.out ??= '.dg/experiments/self-improvement';
       const { runSelfImprovement } = await import('../../tiny-vlm/experiment');
       const { renderChart } = await import('../../tiny-vlm/chart');
       const result = await runSelfImprovement({
