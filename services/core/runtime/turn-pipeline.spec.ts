@@ -87,6 +87,22 @@ describe('playTurn with the model-call journal', () => {
     expect(published[1]).toEqual(published[0]);
   });
 
+  it('ends the game as timeout, not model_error, when the call gave up because the deadline passed meanwhile', async () => {
+    const soon = { ...game, header: { ...game.header, deadlineAtMs: Date.now() + 40 } };
+    const { deps, journal, published } = world([]);
+    (deps as { model: ModelClient }).model = {
+      ...deps.model,
+      modelSpec: deps.model.modelSpec,
+      complete: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 80));
+        throw new ModelError('no free slot at the endpoint before the deadline', { retriable: true });
+      },
+    } as unknown as ModelClient;
+    await journal.start();
+    await playTurn(deps, soon, ctx, plan(deps));
+    expect(published.map((p) => (p.value as { ending: { kind: string } }).ending.kind)).toEqual(['timeout']);
+  });
+
   it('does nothing for a turn the game has already moved past (fence on the transcript length)', async () => {
     const { deps, journal, published, calls } = world([]);
     await journal.start();

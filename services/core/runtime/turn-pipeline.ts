@@ -2,7 +2,7 @@ import type { EventBus, MessageContext, Subscription } from '../bus';
 import type { ModelRoleSettings } from '../config';
 import type { ModelClient } from '../model-client';
 import type { TopicKey } from '../../../schemas/topics';
-import type { GameState } from '../../../schemas/generated/events';
+import type { GameEnding, GameState } from '../../../schemas/generated/events';
 import type { ChatMessage } from '../../game/messages';
 import { badImageEnding, badInputEnding, deadlinePassed, modelErrorEnding, timeoutEnding, type ModelCall } from '../../game';
 import { redactText } from '../logging/redact';
@@ -56,7 +56,7 @@ export async function playTurn(deps: TurnPipelineDeps, game: GameState, ctx: Mes
     journal.counters.reused++;
     ctx.logger.info('turn re-handled: reusing the journaled model call', { gameId, transcriptLength: length });
     if (entry.entry === 'completion' && entry.usage) return plan.publishStep(callFromUsage(entry.usage), entry.decidedAtMs);
-    return publishEnding(bus, game, modelErrorEnding(role, entry.errorMessage ?? 'model error (journaled)', entry.decidedAtMs, entry.usage));
+    return publishEnding(bus, game, failedCallEnding(game, role, entry.errorMessage ?? 'model error (journaled)', entry.decidedAtMs, entry.usage));
   }
 
   const now = Date.now();
@@ -86,8 +86,18 @@ export async function playTurn(deps: TurnPipelineDeps, game: GameState, ctx: Mes
     // An endpoint may echo the API key in its error; the journal is a Kafka topic like any other.
     await journal.record({ ...base, entry: 'failure', usage: result.usage, errorMessage: redactText(result.message) });
     ctx.logger.warn(`game ends: ${role} model error`, { gameId, error: result.message });
-    return publishEnding(bus, game, modelErrorEnding(role, result.message, decidedAtMs, result.usage));
+    return publishEnding(bus, game, failedCallEnding(game, role, result.message, decidedAtMs, result.usage));
   }
   await journal.record({ ...base, entry: 'completion', usage: result.call.usage ?? null, errorMessage: null });
   await plan.publishStep(result.call, decidedAtMs);
+}
+
+/**
+ * A model call that failed for good ends the game as model_error, unless the game's deadline had
+ * passed by then: the call gave up because no attempt could start or finish in time, so the game
+ * timed out (the client stops retrying at the deadline and reports it as a timeout-class error).
+ */
+function failedCallEnding(game: GameState, role: 'questioner' | 'answerer', message: string, decidedAtMs: number, usage: Parameters<typeof modelErrorEnding>[3]): GameEnding {
+  if (deadlinePassed(game, decidedAtMs)) return { ...timeoutEnding(game, role, decidedAtMs), call: usage ?? null };
+  return modelErrorEnding(role, message, decidedAtMs, usage);
 }
