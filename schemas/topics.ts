@@ -95,7 +95,7 @@ export const TOPICS = {
     retentionMs: 60 * 60 * 1000,
     segmentMs: 10 * 60 * 1000,
     cleanupPolicy: 'delete',
-    description: 'model-call journal: each turn\'s model call outcome, written before the turn\'s output; read back by questioner and answerer so a redelivered turn reuses it (services/core/runtime/model-call-journal.ts)',
+    description: 'model-call journal: each turn\'s model call outcome, written before the turn\'s output; read back by questioner and answerer so a redelivered turn reuses it (services/role-runtime/model-call-journal.ts)',
   },
   deadLetter: {
     baseName: 'dead-letter',

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DG_CONFIG, type DgConfig } from '../core/config';
-import { ANSWERER_MODEL, answererModelClient, ImageUrlResolver, imageUrlResolverFromConfig } from '../core/runtime';
+import { ANSWERER_MODEL, answererModelClient, ImageUrlResolver, imageUrlResolverFromConfig } from '../role-runtime';
 import { AnswererService } from './answerer.service';
 
 @Module({

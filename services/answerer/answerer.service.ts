@@ -3,7 +3,8 @@ import { DG_CONFIG, type DgConfig } from '../core/config';
 import { EventBus, type MessageContext, type Subscription } from '../core/bus';
 import { NonRetriableError } from '../core/errors';
 import type { ModelClient } from '../core/model-client';
-import { ANSWERER_MODEL, ImageUrlResolver, ModelCallJournal, playTurn, PromptCache, roleGroupId, ROLE_INPUTS, withSentSpec, type TurnPipelineDeps } from '../core/runtime';
+import { ANSWERER_MODEL, ImageUrlResolver, ModelCallJournal, playTurn, PromptCache, withSentSpec, type TurnPipelineDeps } from '../role-runtime';
+import { roleGroupId, ROLE_INPUTS } from '../core/bus';
 import { answererRequestKind, buildAnswererMessages, decideAnswererStep, parseAnswererOutput } from '../game';
 import type { GameState } from '../../schemas/generated/events';
 

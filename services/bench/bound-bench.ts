@@ -3,7 +3,7 @@ import { mkdtemp, open, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClickHouseConnection, migrateClickHouse, sql } from '../core/clickhouse';
-import type { RoleName } from '../core/runtime';
+import type { RoleName } from '../core/bus';
 import type { DatasetImage } from '../datasets/dataset';
 import { loadDataset } from '../datasets/resolve';
 import { buildGameRequest, type LaunchPlan } from '../launcher/game-requests';

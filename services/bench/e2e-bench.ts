@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startRoles } from '../cli/role-app';
+import { startRoles } from '../role-runtime/role-app';
 import { ClickHouseConnection, migrateClickHouse, sql } from '../core/clickhouse';
-import { ROLE_NAMES } from '../core/runtime';
+import { ROLE_NAMES } from '../core/bus';
 import type { DatasetImage } from '../datasets/dataset';
 import { loadDataset } from '../datasets/resolve';
 import { buildGameRequest, type LaunchPlan } from '../launcher/game-requests';

@@ -1,5 +1,5 @@
 import type { GameState } from '../../schemas/generated/events';
-import { ImageUrlResolver, PromptCache, turnSeed } from '../core/runtime';
+import { ImageUrlResolver, PromptCache, turnSeed } from '../role-runtime';
 import { answererRequestKind, buildAnswererMessages, buildQuestionerMessages, decideAnswererStep, decideQuestionerStep, nextSpeaker, parseAnswererOutput, parseQuestionerOutput, type ModelCall } from '../game';
 
 /**

@@ -1,5 +1,5 @@
 import type { GameState } from '../../schemas/generated/events';
-import { ImageUrlResolver, PromptCache, turnSeed } from '../core/runtime';
+import { ImageUrlResolver, PromptCache, turnSeed } from '../role-runtime';
 import { loadImageBytes } from '../datasets/image-bytes';
 import { MissingSceneError, readSceneFromPng } from '../datasets/png-text';
 import type { Scene } from '../datasets/scene';

@@ -1,5 +1,7 @@
 import { createClient } from '@clickhouse/client';
-import { BatchWriter, ClickHouseConnection, GAMES_TABLE, migrateClickHouse, rowsFromCurated, sql, TURNS_TABLE, type GameRow, type TurnRow } from '../core/clickhouse';
+import { BatchWriter, ClickHouseConnection, migrateClickHouse, sql } from '../core/clickhouse';
+import { GAMES_TABLE, TURNS_TABLE, type GameRow, type TurnRow } from '../sink/tables';
+import { rowsFromCurated } from '../sink/game-rows';
 import type { Bench, BenchContext } from './context';
 import { benchCuratedEvents } from './fixtures';
 import { benchDatabase, dropDatabase, uniqueSuffix } from './isolation';

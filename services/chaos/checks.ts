@@ -6,7 +6,7 @@ import { kafkaSecurityOptions } from '../core/bus/kafka-client';
 import { sql, table, type SqlExecutor } from '../core/clickhouse';
 import type { EventCodec } from '../core/codec';
 import type { DgConfig } from '../core/config';
-import { ROLE_INPUTS, ROLE_NAMES, roleGroupId } from '../core/runtime';
+import { ROLE_INPUTS, ROLE_NAMES, roleGroupId } from '../core/bus';
 
 /** What a chaos run checks afterwards, every figure read back from ClickHouse, Kafka and the dataset files. */
 export interface ChaosFigures {

@@ -10,7 +10,7 @@ import { ClickHouseConnection, identifier, migrateClickHouse, sql, table } from 
 import { EventCodec } from '../core/codec';
 import { loadConfig, type DgConfig } from '../core/config';
 import { repoRoot } from '../core/config/repo-root';
-import { ROLE_INPUTS, ROLE_NAMES, type RoleName } from '../core/runtime';
+import { ROLE_INPUTS, ROLE_NAMES, type RoleName } from '../core/bus';
 import { loadDataset } from '../datasets/resolve';
 import { buildGameRequest } from '../launcher/game-requests';
 import { planFrom, standaloneBus } from '../launcher/launcher';

@@ -1,4 +1,4 @@
-import { ROLE_NAMES, type RoleName } from '../core/runtime';
+import { ROLE_NAMES, type RoleName } from '../core/bus';
 
 /**
  * The seeded fault schedule of a chaos run: the same seed and options give the same faults at the

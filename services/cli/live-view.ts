@@ -1,4 +1,5 @@
-import { gameSummary, type GameFilter, type OutcomeSummary, type SqlExecutor } from '../core/clickhouse';
+import { type SqlExecutor } from '../core/clickhouse';
+import { gameSummary, type GameFilter, type OutcomeSummary } from '../analytics';
 
 /** One refresh of the live view: all games of the filter, and those that ended in the last minute. */
 export interface LiveSnapshot {

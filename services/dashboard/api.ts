@@ -1,3 +1,4 @@
+import { type SqlExecutor } from '../core/clickhouse';
 import {
   dashboardTotals,
   facetsSql,
@@ -12,8 +13,7 @@ import {
   minuteSeries,
   turnsToSuccess,
   type DashboardFilter,
-  type SqlExecutor,
-} from '../core/clickhouse';
+} from '../analytics';
 
 /** A query-string problem, answered 400 with a message naming the parameter. */
 export class BadRequest extends Error {}

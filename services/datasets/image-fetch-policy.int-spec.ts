@@ -1,7 +1,7 @@
 import { createCanvas } from '@napi-rs/canvas';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ImageUrlResolver, UnusableImageError } from '../core/runtime';
+import { ImageUrlResolver, UnusableImageError } from '../role-runtime';
 import { loadImageBytes, sha256Hex } from './image-bytes';
 
 /**

@@ -92,7 +92,7 @@ describe('ImageUrlResolver with local files (hash checked, then downscaled)', ()
     const { join } = await import('node:path');
     const { tmpdir } = await import('node:os');
     const { pathToFileURL } = await import('node:url');
-    const { ImageUrlResolver, UnusableImageError } = await import('../core/runtime');
+    const { ImageUrlResolver, UnusableImageError } = await import('../role-runtime');
     const { sha256Hex } = await import('./image-bytes');
     const { loadImage } = await import('@napi-rs/canvas');
     const dir = mkdtempSync(join(tmpdir(), 'dg-img-'));

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { DG_CONFIG, type DgConfig } from '../core/config';
 import { EventBus, type Subscription } from '../core/bus';
-import { roleGroupId, ROLE_INPUTS } from '../core/runtime';
+import { roleGroupId, ROLE_INPUTS } from '../core/bus';
 import { curate, transcriptHash } from '../game';
 import type { GameJudged } from '../../schemas/generated/events';
 import { TranscriptClaims } from './transcript-claims';

@@ -1,5 +1,7 @@
 import { Kafka, logLevel } from 'kafkajs';
-import { ClickHouseConnection, FILTER_DECISIONS_TABLE, rowsFromCurated, sql, table } from '../core/clickhouse';
+import { ClickHouseConnection, sql, table } from '../core/clickhouse';
+import { FILTER_DECISIONS_TABLE } from '../sink/tables';
+import { rowsFromCurated } from '../sink/game-rows';
 import { EventCodec } from '../core/codec';
 import type { DgConfig } from '../core/config';
 import { curate, judge, transcriptHash } from '../game';

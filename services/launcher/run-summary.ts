@@ -1,4 +1,5 @@
-import { failuresByReason, gameSummary, sql, table, valueList, type SqlExecutor } from '../core/clickhouse';
+import { sql, table, valueList, type SqlExecutor } from '../core/clickhouse';
+import { failuresByReason, gameSummary } from '../analytics';
 import { sleep } from '../core/errors';
 
 /** What `dg play --json` prints as its last line; every number is read back from ClickHouse. */

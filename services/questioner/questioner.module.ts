@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DG_CONFIG, type DgConfig } from '../core/config';
-import { ImageUrlResolver, imageUrlResolverFromConfig, QUESTIONER_MODEL, questionerModelClient } from '../core/runtime';
+import { ImageUrlResolver, imageUrlResolverFromConfig, QUESTIONER_MODEL, questionerModelClient } from '../role-runtime';
 import { QuestionerService } from './questioner.service';
 
 @Module({

@@ -2,14 +2,15 @@ import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationB
 import { DG_CONFIG, type DgConfig } from '../core/config';
 import { EventBus, type MessageContext, type Subscription } from '../core/bus';
 import type { ModelClient } from '../core/model-client';
-import { ImageUrlResolver, ModelCallJournal, playTurn, PromptCache, QUESTIONER_MODEL, roleGroupId, ROLE_INPUTS, withSentSpec, type TurnPipelineDeps } from '../core/runtime';
+import { ImageUrlResolver, ModelCallJournal, playTurn, PromptCache, QUESTIONER_MODEL, withSentSpec, type TurnPipelineDeps } from '../role-runtime';
+import { roleGroupId, ROLE_INPUTS } from '../core/bus';
 import { buildQuestionerMessages, decideQuestionerStep, parseQuestionerOutput } from '../game';
 import type { GameState } from '../../schemas/generated/events';
 
 /**
  * The guesser: sees every candidate in display order, asks a question or guesses. Holds no game
  * state; each GameRequested / AnswerGiven carries all it needs. Model calls go through the
- * model-call journal (core/runtime/model-call-journal.ts): a redelivered turn never calls again.
+ * model-call journal (role-runtime/model-call-journal.ts): a redelivered turn never calls again.
  */
 @Injectable()
 export class QuestionerService implements OnApplicationBootstrap, BeforeApplicationShutdown {

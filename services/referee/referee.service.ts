@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { DG_CONFIG, type DgConfig } from '../core/config';
 import { EventBus } from '../core/bus';
-import { roleGroupId, ROLE_INPUTS } from '../core/runtime';
+import { roleGroupId, ROLE_INPUTS } from '../core/bus';
 import { judge } from '../game';
 import type { GuessMade } from '../../schemas/generated/events';
 

@@ -2,8 +2,11 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import { DG_CONFIG, type DgConfig } from '../core/config';
 import { EventBus, type MessageContext } from '../core/bus';
 import { NonRetriableError } from '../core/errors';
-import { BatchWriter, ClickHouseConnection, FILTER_DECISIONS_TABLE, GAMES_TABLE, rowsFromCurated, TURNS_TABLE } from '../core/clickhouse';
-import { PromptCache, roleGroupId, ROLE_INPUTS } from '../core/runtime';
+import { BatchWriter, ClickHouseConnection } from '../core/clickhouse';
+import { FILTER_DECISIONS_TABLE, GAMES_TABLE, TURNS_TABLE } from './tables';
+import { rowsFromCurated } from './game-rows';
+import { PromptCache } from '../role-runtime';
+import { roleGroupId, ROLE_INPUTS } from '../core/bus';
 import { toFineTuningExample } from '../game';
 import type { GameCurated } from '../../schemas/generated/events';
 import { DatasetWriter, exampleLine } from './dataset-writer';

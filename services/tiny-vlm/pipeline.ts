@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { startRoles } from '../cli/role-app';
+import { startRoles } from '../role-runtime/role-app';
 import { ClickHouseConnection, migrateClickHouse } from '../core/clickhouse';
 import { loadConfig } from '../core/config';
 import { configureLogging } from '../core/logging';
-import { ROLE_NAMES } from '../core/runtime/role-names';
+import { ROLE_NAMES } from '../core/bus/role-names';
 import { loadDataset } from '../datasets/resolve';
 import { buildEvalSet, saveEvalSet } from '../iterations/eval-sets';
 import { iterate, type IterationRow } from '../iterations/iterate';

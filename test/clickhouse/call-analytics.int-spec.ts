@@ -1,5 +1,8 @@
 import type { CallUsage, GameCurated } from '../../schemas/generated/events';
-import { callUsage, GAMES_TABLE, rowsFromCurated, runMigrations, TURNS_TABLE, type SqlExecutor } from '../../services/core/clickhouse';
+import { runMigrations, type SqlExecutor } from '../../services/core/clickhouse';
+import { GAMES_TABLE, TURNS_TABLE } from '../../services/sink/tables';
+import { rowsFromCurated } from '../../services/sink/game-rows';
+import { callUsage } from '../../services/analytics';
 import { ChdbExecutor } from './chdb-executor';
 import { curatedEvent } from './curated-event';
 import { connectTestDatabase, uniqueDatabaseName } from './helpers';

@@ -1,23 +1,18 @@
+import { runMigrations, sql, table, type SqlExecutor } from '../../services/core/clickhouse';
+import { FILTER_DECISIONS_TABLE, GAMES_TABLE, TURNS_TABLE } from '../../services/sink/tables';
+import { rowsFromCurated } from '../../services/sink/game-rows';
 import {
   dashboardTotals,
   facetsSql,
   filterRejections,
-  FILTER_DECISIONS_TABLE,
   gameDetailSql,
   gameFilterDecisionsSql,
   gameListSql,
-  GAMES_TABLE,
   gameTurnsSql,
   iterationComparison,
   minuteSeries,
-  rowsFromCurated,
-  runMigrations,
-  sql,
-  table,
   turnsToSuccess,
-  TURNS_TABLE,
-  type SqlExecutor,
-} from '../../services/core/clickhouse';
+} from '../../services/analytics';
 import { analyticsFixture } from './analytics-fixture';
 import { ChdbExecutor } from './chdb-executor';
 import { connectTestDatabase, uniqueDatabaseName } from './helpers';

@@ -1,15 +1,5 @@
-import {
-  ClickHouseConnection,
-  FILTER_DECISIONS_TABLE,
-  GAMES_TABLE,
-  loadMigrations,
-  MigrationError,
-  migrationStatus,
-  parseMigrationFile,
-  runMigrations,
-  sql,
-  TURNS_TABLE,
-} from '../../services/core/clickhouse';
+import { ClickHouseConnection, loadMigrations, MigrationError, migrationStatus, parseMigrationFile, runMigrations, sql } from '../../services/core/clickhouse';
+import { FILTER_DECISIONS_TABLE, GAMES_TABLE, TURNS_TABLE } from '../../services/sink/tables';
 import { EndedBySymbols, EndingKindSymbols, FailureReasonSymbols, QuestionModeSymbols, SpeakerSymbols, TurnKindSymbols, VerdictSymbols } from '../../schemas/generated/events';
 import { connectTestDatabase } from './helpers';
 

@@ -1,19 +1,7 @@
-import {
-  failuresByReason,
-  FILTER_DECISIONS_TABLE,
-  gameSummary,
-  GAMES_TABLE,
-  loadMigrations,
-  migrationStatus,
-  outcomesBy,
-  parseMigrationFile,
-  rowsFromCurated,
-  runMigrations,
-  sql,
-  table,
-  throughputPerMinute,
-  TURNS_TABLE,
-} from '../../services/core/clickhouse';
+import { loadMigrations, migrationStatus, parseMigrationFile, runMigrations, sql, table } from '../../services/core/clickhouse';
+import { FILTER_DECISIONS_TABLE, GAMES_TABLE, TURNS_TABLE } from '../../services/sink/tables';
+import { rowsFromCurated } from '../../services/sink/game-rows';
+import { failuresByReason, gameSummary, outcomesBy, throughputPerMinute } from '../../services/analytics';
 import type { GameCurated } from '../../schemas/generated/events';
 import { analyticsFixture, EXPECTED } from './analytics-fixture';
 import { ChdbExecutor } from './chdb-executor';

@@ -1,18 +1,7 @@
-import {
-  BatchWriter,
-  ClickHouseConnection,
-  failuresByReason,
-  FILTER_DECISIONS_TABLE,
-  gameSummary,
-  GAMES_TABLE,
-  GameRow,
-  outcomesBy,
-  rowsFromCurated,
-  runMigrations,
-  sql,
-  throughputPerMinute,
-  TURNS_TABLE,
-} from '../../services/core/clickhouse';
+import { BatchWriter, ClickHouseConnection, runMigrations, sql } from '../../services/core/clickhouse';
+import { FILTER_DECISIONS_TABLE, GAMES_TABLE, GameRow, TURNS_TABLE } from '../../services/sink/tables';
+import { rowsFromCurated } from '../../services/sink/game-rows';
+import { failuresByReason, gameSummary, outcomesBy, throughputPerMinute } from '../../services/analytics';
 import type { GameCurated } from '../../schemas/generated/events';
 import { createLogger } from '../../services/core/logging';
 import { analyticsFixture, EXPECTED } from './analytics-fixture';

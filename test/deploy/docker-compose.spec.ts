@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { ROLE_NAMES } from '../../services/core/runtime';
+import { ROLE_NAMES } from '../../services/core/bus';
 
 /**
  * docker-compose.yml cannot be run here (no Docker engine); this checks its shape: the three

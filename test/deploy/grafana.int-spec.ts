@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { FILTER_DECISIONS_TABLE, GAMES_TABLE, rowsFromCurated, runMigrations, sql, TURNS_TABLE, type SqlExecutor } from '../../services/core/clickhouse';
+import { runMigrations, sql, type SqlExecutor } from '../../services/core/clickhouse';
+import { FILTER_DECISIONS_TABLE, GAMES_TABLE, TURNS_TABLE } from '../../services/sink/tables';
+import { rowsFromCurated } from '../../services/sink/game-rows';
 import { RoleMetrics } from '../../services/core/metrics';
 import { analyticsFixture } from '../clickhouse/analytics-fixture';
 import { ChdbExecutor } from '../clickhouse/chdb-executor';

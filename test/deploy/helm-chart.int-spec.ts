@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { ROLE_INPUTS, ROLE_NAMES, roleGroupId } from '../../services/core/runtime';
+import { ROLE_INPUTS, ROLE_NAMES, roleGroupId } from '../../services/core/bus';
 import { TOPICS, topicName } from '../../schemas/topics';
 
 /**

@@ -1,4 +1,4 @@
-import { failuresByReason } from '../../services/core/clickhouse';
+import { failuresByReason } from '../../services/analytics';
 import type { ConfigOverrides } from '../../services/core/config';
 import { endpointLimiterSnapshots } from '../../services/core/model-client';
 import type { RunSummary } from '../../services/launcher/run-summary';

@@ -1,5 +1,5 @@
 import type { GameRequested } from '../../schemas/generated/events';
-import { gameSummary } from '../../services/core/clickhouse';
+import { gameSummary } from '../../services/analytics';
 import type { ConfigOverrides } from '../../services/core/config';
 import type { DatasetImage } from '../../services/datasets/dataset';
 import { buildGameRequest } from '../../services/launcher/game-requests';

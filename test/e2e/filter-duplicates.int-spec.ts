@@ -1,6 +1,6 @@
 import type { GameCurated, GameJudged } from '../../schemas/generated/events';
 import { EventCodec } from '../../services/core/codec';
-import { roleGroupId } from '../../services/core/runtime';
+import { roleGroupId } from '../../services/core/bus';
 import { standaloneBus } from '../../services/launcher/launcher';
 import { curatedEvent } from '../clickhouse/curated-event';
 import { createE2eEnvironment, waitForGroupCaughtUp, type E2eEnvironment } from '../helpers/e2e-env';

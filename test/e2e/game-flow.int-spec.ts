@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type { INestApplicationContext } from '@nestjs/common';
 import { sql } from '../../services/core/clickhouse';
 import type { ConfigOverrides } from '../../services/core/config';
-import { roleGroupId } from '../../services/core/runtime';
+import { roleGroupId } from '../../services/core/bus';
 import type { DatasetImage } from '../../services/datasets/dataset';
 import { buildGameRequest, type LaunchPlan } from '../../services/launcher/game-requests';
 import { planFrom } from '../../services/launcher/launcher';

@@ -3,7 +3,7 @@ import type { GuessMade, QuestionAsked, AnswerGiven } from '../../schemas/genera
 import type { TopicKey } from '../../schemas/topics';
 import { EventCodec } from '../../services/core/codec';
 import type { ConfigOverrides } from '../../services/core/config';
-import { roleGroupId, ROLE_INPUTS } from '../../services/core/runtime';
+import { roleGroupId, ROLE_INPUTS } from '../../services/core/bus';
 import { planFrom } from '../../services/launcher/launcher';
 import { createE2eEnvironment, waitForGroupCaughtUp, type E2eEnvironment } from '../helpers/e2e-env';
 import { gameRecords, launch, readTopic, syntheticImages, waitForRunRows } from '../helpers/e2e-games';

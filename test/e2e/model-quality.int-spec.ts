@@ -1,4 +1,4 @@
-import { outcomesBy, type GroupedOutcome } from '../../services/core/clickhouse';
+import { outcomesBy, type GroupedOutcome } from '../../services/analytics';
 import { planFrom } from '../../services/launcher/launcher';
 import { startSimVlm } from '../../services/sim-vlm/server';
 import { createE2eEnvironment, type E2eEnvironment } from '../helpers/e2e-env';

@@ -1,4 +1,4 @@
-import { failuresByReason } from '../../services/core/clickhouse';
+import { failuresByReason } from '../../services/analytics';
 import type { ConfigOverrides } from '../../services/core/config';
 import type { RunSummary } from '../../services/launcher/run-summary';
 import { startSimVlm } from '../../services/sim-vlm/server';

@@ -1,4 +1,4 @@
-import { roleGroupId } from '../../services/core/runtime';
+import { roleGroupId } from '../../services/core/bus';
 import { planFrom } from '../../services/launcher/launcher';
 import { startSimVlm } from '../../services/sim-vlm/server';
 import { createE2eEnvironment, topicMessageCount, waitForGroupCaughtUp, consumerLag, type E2eEnvironment } from '../helpers/e2e-env';

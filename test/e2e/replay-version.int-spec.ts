@@ -1,5 +1,5 @@
 import { sql } from '../../services/core/clickhouse';
-import { roleGroupId } from '../../services/core/runtime';
+import { roleGroupId } from '../../services/core/bus';
 import { FILTER_VERSION } from '../../services/game';
 import { planFrom, standaloneBus } from '../../services/launcher/launcher';
 import { startSimVlm } from '../../services/sim-vlm/server';

@@ -1,4 +1,4 @@
-import { roleGroupId } from '../../services/core/runtime';
+import { roleGroupId } from '../../services/core/bus';
 import { EventCodec } from '../../services/core/codec';
 import { planFrom } from '../../services/launcher/launcher';
 import { startSimVlm } from '../../services/sim-vlm/server';

@@ -1,6 +1,6 @@
 import type { DeadLetter, GameCurated } from '../../schemas/generated/events';
 import { sql } from '../../services/core/clickhouse';
-import { roleGroupId } from '../../services/core/runtime';
+import { roleGroupId } from '../../services/core/bus';
 import { standaloneBus } from '../../services/launcher/launcher';
 import { curatedEvent } from '../clickhouse/curated-event';
 import { createE2eEnvironment, waitForGroupCaughtUp, type E2eEnvironment } from '../helpers/e2e-env';

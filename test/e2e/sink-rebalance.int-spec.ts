@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GameCurated } from '../../schemas/generated/events';
-import { roleGroupId } from '../../services/core/runtime';
+import { roleGroupId } from '../../services/core/bus';
 import { standaloneBus } from '../../services/launcher/launcher';
 import { curatedEvent } from '../clickhouse/curated-event';
 import { createE2eEnvironment, waitForGroupCaughtUp, type E2eEnvironment } from '../helpers/e2e-env';

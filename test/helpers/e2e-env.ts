@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { topicName, type TopicKey } from '../../schemas/topics';
-import { startRoles } from '../../services/cli/role-app';
+import { startRoles } from '../../services/role-runtime/role-app';
 import { ClickHouseConnection, identifier, migrateClickHouse, sql } from '../../services/core/clickhouse';
 import { loadConfig, type ConfigOverrides, type DgConfig } from '../../services/core/config';
 import { configureLogging } from '../../services/core/logging';
-import { ROLE_NAMES, type RoleName } from '../../services/core/runtime';
+import { ROLE_NAMES, type RoleName } from '../../services/core/bus';
 import { pollUntil } from './e2e-wait';
 
 /**

@@ -2,7 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { busConfigFrom, createKafkaClient } from '../../core/bus';
 import { loadConfigOrExit } from '../../core/config';
 import { createLogger } from '../../core/logging';
-import { isRoleName, ROLE_INPUTS, roleGroupId } from '../../core/runtime';
+import { isRoleName, ROLE_INPUTS, roleGroupId } from '../../core/bus';
 import { topicName } from '../../../schemas/topics';
 import { replayIntoVersion } from '../../iterations/replay-version';
 

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { loadConfigOrExit } from '../../core/config';
 import { createLogger, redactConfig } from '../../core/logging';
-import { isRoleName, ROLE_NAMES, type RoleName } from '../../core/runtime';
-import { startRoles } from '../role-app';
+import { isRoleName, ROLE_NAMES, type RoleName } from '../../core/bus';
+import { startRoles } from '../../role-runtime/role-app';
 import { waitForStopSignal } from '../signals';
 
 /** `dg run [role...]`: run role services in the foreground until SIGINT/SIGTERM, then drain and exit. */

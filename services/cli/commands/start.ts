@@ -7,7 +7,7 @@ import { loadConfigOrExit, repoRoot, type DgConfig } from '../../core/config';
 import { sleep } from '../../core/errors';
 import { configureLogging } from '../../core/logging';
 import { wantsHumanErrors } from '../cli-errors';
-import { ROLE_NAMES } from '../../core/runtime';
+import { ROLE_NAMES } from '../../core/bus';
 import { loadDataset } from '../../datasets/resolve';
 import { trainingDataset } from '../../launcher/holdout';
 import { validatePlan } from '../../launcher/game-requests';
@@ -18,7 +18,7 @@ import { stackDown, stackSettingsFromEnv, stackUp } from '../../local-stack';
 import { httpAnswers } from '../../local-stack/probes';
 import { formatSnapshot, takeSnapshot } from '../live-view';
 import { MetricsEndpoint } from '../../core/metrics';
-import { startRoles } from '../role-app';
+import { startRoles } from '../../role-runtime/role-app';
 import { startDashboard } from './dashboard';
 
 interface StartOptions {

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { callUsage, ClickHouseConnection, failuresByReason, formatRetries, type CallUsageSummary, GROUP_BY_COLUMNS, outcomesBy, type GameFilter, type GroupByColumn, type GroupedOutcome } from '../../core/clickhouse';
+import { ClickHouseConnection } from '../../core/clickhouse';
+import { callUsage, failuresByReason, formatRetries, type CallUsageSummary, GROUP_BY_COLUMNS, outcomesBy, type GameFilter, type GroupByColumn, type GroupedOutcome } from '../../analytics';
 import { loadConfigOrExit } from '../../core/config';
 import { sleep } from '../../core/errors';
 import { waitForStopSignal } from '../signals';

@@ -11,3 +11,4 @@ export type { InboundMessage, KafkaAdminPort, KafkaClient, MessageHeader, Outbou
 export * from './topic-admin';
 export type { DecodedValue, WireCodec } from './wire-codec';
 export { hopStats, HOP_SAMPLE_CAPACITY, type HopSnapshot } from './hop-stats';
+export * from './role-names';

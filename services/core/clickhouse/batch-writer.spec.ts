@@ -1,7 +1,7 @@
 import { NonRetriableError, RetriableError } from '../errors';
 import { createLogger } from '../logging';
 import { BatchWriter, BatchWriterOptions } from './batch-writer';
-import type { TableSpec } from './tables';
+import type { TableSpec } from './table-spec';
 
 interface Row {
   id: string;

@@ -1,6 +1,6 @@
 import { DEFAULT_RETRY_POLICY, isRetriable, retry, RetriableError, RetryPolicy, RetryOptions } from '../errors';
 import { createLogger, Logger } from '../logging';
-import type { TableSpec } from './tables';
+import type { TableSpec } from './table-spec';
 
 /** Inserts rows into a table naming the columns; ClickHouseConnection.insert fits. */
 export type InsertRows = (table: string, rows: readonly object[], columns: readonly string[]) => Promise<void>;

@@ -1,7 +1,7 @@
 import { ClickHouseClient, ClickHouseLogLevel, ClickHouseSettings, createClient } from '@clickhouse/client';
 import { createLogger, Logger } from '../logging';
 import { toClickHouseError } from './errors';
-import type { TableSpec } from './tables';
+import type { TableSpec } from './table-spec';
 import { identifier, qualifiedName, quoteIdentifier, sql, SqlFragment, table as tableFragment } from './sql';
 
 /** SQL as a plain string (constant or migration text) or a fragment built with the `sql` tag. */

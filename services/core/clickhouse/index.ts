@@ -1,15 +1,13 @@
 /**
  * ClickHouse for dialog-games: the connection (pinned settings, retriable errors), SQL literals,
- * migrations, the batching writer, the sink's row mapping and the analytics queries.
+ * migrations and the batching writer. The sink's tables and row mapping live in services/sink, the
+ * analytics queries in services/analytics.
  */
-export * from './analytics';
 export * from './batch-writer';
-export * from './call-analytics';
 export * from './client';
 export * from './errors';
-export * from './game-rows';
 export * from './migrate';
 export * from './migrations';
 export * from './split-statements';
 export * from './sql';
-export * from './tables';
+export * from './table-spec';

@@ -180,7 +180,7 @@ const VARIABLES = {
   // 5000: a backlog of 256+ games (~11 rows each) drains in few inserts (sink bench: 0.09 -> 0.61 of one raw insert).
   DG_SINK_BATCH_SIZE: variable(integer(1, 1_000_000), '5000'),
   DG_SINK_FLUSH_INTERVAL_MS: variable(integer(10), '250'),
-  // Images sent to the models (services/core/runtime/image-url-resolver.ts).
+  // Images sent to the models (services/role-runtime/image-url-resolver.ts).
   DG_IMAGE_MAX_SIDE_PX: variable(integer(16, 16_384), '768'),
   DG_IMAGE_MAX_BYTES: variable(integer(1024), '4000000'),
   DG_IMAGE_HTTP: variable(oneOf(['pass', 'inline'] as const), 'pass'),

@@ -5,7 +5,7 @@ import type { BusHooks } from '../bus/hooks';
 import { kafkaSecurityOptions } from '../bus/kafka-client';
 import type { DgConfig } from '../config';
 import type { Logger } from '../logging';
-import { ROLE_INPUTS, roleGroupId, type RoleName } from '../runtime/role-names';
+import { ROLE_INPUTS, roleGroupId, type RoleName } from '../bus/role-names';
 import { modelLimiterSnapshots, type ModelLimiterSnapshot } from './model-limiter-adapter';
 import { observeModelCalls } from './model-call-observer';
 

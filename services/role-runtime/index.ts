@@ -1,7 +1,6 @@
 export * from './image-url-resolver';
 export * from './model-clients';
 export * from './prompt-cache';
-export * from './role-names';
 export * from './model-turn';
 export * from './call-usage';
 export * from './model-call-journal';

@@ -1,5 +1,5 @@
-import type { DgConfig } from '../config';
-import { ModelClient } from '../model-client';
+import type { DgConfig } from '../core/config';
+import { ModelClient } from '../core/model-client';
 
 /** Injection tokens of the per-role model clients. */
 export const QUESTIONER_MODEL = Symbol('QUESTIONER_MODEL');

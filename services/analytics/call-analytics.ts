@@ -1,7 +1,7 @@
-import type { SqlExecutor } from './client';
-import { GAMES_TABLE } from './tables';
-import { joinSql, sql, SqlFragment, table, trustedSql } from './sql';
-import type { GameFilter } from './analytics';
+import type { SqlExecutor } from '../core/clickhouse';
+import { GAMES_TABLE } from '../sink/tables';
+import { joinSql, sql, SqlFragment, table, trustedSql } from '../core/clickhouse';
+import type { GameFilter } from './game-analytics';
 
 /**
  * Model calls, retries by cause, tokens and cost from the games table (columns of migration 011),

@@ -5,7 +5,8 @@
  * these lists against system.columns on the real server and on chdb.
  */
 
-import type { EndedBy, EndingKind, FailureReason, QuestionMode, Speaker, TurnKind, Verdict } from '../../../schemas/generated/events';
+import type { EndedBy, EndingKind, FailureReason, QuestionMode, Speaker, TurnKind, Verdict } from '../../schemas/generated/events';
+import type { TableSpec } from '../core/clickhouse/table-spec';
 
 /** Kafka coordinates of the event a row came from. */
 export interface SourceColumns {
@@ -263,12 +264,6 @@ const FILTER_DECISION_COLUMN_SET: ColumnSet<FilterDecisionRow> = {
   game_requested_at_ms: true,
   ...SOURCE_COLUMNS,
 };
-
-export interface TableSpec<Row> {
-  name: string;
-  /** Columns every insert names, in this order. */
-  columns: ReadonlyArray<keyof Row & string>;
-}
 
 function spec<Row>(name: string, set: ColumnSet<Row>): TableSpec<Row> {
   return Object.freeze({ name, columns: Object.freeze(Object.keys(set) as Array<keyof Row & string>) });

@@ -5,7 +5,7 @@ import { BusModule } from '../core/bus';
 import { DgConfigModule, type DgConfig } from '../core/config';
 import { createLogger, NestLoggerAdapter } from '../core/logging';
 import { adminLagSource, MetricsModule, RoleMetrics } from '../core/metrics';
-import type { RoleName } from '../core/runtime';
+import type { RoleName } from '../core/bus';
 import { AnswererModule } from '../answerer/answerer.module';
 import { FilterModule } from '../filter/filter.module';
 import { QuestionerModule } from '../questioner/questioner.module';

@@ -1,7 +1,7 @@
-import { ModelError } from '../errors';
-import type { ModelClient, ModelCompletion } from '../model-client';
-import { makeGame, TEST_NOW } from '../../game/testing';
-import { parseQuestionerOutput } from '../../game/questioner-output';
+import { ModelError } from '../core/errors';
+import type { ModelClient, ModelCompletion } from '../core/model-client';
+import { makeGame, TEST_NOW } from '../game/testing';
+import { parseQuestionerOutput } from '../game/questioner-output';
 import { callModelForTurn, rejectsJsonMode } from './model-turn';
 import { retriesOf } from './call-usage';
 

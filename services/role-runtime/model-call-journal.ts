@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { EventBus, MessageContext, Subscription } from '../bus';
-import { AbortedError, RetriableError } from '../errors';
-import { createLogger, type Logger } from '../logging';
-import type { CallUsage, ModelCallRecorded } from '../../../schemas/generated/events';
-import type { TopicKey } from '../../../schemas/topics';
+import type { EventBus, MessageContext, Subscription } from '../core/bus';
+import { AbortedError, RetriableError } from '../core/errors';
+import { createLogger, type Logger } from '../core/logging';
+import type { CallUsage, ModelCallRecorded } from '../../schemas/generated/events';
+import type { TopicKey } from '../../schemas/topics';
 
 /** What a role decided for one turn, as the journal keeps it. */
 export type JournalEntry = Omit<ModelCallRecorded, 'nonce'>;

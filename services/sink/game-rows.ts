@@ -1,5 +1,5 @@
-import type { CallUsage, GameCurated, ModelSpec, Turn } from '../../../schemas/generated/events';
-import { BadInputError } from '../errors';
+import type { CallUsage, GameCurated, ModelSpec, Turn } from '../../schemas/generated/events';
+import { BadInputError } from '../core/errors';
 import type { FilterDecisionRow, GameRow, SourceColumns, TurnRow } from './tables';
 
 /** Where the event came from on Kafka. */

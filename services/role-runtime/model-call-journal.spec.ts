@@ -1,5 +1,5 @@
-import type { EventBus } from '../bus';
-import type { ModelCallRecorded } from '../../../schemas/generated/events';
+import type { EventBus } from '../core/bus';
+import type { ModelCallRecorded } from '../../schemas/generated/events';
 import { ModelCallJournal, type JournalEntry } from './model-call-journal';
 
 /** A bus stand-in: publish() feeds the journal's own reader handler, as the topic would. */

@@ -1,4 +1,4 @@
-import { loadPrompts, type PromptSet } from '../../game/prompts';
+import { loadPrompts, type PromptSet } from '../game/prompts';
 
 /** Prompt sets by version, read from disk once per process. */
 export class PromptCache {

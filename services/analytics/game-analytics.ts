@@ -1,6 +1,6 @@
-import type { SqlExecutor } from './client';
-import { GAMES_TABLE } from './tables';
-import { identifier, joinSql, sql, SqlFragment, table, trustedSql } from './sql';
+import type { SqlExecutor } from '../core/clickhouse';
+import { GAMES_TABLE } from '../sink/tables';
+import { identifier, joinSql, sql, SqlFragment, table, trustedSql } from '../core/clickhouse';
 
 /**
  * Analytics over the games table, as SQL builders (runnable by hand in clickhouse-client) and small

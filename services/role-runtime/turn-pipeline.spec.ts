@@ -1,11 +1,11 @@
-import type { EventBus, MessageContext } from '../bus';
-import { ModelError } from '../errors';
-import { emptyRetryCounts, type ModelClient, type ModelCompletion } from '../model-client';
-import type { ModelCallRecorded } from '../../../schemas/generated/events';
-import type { TopicKey } from '../../../schemas/topics';
-import { decideQuestionerStep, parseQuestionerOutput } from '../../game';
-import { makeGame } from '../../game/testing';
-import { createLogger } from '../logging';
+import type { EventBus, MessageContext } from '../core/bus';
+import { ModelError } from '../core/errors';
+import { emptyRetryCounts, type ModelClient, type ModelCompletion } from '../core/model-client';
+import type { ModelCallRecorded } from '../../schemas/generated/events';
+import type { TopicKey } from '../../schemas/topics';
+import { decideQuestionerStep, parseQuestionerOutput } from '../game';
+import { makeGame } from '../game/testing';
+import { createLogger } from '../core/logging';
 import { ModelCallJournal } from './model-call-journal';
 import { playTurn, type TurnPipelineDeps, type TurnPlan } from './turn-pipeline';
 

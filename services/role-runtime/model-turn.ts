@@ -1,10 +1,10 @@
-import { AbortedError, ModelError } from '../errors';
-import type { ModelClient, ModelCompletion } from '../model-client';
-import type { ChatMessage } from '../../game/messages';
-import type { CallUsage, GameEnding, GameState, ModelSpec } from '../../../schemas/generated/events';
-import type { EventBus } from '../bus';
-import { endGame } from '../../game/steps';
-import type { ModelCall } from '../../game/steps';
+import { AbortedError, ModelError } from '../core/errors';
+import type { ModelClient, ModelCompletion } from '../core/model-client';
+import type { ChatMessage } from '../game/messages';
+import type { CallUsage, GameEnding, GameState, ModelSpec } from '../../schemas/generated/events';
+import type { EventBus } from '../core/bus';
+import { endGame } from '../game/steps';
+import type { ModelCall } from '../game/steps';
 import { addRetries, cachedTokensOf, emptyUsage, retriesOf, sentSpec, type ModelSettingsForRole } from './call-usage';
 
 /**

@@ -1,6 +1,6 @@
-import { BadInputError, retry, type RetryPolicy } from '../errors';
-import { loadImageBytes, prepareImageForModel, toDataUrl, type FetchPolicy, type ModelImageLimits } from '../../datasets/image-bytes';
-import type { ImageRef } from '../../../schemas/generated/events';
+import { BadInputError, retry, type RetryPolicy } from '../core/errors';
+import { loadImageBytes, prepareImageForModel, toDataUrl, type FetchPolicy, type ModelImageLimits } from '../datasets/image-bytes';
+import type { ImageRef } from '../../schemas/generated/events';
 
 /** The image a game could not use, and why: the role ends that game as bad_image. */
 export class UnusableImageError extends BadInputError {

@@ -1,6 +1,6 @@
-import type { CallUsage } from '../../../schemas/generated/events';
-import { curatedEvent } from '../../../test/clickhouse/curated-event';
-import { BadInputError } from '../errors';
+import type { CallUsage } from '../../schemas/generated/events';
+import { curatedEvent } from '../../test/clickhouse/curated-event';
+import { BadInputError } from '../core/errors';
 import { PLAYED_ENDING_PRIORITY, rowsFromCurated } from './game-rows';
 import { FILTER_DECISIONS_TABLE, GAMES_TABLE, TURNS_TABLE } from './tables';
 

@@ -4,7 +4,7 @@ export interface ModelSettingsForRole {
   priceCompletionPerMTok: number;
 }
 
-import type { CallUsage, ModelSpec } from '../../../schemas/generated/events';
+import type { CallUsage, ModelSpec } from '../../schemas/generated/events';
 
 /** Causes the model client counts retries by (issue 7 item 2). */
 export const RETRY_CAUSES = ['rate_limited', 'unavailable', 'server_error', 'connection', 'timeout'] as const;
