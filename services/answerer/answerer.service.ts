@@ -3,9 +3,9 @@ import { DG_CONFIG, type DgConfig } from '../core/config';
 import { EventBus, type MessageContext, type Subscription } from '../core/bus';
 import { NonRetriableError } from '../core/errors';
 import type { ModelClient } from '../core/model-client';
-import { ANSWERER_MODEL, ImageUrlResolver, ModelCallJournal, playTurn, PromptCache, withSentSpec, type TurnPipelineDeps } from '../role-runtime';
+import { ANSWERER_MODEL, ImageUrlResolver, ModelCallJournal, playTurn, withSentSpec, type TurnPipelineDeps } from '../role-runtime';
 import { roleGroupId, ROLE_INPUTS } from '../core/bus';
-import { answererRequestKind, buildAnswererMessages, decideAnswererStep, parseAnswererOutput } from '../game';
+import { answererRequestKind, buildAnswererMessages, decideAnswererStep, parseAnswererOutput, loadPrompts } from '../game';
 import type { GameState } from '../../schemas/generated/events';
 
 /**
@@ -15,7 +15,6 @@ import type { GameState } from '../../schemas/generated/events';
  */
 @Injectable()
 export class AnswererService implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly prompts = new PromptCache();
   readonly journal: ModelCallJournal;
   private subscription: Subscription | undefined;
   private readonly deps: TurnPipelineDeps;
@@ -59,7 +58,7 @@ export class AnswererService implements OnApplicationBootstrap, BeforeApplicatio
       buildMessages: async () => {
         const target = game.setup.candidates[game.setup.targetIndex];
         if (target === undefined) throw new NonRetriableError(`targetIndex ${game.setup.targetIndex} is outside the ${game.setup.candidates.length} candidates`);
-        const prompts = this.prompts.get(game.setup.answerer.promptVersion);
+        const prompts = loadPrompts(game.setup.answerer.promptVersion);
         return buildAnswererMessages(game, await this.images.urlFor(target), prompts);
       },
       accept: (text) => parseAnswererOutput(text, questionMode, requestKind).kind !== 'unparseable',
@@ -74,7 +73,7 @@ export class AnswererService implements OnApplicationBootstrap, BeforeApplicatio
 
   private repairInstruction(game: GameState): string | null {
     try {
-      return this.prompts.get(game.setup.answerer.promptVersion).optional?.['answerer.repair'] ?? null;
+      return loadPrompts(game.setup.answerer.promptVersion).optional?.['answerer.repair'] ?? null;
     } catch {
       return null;
     }

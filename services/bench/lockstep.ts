@@ -1,6 +1,6 @@
 import type { GameState } from '../../schemas/generated/events';
-import { ImageUrlResolver, PromptCache, turnSeed } from '../role-runtime';
-import { answererRequestKind, buildAnswererMessages, buildQuestionerMessages, decideAnswererStep, decideQuestionerStep, nextSpeaker, parseAnswererOutput, parseQuestionerOutput, type ModelCall } from '../game';
+import { ImageUrlResolver, turnSeed } from '../role-runtime';
+import { answererRequestKind, buildAnswererMessages, buildQuestionerMessages, decideAnswererStep, decideQuestionerStep, nextSpeaker, parseAnswererOutput, parseQuestionerOutput, type ModelCall, loadPrompts } from '../game';
 
 /**
  * The lock-step baseline: how batch pipelines (distilabel- or clembench-style runners) play games.
@@ -28,7 +28,6 @@ export interface LockStepResult {
 
 export async function lockStep(nextGame: (index: number) => GameState, inFlight: number, options: LockStepOptions): Promise<LockStepResult> {
   const images = new ImageUrlResolver();
-  const prompts = new PromptCache();
   const call = (text: string): ModelCall => ({ text, latencyMs: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 });
   let launched = 0;
   const games: GameState[] = [];
@@ -42,14 +41,14 @@ export async function lockStep(nextGame: (index: number) => GameState, inFlight:
   const advance = async (game: GameState): Promise<GameState | undefined> => {
     const seed = turnSeed(game);
     if (nextSpeaker(game) === 'questioner') {
-      const messages = buildQuestionerMessages(game, await images.urlsFor(game.setup.candidates), prompts.get(game.setup.questioner.promptVersion));
+      const messages = buildQuestionerMessages(game, await images.urlsFor(game.setup.candidates), loadPrompts(game.setup.questioner.promptVersion));
       const text = await pools.questioner.run(() => complete(options.urls.questioner, options.model, messages, seed, options.signal));
       calls++;
       const decided = decideQuestionerStep(game, parseQuestionerOutput(text, game.setup.candidates.length), call(text), Date.now());
       return decided.kind === 'end' ? undefined : decided.event.game;
     }
     const target = game.setup.candidates[game.setup.targetIndex]!;
-    const messages = buildAnswererMessages(game, await images.urlFor(target), prompts.get(game.setup.answerer.promptVersion));
+    const messages = buildAnswererMessages(game, await images.urlFor(target), loadPrompts(game.setup.answerer.promptVersion));
     const text = await pools.answerer.run(() => complete(options.urls.answerer, options.model, messages, seed, options.signal));
     calls++;
     const parsed = parseAnswererOutput(text, game.setup.questionMode, answererRequestKind(game));

@@ -1,9 +1,9 @@
 import type { GameState } from '../../schemas/generated/events';
-import { ImageUrlResolver, PromptCache, turnSeed } from '../role-runtime';
+import { ImageUrlResolver, turnSeed } from '../role-runtime';
 import { loadImageBytes } from '../datasets/image-bytes';
 import { MissingSceneError, readSceneFromPng } from '../datasets/png-text';
 import type { Scene } from '../datasets/scene';
-import { answererRequestKind, buildAnswererMessages, buildQuestionerMessages, decideAnswererStep, decideQuestionerStep, nextSpeaker, parseAnswererOutput, parseQuestionerOutput, type ModelCall } from '../game';
+import { answererRequestKind, buildAnswererMessages, buildQuestionerMessages, decideAnswererStep, decideQuestionerStep, nextSpeaker, parseAnswererOutput, parseQuestionerOutput, type ModelCall, loadPrompts } from '../game';
 import { DEFAULT_BEHAVIOUR, simulateCompletion, type SimBehaviour } from '../sim-vlm';
 
 export interface SimBoundResult {
@@ -23,7 +23,6 @@ export interface SimBoundResult {
  */
 export async function simulatorBound(games: readonly GameState[], options: { signal: AbortSignal; behaviour?: SimBehaviour }): Promise<SimBoundResult> {
   const images = new ImageUrlResolver();
-  const prompts = new PromptCache();
   const behaviour = options.behaviour ?? DEFAULT_BEHAVIOUR;
   const call = (text: string): ModelCall => ({ text, latencyMs: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 });
   let modelCalls = 0;
@@ -35,7 +34,7 @@ export async function simulatorBound(games: readonly GameState[], options: { sig
     for (let step = 0; step < 4 * game.setup.maxTurns + 4; step++) {
       modelCalls++;
       if (nextSpeaker(game) === 'questioner') {
-        const messages = buildQuestionerMessages(game, await images.urlsFor(game.setup.candidates), prompts.get(game.setup.questioner.promptVersion));
+        const messages = buildQuestionerMessages(game, await images.urlsFor(game.setup.candidates), loadPrompts(game.setup.questioner.promptVersion));
         const completion = await simulateCompletion({ messages, behaviour, seed: turnSeed(game) }, sceneOfImageUrl);
         const decided = decideQuestionerStep(game, parseQuestionerOutput(completion.content, game.setup.candidates.length), call(completion.content), Date.now());
         if (decided.kind === 'end') {
@@ -45,7 +44,7 @@ export async function simulatorBound(games: readonly GameState[], options: { sig
         game = decided.event.game;
       } else {
         const target = game.setup.candidates[game.setup.targetIndex]!;
-        const messages = buildAnswererMessages(game, await images.urlFor(target), prompts.get(game.setup.answerer.promptVersion));
+        const messages = buildAnswererMessages(game, await images.urlFor(target), loadPrompts(game.setup.answerer.promptVersion));
         const completion = await simulateCompletion({ messages, behaviour, seed: turnSeed(game) }, sceneOfImageUrl);
         const parsed = parseAnswererOutput(completion.content, game.setup.questionMode, answererRequestKind(game));
         const decided = decideAnswererStep(game, parsed, call(completion.content), Date.now());

@@ -2,9 +2,9 @@ import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationB
 import { DG_CONFIG, type DgConfig } from '../core/config';
 import { EventBus, type MessageContext, type Subscription } from '../core/bus';
 import type { ModelClient } from '../core/model-client';
-import { ImageUrlResolver, ModelCallJournal, playTurn, PromptCache, QUESTIONER_MODEL, withSentSpec, type TurnPipelineDeps } from '../role-runtime';
+import { ImageUrlResolver, ModelCallJournal, playTurn, QUESTIONER_MODEL, withSentSpec, type TurnPipelineDeps } from '../role-runtime';
 import { roleGroupId, ROLE_INPUTS } from '../core/bus';
-import { buildQuestionerMessages, decideQuestionerStep, parseQuestionerOutput } from '../game';
+import { buildQuestionerMessages, decideQuestionerStep, parseQuestionerOutput, loadPrompts } from '../game';
 import type { GameState } from '../../schemas/generated/events';
 
 /**
@@ -14,7 +14,6 @@ import type { GameState } from '../../schemas/generated/events';
  */
 @Injectable()
 export class QuestionerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly prompts = new PromptCache();
   readonly journal: ModelCallJournal;
   private subscription: Subscription | undefined;
   private readonly deps: TurnPipelineDeps;
@@ -56,7 +55,7 @@ export class QuestionerService implements OnApplicationBootstrap, BeforeApplicat
     const numCandidates = game.setup.candidates.length;
     await playTurn(this.deps, game, ctx, {
       buildMessages: async () => {
-        const prompts = this.prompts.get(game.setup.questioner.promptVersion);
+        const prompts = loadPrompts(game.setup.questioner.promptVersion);
         const imageUrls = await this.images.urlsFor(game.setup.candidates);
         return buildQuestionerMessages(game, imageUrls, prompts);
       },
@@ -72,7 +71,7 @@ export class QuestionerService implements OnApplicationBootstrap, BeforeApplicat
 
   private repairInstruction(game: GameState): string | null {
     try {
-      return this.prompts.get(game.setup.questioner.promptVersion).optional?.['questioner.repair'] ?? null;
+      return loadPrompts(game.setup.questioner.promptVersion).optional?.['questioner.repair'] ?? null;
     } catch {
       return null;
     }

@@ -1,6 +1,5 @@
 export * from './image-url-resolver';
 export * from './model-clients';
-export * from './prompt-cache';
 export * from './model-turn';
 export * from './call-usage';
 export * from './model-call-journal';

@@ -5,9 +5,8 @@ import { NonRetriableError } from '../core/errors';
 import { BatchWriter, ClickHouseConnection } from '../core/clickhouse';
 import { FILTER_DECISIONS_TABLE, GAMES_TABLE, TURNS_TABLE } from './tables';
 import { rowsFromCurated } from './game-rows';
-import { PromptCache } from '../role-runtime';
 import { roleGroupId, ROLE_INPUTS } from '../core/bus';
-import { toFineTuningExample } from '../game';
+import { toFineTuningExample, loadPrompts } from '../game';
 import type { GameCurated } from '../../schemas/generated/events';
 import { DatasetWriter, exampleLine } from './dataset-writer';
 
@@ -31,7 +30,6 @@ export function sinkWriterOptions(config: DgConfig): { maxBatchRows: number; flu
 export class SinkService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly writer: BatchWriter;
   private readonly dataset: DatasetWriter;
-  private readonly prompts = new PromptCache();
 
   constructor(
     @Inject(DG_CONFIG) private readonly config: DgConfig,
@@ -72,7 +70,7 @@ export class SinkService implements OnApplicationBootstrap, OnApplicationShutdow
       built = {
         rows: rowsFromCurated(event, { topic: ctx.topic, partition: ctx.partition, offset: ctx.offset }),
         // Evaluation games (header.evalSet) are measured, never trained on.
-        line: event.curation.kept && event.game.header.evalSet === null ? exampleLine(gameId, toFineTuningExample(event, this.prompts.get(event.game.setup.questioner.promptVersion))) : undefined,
+        line: event.curation.kept && event.game.header.evalSet === null ? exampleLine(gameId, toFineTuningExample(event, loadPrompts(event.game.setup.questioner.promptVersion))) : undefined,
       };
     } catch (err) {
       throw new NonRetriableError(`sink: cannot build the rows or the fine-tuning example of game ${gameId}, nothing written: ${errorMessage(err)}`, { cause: err });

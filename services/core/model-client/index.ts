@@ -1,4 +1,3 @@
 export * from './limiter';
 export * from './model-client';
-export * from './semaphore';
 export { emptyRetryCounts, RETRY_CAUSES, type ModelErrorClass, type RetryCause, type RetryCounts } from '../errors';
