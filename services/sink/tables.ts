@@ -272,3 +272,12 @@ function spec<Row>(name: string, set: ColumnSet<Row>): TableSpec<Row> {
 export const GAMES_TABLE = spec<GameRow>('games', GAME_COLUMN_SET);
 export const TURNS_TABLE = spec<TurnRow>('turns', TURN_COLUMN_SET);
 export const FILTER_DECISIONS_TABLE = spec<FilterDecisionRow>('filter_decisions', FILTER_DECISION_COLUMN_SET);
+
+/**
+ * Every table the sink inserts into, with the row type and the columns each insert names. The
+ * ClickHouse parity tests iterate this list (columns against the migrations on 18.16 and on chdb),
+ * and services/sink/sink-tables.spec.ts fails when the sink writes a table missing from it or a
+ * migration creates a table nobody has classified, so a new sink table cannot be skipped.
+ */
+export const SINK_TABLES = [GAMES_TABLE, TURNS_TABLE, FILTER_DECISIONS_TABLE] as const;
+export type SinkTable = (typeof SINK_TABLES)[number];

@@ -1,7 +1,8 @@
 import { ClickHouseConnection, loadMigrations, MigrationError, migrationStatus, parseMigrationFile, runMigrations, sql } from '../../services/core/clickhouse';
-import { FILTER_DECISIONS_TABLE, GAMES_TABLE, TURNS_TABLE } from '../../services/sink/tables';
+import { SINK_TABLES } from '../../services/sink/tables';
 import { EndedBySymbols, EndingKindSymbols, FailureReasonSymbols, QuestionModeSymbols, SpeakerSymbols, TurnKindSymbols, VerdictSymbols } from '../../schemas/generated/events';
 import { connectTestDatabase } from './helpers';
+import { SINK_TABLE_NAMES, unclassifiedTables } from './table-owners';
 
 /** Migrations against the real server at CLICKHOUSE_URL (the local stack's ClickHouse 18.16). */
 describe('ClickHouse migrations on the real server', () => {
@@ -36,8 +37,14 @@ describe('ClickHouse migrations on the real server', () => {
     expect(recorded).toEqual(files.map((f) => ({ id: f.id, checksum: f.checksum })));
   });
 
+  it('creates every sink table, and no table that is neither a sink table nor classified (table-owners.ts)', async () => {
+    const tables = await tablesOf();
+    expect(tables).toEqual(expect.arrayContaining([...SINK_TABLE_NAMES]));
+    expect(unclassifiedTables(tables)).toEqual([]);
+  });
+
   it('has exactly the columns the inserts name, plus the DEFAULT ones', async () => {
-    for (const spec of [GAMES_TABLE, TURNS_TABLE, FILTER_DECISIONS_TABLE]) {
+    for (const spec of SINK_TABLES) {
       const columns = await connection.query<{ name: string; default_kind: string }>(
         sql`SELECT name, default_kind FROM system.columns WHERE database = ${database} AND table = ${spec.name}`,
       );

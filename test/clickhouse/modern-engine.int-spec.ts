@@ -1,11 +1,12 @@
 import { loadMigrations, migrationStatus, parseMigrationFile, runMigrations, sql, table } from '../../services/core/clickhouse';
-import { FILTER_DECISIONS_TABLE, GAMES_TABLE, TURNS_TABLE } from '../../services/sink/tables';
+import { FILTER_DECISIONS_TABLE, GAMES_TABLE, SINK_TABLES, TURNS_TABLE } from '../../services/sink/tables';
 import { rowsFromCurated } from '../../services/sink/game-rows';
 import { failuresByReason, gameSummary, outcomesBy, throughputPerMinute } from '../../services/analytics';
 import type { GameCurated } from '../../schemas/generated/events';
 import { analyticsFixture, EXPECTED } from './analytics-fixture';
 import { ChdbExecutor } from './chdb-executor';
 import { uniqueDatabaseName } from './helpers';
+import { SINK_TABLE_NAMES, unclassifiedTables } from './table-owners';
 
 /**
  * Production runs current ClickHouse; the local stack runs 18.16. The same migration files, inserts
@@ -35,8 +36,14 @@ describe('migrations and analytics on a modern ClickHouse engine (chdb)', () => 
     expect((await migrationStatus(engine, { database })).map((s) => s.state)).toEqual(files.map(() => 'applied'));
   });
 
+  it('creates every sink table, and no table that is neither a sink table nor classified (table-owners.ts)', async () => {
+    const tables = (await engine.query<{ name: string }>(sql`SELECT name FROM system.tables WHERE database = ${database} ORDER BY name`)).map((r) => r.name);
+    expect(tables).toEqual(expect.arrayContaining([...SINK_TABLE_NAMES]));
+    expect(unclassifiedTables(tables)).toEqual([]);
+  });
+
   it('has exactly the columns the inserts name, plus the DEFAULT ones', async () => {
-    for (const spec of [GAMES_TABLE, TURNS_TABLE, FILTER_DECISIONS_TABLE]) {
+    for (const spec of SINK_TABLES) {
       const columns = await engine.query<{ name: string; default_kind: string }>(
         sql`SELECT name, default_kind FROM system.columns WHERE database = ${database} AND table = ${spec.name}`,
       );
