@@ -1,6 +1,7 @@
 import { sql, table, valueList, type SqlExecutor } from '../core/clickhouse';
-import type { GameState, ModelSpec, QuestionMode, Speaker, TurnKind } from '../../schemas/generated/events';
+import type { GameState, ModelSpec } from '../../schemas/generated/events';
 import type { DatasetImage } from '../datasets/dataset';
+import type { GameRow, TurnRow } from '../sink/tables';
 
 /**
  * The games an export reads, from ClickHouse: the source of truth for which games exist, how they
@@ -8,54 +9,15 @@ import type { DatasetImage } from '../datasets/dataset';
  * their full transcripts in `turns`. The sink's JSONL shards hold only kept games, only the
  * questioner's view, only on the host that wrote them; an export needs all three dimensions.
  */
-export interface ExportedGameRow {
-  game_id: string;
-  run_id: string;
-  iteration: number;
-  dataset: string;
-  seed: number;
-  sampler: string;
-  candidate_ids: string[];
-  target_index: number;
-  target_id: string;
-  max_turns: number;
-  question_mode: QuestionMode;
+export type ExportedGameRow = Pick<
+  GameRow,
+  'game_id' | 'run_id' | 'iteration' | 'dataset' | 'seed' | 'sampler' | 'candidate_ids' | 'target_index' | 'target_id' | 'max_turns' | 'question_mode' | 'questioner_endpoint' | 'questioner_model' | 'questioner_prompt_version' | 'questioner_temperature' | 'questioner_top_p' | 'questioner_max_tokens' | 'answerer_endpoint' | 'answerer_model' | 'answerer_prompt_version' | 'answerer_temperature' | 'answerer_top_p' | 'answerer_max_tokens' | 'ending_kind' | 'guessed_index' | 'verdict' | 'failure_reason' | 'kept' | 'filter_version' | 'referee_version' | 'transcript_hash' | 'cost_usd' | 'requested_at_ms' | 'deadline_at_ms'
+> & {
+  /** 0 or 1 as ClickHouse returns the UInt8. */
   describe_first: number;
-  questioner_endpoint: string;
-  questioner_model: string;
-  questioner_prompt_version: string;
-  questioner_temperature: number;
-  questioner_top_p: number | null;
-  questioner_max_tokens: number;
-  answerer_endpoint: string;
-  answerer_model: string;
-  answerer_prompt_version: string;
-  answerer_temperature: number;
-  answerer_top_p: number | null;
-  answerer_max_tokens: number;
-  ending_kind: string;
-  guessed_index: number | null;
-  verdict: 'success' | 'failure';
-  failure_reason: string;
-  kept: number;
-  filter_version: string;
-  referee_version: string;
-  transcript_hash: string;
-  cost_usd: number;
-  requested_at_ms: number;
-  deadline_at_ms: number;
-}
+};
 
-export interface ExportedTurnRow {
-  game_id: string;
-  turn_index: number;
-  speaker: Speaker;
-  kind: TurnKind;
-  text: string;
-  raw_output: string;
-  model: string;
-  created_at_ms: number;
-}
+export type ExportedTurnRow = Pick<TurnRow, 'game_id' | 'turn_index' | 'speaker' | 'kind' | 'text' | 'raw_output' | 'model' | 'created_at_ms'>;
 
 export interface ExportQuery {
   iterations: readonly number[];

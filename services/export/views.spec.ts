@@ -1,3 +1,6 @@
+import type { GameCurated } from '../../schemas/generated/events';
+import { toFineTuningExample } from '../game/fine-tuning';
+import { loadPrompts } from '../game/prompts';
 import { makeGame, withDialog } from '../game/testing';
 import { answererConversation, questionerConversation } from './views';
 import { hfRow, imageRefUrl, llamaFactoryRecord, openAiLine, type Example } from './formats';
@@ -36,6 +39,18 @@ describe('questioner view', () => {
     expect(withGuess[withGuess.length - 1]).toEqual({ role: 'assistant', content: '{"guess":2}' });
     const cut = questionerConversation(withDialog(game, [['Is it big?']]), null, url)!;
     expect(cut[cut.length - 1]).toEqual({ role: 'assistant', content: '{"question":"Is it big?"}' });
+  });
+
+  it("is the sink's fine-tuning example for a kept game that ended in a guess (one builder, game/fine-tuning.ts)", () => {
+    const game = withDialog(makeGame({ targetIndex: 1 }), [['Is it red?', 'yes'], ['Is it big?', 'no']]);
+    const curated = {
+      game,
+      ending: { kind: 'guess', guessedIndex: 1 },
+      judgement: { refereeVersion: 'referee-1' },
+      curation: { kept: true, reasons: [], filterVersion: 'filter-1', transcriptHash: 'h' },
+    } as unknown as GameCurated;
+    const line = toFineTuningExample(curated, loadPrompts(game.setup.questioner.promptVersion), { imageUrl: url });
+    expect(questionerConversation(game, 1, url)).toEqual(line.messages);
   });
 });
 

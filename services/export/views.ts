@@ -1,5 +1,6 @@
 import type { GameState, ImageRef } from '../../schemas/generated/events';
-import { buildQuestionerMessages, DESCRIBE_REQUEST, guessJson, questionJson, type ChatMessage, type ContentPart } from '../game/messages';
+import { questionerTrainingMessages } from '../game/fine-tuning';
+import { DESCRIBE_REQUEST, guessJson, questionJson, type ChatMessage, type ContentPart } from '../game/messages';
 import { loadPrompts, renderPrompt } from '../game/prompts';
 
 export const EXPORT_VIEWS = ['questioner', 'answerer'] as const;
@@ -15,14 +16,12 @@ export type Conversation = ChatMessage[];
  * questioner never produced anything to learn from.
  */
 export function questionerConversation(game: GameState, guessedIndex: number | null, imageUrl: (image: ImageRef) => string): Conversation | null {
-  const urls = new Map(game.setup.candidates.map((c) => [c.id, imageUrl(c)]));
   const transcript = game.transcript;
   const last = transcript[transcript.length - 1];
   const trailingQuestion = last?.kind === 'question' ? last : undefined;
   const played = trailingQuestion ? { ...game, transcript: transcript.slice(0, -1) } : game;
-  const messages: ChatMessage[] = buildQuestionerMessages(played, urls, loadPrompts(game.setup.questioner.promptVersion));
-  if (trailingQuestion) messages.push({ role: 'assistant', content: questionJson(trailingQuestion.text) });
-  else if (guessedIndex !== null) messages.push({ role: 'assistant', content: guessJson(guessedIndex + 1) });
+  const final = trailingQuestion ? questionJson(trailingQuestion.text) : guessedIndex !== null ? guessJson(guessedIndex + 1) : null;
+  const messages = questionerTrainingMessages(played, loadPrompts(game.setup.questioner.promptVersion), final, imageUrl);
   return messages.some((m) => m.role === 'assistant') ? messages : null;
 }
 

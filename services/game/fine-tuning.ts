@@ -1,5 +1,5 @@
 import { NonRetriableError } from '../core/errors';
-import type { GameCurated, ImageRef, ModelSpec } from '../../schemas/generated/events';
+import type { GameCurated, GameState, ImageRef, ModelSpec } from '../../schemas/generated/events';
 import { buildQuestionerMessages, guessJson, type ChatMessage } from './messages';
 import type { PromptSet } from './prompts';
 import { questionsAsked } from './transcript';
@@ -66,9 +66,7 @@ export function toFineTuningExample(curated: GameCurated, prompts: PromptSet, op
   if (prompts.version !== setup.questioner.promptVersion) {
     throw new NonRetriableError(`game ${header.gameId} was played with questioner prompts ${setup.questioner.promptVersion}, got ${prompts.version}`);
   }
-  const imageUrl = options.imageUrl ?? ((image: ImageRef) => image.uri);
-  const images = new Map(setup.candidates.map((image) => [image.id, imageUrl(image)]));
-  const messages: ChatMessage[] = [...buildQuestionerMessages(game, images, prompts), { role: 'assistant', content: guessJson(ending.guessedIndex + 1) }];
+  const messages = questionerTrainingMessages(game, prompts, guessJson(ending.guessedIndex + 1), options.imageUrl);
 
   return {
     messages,
@@ -92,6 +90,20 @@ export function toFineTuningExample(curated: GameCurated, prompts: PromptSet, op
       transcript_hash: curation.transcriptHash,
     },
   };
+}
+
+/**
+ * The questioner's side of a game as training messages: exactly what it saw at its final step
+ * (system prompt, candidates as image parts through `imageUrl`, its questions as JSON assistant
+ * turns, the answers as user turns), then `final` (its guess, or a last question) as the closing
+ * assistant turn. Shared by the sink's dataset lines (toFineTuningExample) and `dg export`'s
+ * questioner view (services/export/views.ts).
+ */
+export function questionerTrainingMessages(game: GameState, prompts: PromptSet, final: string | null, imageUrl: (image: ImageRef) => string = (image) => image.uri): ChatMessage[] {
+  const images = new Map(game.setup.candidates.map((image) => [image.id, imageUrl(image)]));
+  const messages: ChatMessage[] = [...buildQuestionerMessages(game, images, prompts)];
+  if (final !== null) messages.push({ role: 'assistant', content: final });
+  return messages;
 }
 
 function provenance(spec: ModelSpec): ModelProvenance {
