@@ -1,12 +1,12 @@
 import type { SqlExecutor } from '../core/clickhouse';
 import { GAMES_TABLE } from '../sink/tables';
-import { joinSql, sql, SqlFragment, table, trustedSql } from '../core/clickhouse';
-import type { GameFilter } from './game-analytics';
+import { sql, SqlFragment, table, trustedSql } from '../core/clickhouse';
+import { gamesWhere, type GameFilter } from './game-analytics';
 
 /**
  * Model calls, retries by cause, tokens and cost from the games table (columns of migration 011),
  * per run or per iteration. Reads `games FINAL`; SQL that runs on ClickHouse 18.16 and current
- * releases. Kept apart from analytics.ts (the dashboard's queries) so both can grow independently.
+ * releases. Kept apart from game-analytics.ts (the dashboard's queries) so both can grow independently.
  */
 
 export const RETRY_CAUSE_COLUMNS = ['rate_limited', 'unavailable', 'server_error', 'connection', 'timeout', 'other'] as const;
@@ -25,16 +25,6 @@ export interface CallUsageSummary {
   /** Total cost of the group's games (kept or not) divided by its kept games: what one kept example cost. */
   costPerKeptGameUsd: number;
   retries: Record<RetryCauseColumn, number>;
-}
-
-function where(filter: GameFilter): SqlFragment {
-  const conditions: SqlFragment[] = [];
-  if (filter.runId !== undefined) conditions.push(sql`run_id = ${filter.runId}`);
-  if (filter.iteration !== undefined) conditions.push(sql`iteration = ${filter.iteration}`);
-  if (filter.dataset !== undefined) conditions.push(sql`dataset = ${filter.dataset}`);
-  if (filter.questionerModel !== undefined) conditions.push(sql`questioner_model = ${filter.questionerModel}`);
-  if (filter.endedSinceMs !== undefined) conditions.push(sql`ended_at_ms >= ${filter.endedSinceMs}`);
-  return conditions.length === 0 ? trustedSql('') : sql`WHERE ${joinSql(conditions, ' AND ')}`;
 }
 
 const USAGE_COLUMNS = trustedSql(
@@ -57,7 +47,7 @@ const USAGE_COLUMNS = trustedSql(
  */
 export function callUsageSql(database: string, by: 'run_id' | 'iteration', filter: GameFilter = {}): SqlFragment {
   const key = by === 'run_id' ? trustedSql('run_id') : trustedSql('iteration');
-  return sql`SELECT toString(${key}) AS key, min(requested_at_ms) AS first_requested_ms, ${USAGE_COLUMNS} FROM ${table(database, GAMES_TABLE.name)} FINAL ${where(filter)} GROUP BY ${key} ORDER BY first_requested_ms, key`;
+  return sql`SELECT toString(${key}) AS key, min(requested_at_ms) AS first_requested_ms, ${USAGE_COLUMNS} FROM ${table(database, GAMES_TABLE.name)} FINAL ${gamesWhere(filter)} GROUP BY ${key} ORDER BY first_requested_ms, key`;
 }
 
 type UsageRow = Record<string, string | number>;

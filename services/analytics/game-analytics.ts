@@ -23,16 +23,6 @@ export interface GameFilter {
 export const GROUP_BY_COLUMNS = ['iteration', 'questioner_model', 'answerer_model', 'dataset', 'run_id', 'question_mode', 'num_candidates', 'max_turns'] as const;
 export type GroupByColumn = (typeof GROUP_BY_COLUMNS)[number];
 
-function whereClause(filter: GameFilter, extra: SqlFragment[] = []): SqlFragment {
-  const conditions: SqlFragment[] = [...extra];
-  if (filter.runId !== undefined) conditions.push(sql`run_id = ${filter.runId}`);
-  if (filter.iteration !== undefined) conditions.push(sql`iteration = ${filter.iteration}`);
-  if (filter.dataset !== undefined) conditions.push(sql`dataset = ${filter.dataset}`);
-  if (filter.questionerModel !== undefined) conditions.push(sql`questioner_model = ${filter.questionerModel}`);
-  if (filter.endedSinceMs !== undefined) conditions.push(sql`ended_at_ms >= ${filter.endedSinceMs}`);
-  return conditions.length === 0 ? trustedSql('') : sql`WHERE ${joinSql(conditions, ' AND ')}`;
-}
-
 const OUTCOME_COLUMNS = trustedSql(
   [
     'count() AS games',
@@ -51,12 +41,12 @@ function gamesFinal(database: string): SqlFragment {
 
 /** One row: games, succeeded, failed, kept, success_rate, avg_questions, cost_usd. */
 export function summarySql(database: string, filter: GameFilter = {}): SqlFragment {
-  return sql`SELECT ${OUTCOME_COLUMNS} FROM ${gamesFinal(database)} ${whereClause(filter)}`;
+  return sql`SELECT ${OUTCOME_COLUMNS} FROM ${gamesFinal(database)} ${gamesWhere(filter)}`;
 }
 
 /** One row per failure reason: reason, games. */
 export function failuresByReasonSql(database: string, filter: GameFilter = {}): SqlFragment {
-  return sql`SELECT toString(failure_reason) AS reason, count() AS games FROM ${gamesFinal(database)} ${whereClause(filter, [sql`verdict = 'failure'`])} GROUP BY reason ORDER BY games DESC, reason`;
+  return sql`SELECT toString(failure_reason) AS reason, count() AS games FROM ${gamesFinal(database)} ${gamesWhere(filter, [sql`verdict = 'failure'`])} GROUP BY reason ORDER BY games DESC, reason`;
 }
 
 /** Outcome columns per group, e.g. success rate per iteration and questioner model. */
@@ -66,13 +56,13 @@ export function outcomesBySql(database: string, groupBy: readonly GroupByColumn[
     if (!(GROUP_BY_COLUMNS as readonly string[]).includes(column)) throw new RangeError(`cannot group by ${column}`);
   }
   const keys = joinSql(groupBy.map((c) => identifier(c)), ', ');
-  return sql`SELECT ${keys}, ${OUTCOME_COLUMNS} FROM ${gamesFinal(database)} ${whereClause(filter)} GROUP BY ${keys} ORDER BY ${keys}`;
+  return sql`SELECT ${keys}, ${OUTCOME_COLUMNS} FROM ${gamesFinal(database)} ${gamesWhere(filter)} GROUP BY ${keys} ORDER BY ${keys}`;
 }
 
 /** Games ended per minute over the `minutes` minutes before `nowMs`: minute_start_ms, games, succeeded. */
 export function throughputSql(database: string, options: { minutes: number; nowMs: number }, filter: GameFilter = {}): SqlFragment {
   const fromMs = minuteStart(options.nowMs) - (options.minutes - 1) * 60_000;
-  return sql`SELECT intDiv(ended_at_ms, 60000) * 60000 AS minute_start_ms, count() AS games, countIf(verdict = 'success') AS succeeded FROM ${gamesFinal(database)} ${whereClause({ ...filter, endedSinceMs: Math.max(fromMs, filter.endedSinceMs ?? 0) })} GROUP BY minute_start_ms ORDER BY minute_start_ms`;
+  return sql`SELECT intDiv(ended_at_ms, 60000) * 60000 AS minute_start_ms, count() AS games, countIf(verdict = 'success') AS succeeded FROM ${gamesFinal(database)} ${gamesWhere({ ...filter, endedSinceMs: Math.max(fromMs, filter.endedSinceMs ?? 0) })} GROUP BY minute_start_ms ORDER BY minute_start_ms`;
 }
 
 export interface OutcomeSummary {
@@ -175,7 +165,12 @@ export interface DashboardFilter {
   endedSinceMs?: number;
 }
 
-function dashboardWhere(filter: DashboardFilter, extra: SqlFragment[] = []): SqlFragment {
+/**
+ * The one WHERE builder of the queries over `games`: `extra` conditions first, then the filter's,
+ * in a fixed order; empty when nothing is set. A GameFilter is a DashboardFilter with fewer fields,
+ * so dg stats, the live view, call usage and the dashboard all filter alike.
+ */
+export function gamesWhere(filter: DashboardFilter, extra: SqlFragment[] = []): SqlFragment {
   const c: SqlFragment[] = [...extra];
   if (filter.runId !== undefined) c.push(sql`run_id = ${filter.runId}`);
   if (filter.iteration !== undefined) c.push(sql`iteration = ${filter.iteration}`);
@@ -214,12 +209,12 @@ export const COMPARISON_KEYS = ['iteration', 'questioner_model', 'answerer_model
 /** Success rate and costs by iteration × questioner model × answerer model × dataset × candidates. */
 export function iterationComparisonSql(database: string, filter: DashboardFilter = {}): SqlFragment {
   const keys = trustedSql(COMPARISON_KEYS.join(', '));
-  return sql`SELECT ${keys}, ${COMPARISON_COLUMNS} FROM ${gamesFinal(database)} ${dashboardWhere(filter)} GROUP BY ${keys} ORDER BY ${keys}`;
+  return sql`SELECT ${keys}, ${COMPARISON_COLUMNS} FROM ${gamesFinal(database)} ${gamesWhere(filter)} GROUP BY ${keys} ORDER BY ${keys}`;
 }
 
 /** One row of totals with the comparison columns. */
 export function dashboardTotalsSql(database: string, filter: DashboardFilter = {}): SqlFragment {
-  return sql`SELECT ${COMPARISON_COLUMNS} FROM ${gamesFinal(database)} ${dashboardWhere(filter)}`;
+  return sql`SELECT ${COMPARISON_COLUMNS} FROM ${gamesFinal(database)} ${gamesWhere(filter)}`;
 }
 
 /** Per minute × iteration × failure reason from the games_per_minute aggregate, over [fromMs, toMs). */
@@ -242,7 +237,7 @@ export function minuteSeriesSql(database: string, range: { fromMs: number; toMs:
 
 /** Successful games by questions asked. */
 export function turnsToSuccessSql(database: string, filter: DashboardFilter = {}): SqlFragment {
-  return sql`SELECT questions_asked AS questions, count() AS games FROM ${gamesFinal(database)} ${dashboardWhere(filter, [sql`verdict = 'success'`])} GROUP BY questions ORDER BY questions`;
+  return sql`SELECT questions_asked AS questions, count() AS games FROM ${gamesFinal(database)} ${gamesWhere(filter, [sql`verdict = 'success'`])} GROUP BY questions ORDER BY questions`;
 }
 
 /** Rejections by filter rule (a game rejected by two rules counts under each). */
@@ -278,11 +273,11 @@ const GAME_LIST_COLUMNS = trustedSql(
 
 /** The dialog browser's list: newest first. */
 export function gameListSql(database: string, filter: DashboardFilter, page: { limit: number; offset: number }): SqlFragment {
-  return sql`SELECT ${GAME_LIST_COLUMNS} FROM ${gamesFinal(database)} ${dashboardWhere(filter)} ORDER BY ended_at_ms DESC, game_id LIMIT ${page.limit} OFFSET ${page.offset}`;
+  return sql`SELECT ${GAME_LIST_COLUMNS} FROM ${gamesFinal(database)} ${gamesWhere(filter)} ORDER BY ended_at_ms DESC, game_id LIMIT ${page.limit} OFFSET ${page.offset}`;
 }
 
 export function gameCountSql(database: string, filter: DashboardFilter): SqlFragment {
-  return sql`SELECT count() AS games FROM ${gamesFinal(database)} ${dashboardWhere(filter)}`;
+  return sql`SELECT count() AS games FROM ${gamesFinal(database)} ${gamesWhere(filter)}`;
 }
 
 /** Everything the games table holds about one game (enums as strings). */
