@@ -11,7 +11,7 @@ import { trainingDataset } from '../launcher/holdout';
 import { endOverdueGames, launchGames, planFrom, standaloneBus } from '../launcher/launcher';
 import { judgedGameIds, waitForRun } from '../launcher/run-summary';
 import { newEvalRunId, runEvalSet, type EvalRunResult } from './eval-run';
-import { getModel, registerModel } from './registry';
+import { getModel, registerModel, untrainedModelRecord } from './registry';
 
 export type LoopRole = 'questioner' | 'answerer';
 
@@ -253,22 +253,7 @@ export async function iterate(config: DgConfig, spec: IterateSpec, say: (line: s
 }
 
 function baseRecord(spec: IterateSpec, endpoint: string): Parameters<typeof registerModel>[1] {
-  return {
-    name: spec.fromModel,
-    endpoint,
-    role: spec.role,
-    parent: '',
-    base_model: spec.fromModel,
-    iteration: 0,
-    train_iterations: [],
-    train_view: '',
-    train_games: 0,
-    train_hash: '',
-    train_dir: '',
-    hook: '',
-    hook_output: '',
-    created_at_ms: Date.now(),
-  };
+  return untrainedModelRecord({ name: spec.fromModel, endpoint, role: spec.role, parent: '', base_model: spec.fromModel, iteration: 0 });
 }
 
 async function playIteration(config: DgConfig, ch: ClickHouseConnection, spec: IterateSpec, k: number, model: string, it: IterationState, save: () => Promise<void>, say: (line: string) => void): Promise<void> {

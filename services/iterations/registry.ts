@@ -30,6 +30,11 @@ export interface ModelWithEvals extends ModelRecord {
 
 const COLUMNS = ['name', 'endpoint', 'role', 'parent', 'base_model', 'iteration', 'train_iterations', 'train_view', 'train_games', 'train_hash', 'train_dir', 'hook', 'hook_output', 'created_at_ms', 'row_version'];
 
+/** The record of a model without a training set: a loop's base model, or one registered by hand (dg models register). */
+export function untrainedModelRecord(model: Pick<ModelRecord, 'name' | 'endpoint' | 'role' | 'parent' | 'base_model' | 'iteration'>): ModelRecord {
+  return { ...model, train_iterations: [], train_view: '', train_games: 0, train_hash: '', train_dir: '', hook: '', hook_output: '', created_at_ms: Date.now() };
+}
+
 /** Registers (or updates) a model; the newest write of a name wins. */
 export async function registerModel(ch: ClickHouseConnection, record: ModelRecord): Promise<void> {
   if (!record.name) throw new Error('a model needs a name');

@@ -2,7 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { integerArg } from '../args';
 import { ClickHouseConnection, migrateClickHouse } from '../../core/clickhouse';
 import { loadConfigOrExit } from '../../core/config';
-import { listModels, registerModel } from '../../iterations/registry';
+import { listModels, registerModel, untrainedModelRecord } from '../../iterations/registry';
 
 /** `dg models list|register`: the model registry. */
 export function register(program: Command): void {
@@ -49,22 +49,17 @@ export function register(program: Command): void {
       await migrateClickHouse({ ...config.clickhouse });
       const ch = new ClickHouseConnection({ ...config.clickhouse });
       try {
-        await registerModel(ch, {
-          name: opts.name,
-          endpoint: opts.endpoint ?? config.models[opts.role].baseUrl,
-          role: opts.role,
-          parent: opts.parent,
-          base_model: opts.parent ? '' : opts.name,
-          iteration: opts.iteration,
-          train_iterations: [],
-          train_view: '',
-          train_games: 0,
-          train_hash: '',
-          train_dir: '',
-          hook: '',
-          hook_output: '',
-          created_at_ms: Date.now(),
-        });
+        await registerModel(
+          ch,
+          untrainedModelRecord({
+            name: opts.name,
+            endpoint: opts.endpoint ?? config.models[opts.role].baseUrl,
+            role: opts.role,
+            parent: opts.parent,
+            base_model: opts.parent ? '' : opts.name,
+            iteration: opts.iteration,
+          }),
+        );
         process.stdout.write(`registered ${opts.name}\n`);
       } finally {
         await ch.close();
