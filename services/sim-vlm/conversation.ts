@@ -1,4 +1,4 @@
-import type { AnswerMode } from './answerer';
+import { recogniseQuestionVariant } from '../game/variants';
 import type { DialogStep } from './questioner';
 
 /**
@@ -72,9 +72,13 @@ export function detectRole(messages: readonly ChatMessageIn[]): SimRole {
   return imageUrls(messages).length > 1 ? 'questioner' : 'answerer';
 }
 
-/** yes/no mode unless the prompts ask for free text: the yes/no rule names "unsure" or yes/no. */
-export function detectAnswerMode(messages: readonly ChatMessageIn[]): AnswerMode {
-  return /\bunsure\b|\byes\s*\/\s*no\b|"answer"\s*:\s*"yes"/i.test(systemText(messages)) ? 'yesno' : 'open';
+/**
+ * The question mode the answerer's system prompt asks for, by the variant table
+ * (services/game/variants): yes/no when the rule names "unsure" or yes/no, open when no variant
+ * recognises the prompt.
+ */
+export function detectAnswerMode(messages: readonly ChatMessageIn[]): string {
+  return recogniseQuestionVariant(systemText(messages)).name;
 }
 
 /** The question text inside the questioner's own output (JSON or prose). */
@@ -144,7 +148,8 @@ export type AnswererRequest = { kind: 'describe' } | { kind: 'question'; text: s
 export interface AnswererConversation {
   images: string[];
   request: AnswererRequest;
-  mode: AnswerMode;
+  /** Question-mode variant name (services/game/variants). */
+  mode: string;
 }
 
 /** What the answerer is asked now: the last `Question: ...` of the last user message, or a description. */
