@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { GameState, GuessMade, QuestionMode } from '../../../schemas/generated/events';
+import type { GameState, GameEnded, QuestionMode } from '../../../schemas/generated/events';
 import { repoRoot } from '../../core/config/repo-root';
 import { createRng } from '../../datasets/prng';
 import type { Scene } from '../../datasets/scene';
@@ -132,7 +132,7 @@ describe('a variant added through the table alone', () => {
 
   const pool = generateDistinctScenes(200, 3);
 
-  async function play(seed: number, version: string, describeFirst = false): Promise<GuessMade> {
+  async function play(seed: number, version: string, describeFirst = false): Promise<GameEnded> {
     const prompts = loadPrompts(version);
     const rng = createRng(seed);
     const picked = rng.shuffle(pool.map((scene, i) => ({ scene, id: `scene-${i}` }))).slice(0, 4);
