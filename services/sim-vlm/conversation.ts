@@ -1,3 +1,4 @@
+import type { ImagePart as GameImagePart, TextPart } from '../game/messages';
 import { recogniseQuestionVariant } from '../game/variants';
 import type { DialogStep } from './questioner';
 
@@ -7,14 +8,10 @@ import type { DialogStep } from './questioner';
  * the simulator must also cope with requests written by other clients.
  */
 
-export interface TextPart {
-  type: 'text';
-  text: string;
-}
-export interface ImagePart {
-  type: 'image_url';
-  image_url: { url: string; detail?: string };
-}
+// The part shapes come from the one definition the roles write with (services/game/messages.ts);
+// a reader also meets OpenAI's optional image `detail` and part kinds it does not read.
+export type { TextPart };
+export type ImagePart = GameImagePart & { image_url: { detail?: string } };
 export type ContentPart = TextPart | ImagePart | { type: string; [key: string]: unknown };
 
 export interface ChatMessageIn {
