@@ -457,6 +457,20 @@ export interface GameCurated {
 }
 
 /**
+ * The game is over for the players: the questioner guessed, or a role could not continue (timeout, turn limit, model error, unparseable output, bad input, ...); ending.kind says which. Consumed by the referee. Renamed from GuessMade, which it is still an Avro alias of: the topic stays guess-made (subject guess-made-value, TopicNameStrategy), and a reader with this schema resolves records written as GuessMade by the alias, so the rename registers under BACKWARD (checked against Apicurio in test/contracts/codec.int-spec.ts). It is not FORWARD compatible: a consumer still on the GuessMade schema cannot read GameEnded records, so upgrade the referee (the consumer) no later than the roles that publish.
+ * Avro: dialoggames.v1.GameEnded
+ */
+export interface GameEnded {
+  /** The game, transcript up to its end. */
+  game: GameState;
+  /** The guess, or why the game ended without one. */
+  ending: GameEnding;
+}
+
+/** @deprecated Former name of GameEnded (an Avro alias of dialoggames.v1.GameEnded). */
+export type GuessMade = GameEnded;
+
+/**
  * The referee's verdict on a finished game. Consumed by the filter.
  * Avro: dialoggames.v1.GameJudged
  */
@@ -476,17 +490,6 @@ export interface GameJudged {
 export interface GameRequested {
   /** Header, setup and an empty transcript. */
   game: GameState;
-}
-
-/**
- * The game is over for the players: the questioner guessed, or a role could not continue. Consumed by the referee.
- * Avro: dialoggames.v1.GuessMade
- */
-export interface GuessMade {
-  /** The game, transcript up to its end. */
-  game: GameState;
-  /** The guess, or why the game ended without one. */
-  ending: GameEnding;
 }
 
 /**
@@ -570,9 +573,9 @@ export interface EventTypes {
   AnswerGiven: AnswerGiven;
   DeadLetter: DeadLetter;
   GameCurated: GameCurated;
+  GameEnded: GameEnded;
   GameJudged: GameJudged;
   GameRequested: GameRequested;
-  GuessMade: GuessMade;
   ModelCallRecorded: ModelCallRecorded;
   QuestionAsked: QuestionAsked;
   TranscriptClaim: TranscriptClaim;
@@ -580,16 +583,16 @@ export interface EventTypes {
 
 export type EventName = keyof EventTypes;
 
-export const EventNames = ['AnswerGiven', 'DeadLetter', 'GameCurated', 'GameJudged', 'GameRequested', 'GuessMade', 'ModelCallRecorded', 'QuestionAsked', 'TranscriptClaim'] as const satisfies readonly EventName[];
+export const EventNames = ['AnswerGiven', 'DeadLetter', 'GameCurated', 'GameEnded', 'GameJudged', 'GameRequested', 'ModelCallRecorded', 'QuestionAsked', 'TranscriptClaim'] as const satisfies readonly EventName[];
 
 /** Avro full name of each event (what the registered schema is called). */
 export const EventFullNames: Readonly<Record<EventName, string>> = {
   AnswerGiven: 'dialoggames.v1.AnswerGiven',
   DeadLetter: 'dialoggames.v1.DeadLetter',
   GameCurated: 'dialoggames.v1.GameCurated',
+  GameEnded: 'dialoggames.v1.GameEnded',
   GameJudged: 'dialoggames.v1.GameJudged',
   GameRequested: 'dialoggames.v1.GameRequested',
-  GuessMade: 'dialoggames.v1.GuessMade',
   ModelCallRecorded: 'dialoggames.v1.ModelCallRecorded',
   QuestionAsked: 'dialoggames.v1.QuestionAsked',
   TranscriptClaim: 'dialoggames.v1.TranscriptClaim',

@@ -28,7 +28,7 @@ export interface E2eBenchResult {
   /** First launch until every game has its ClickHouse row. */
   elapsed_s: number;
   games_per_s: number;
-  /** requested_at_ms → ended_at_ms (GuessMade), from ClickHouse. */
+  /** requested_at_ms → ended_at_ms (GameEnded), from ClickHouse. */
   game_latency_ms: { p50: number; p95: number; max: number };
   /** Per model call: time from the previous step to the call's turn being recorded, minus the call (see hops.ts). */
   transport_gap_ms: { p50: number; p95: number };

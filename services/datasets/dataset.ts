@@ -1,15 +1,11 @@
+import type { ImageRef } from '../../schemas/generated/events';
+
 /**
- * A dataset is a named list of images by reference. DatasetImage carries the ImageRef fields
- * (id, uri, sha256, mediaType, caption) so a launcher can put it on the wire as is.
+ * A dataset is a named list of images by reference. DatasetImage is an ImageRef (the generated Avro
+ * type: id, uri, sha256, mediaType, caption) plus local attributes, so a launcher can put it on the
+ * wire as is (toImageRef drops the attributes).
  */
-export interface DatasetImage {
-  id: string;
-  /** Absolute file:// URI, http(s) URL or data: URL. */
-  uri: string;
-  /** Hex SHA-256 of the bytes. */
-  sha256: string;
-  mediaType: string;
-  caption: string | null;
+export interface DatasetImage extends ImageRef {
   /** Free-form attributes; for synthetic scenes, the scene itself. */
   attributes?: Record<string, unknown>;
 }
@@ -29,6 +25,6 @@ export interface Dataset {
 }
 
 /** The ImageRef record of a dataset image (what travels on Kafka). */
-export function toImageRef(image: DatasetImage): { id: string; uri: string; sha256: string; mediaType: string; caption: string | null } {
+export function toImageRef(image: DatasetImage): ImageRef {
   return { id: image.id, uri: image.uri, sha256: image.sha256, mediaType: image.mediaType, caption: image.caption };
 }

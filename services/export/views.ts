@@ -2,6 +2,7 @@ import type { GameState, ImageRef } from '../../schemas/generated/events';
 import { questionerTrainingMessages } from '../game/fine-tuning';
 import { DESCRIBE_REQUEST, guessJson, questionJson, type ChatMessage, type ContentPart } from '../game/messages';
 import { loadPrompts, renderPrompt } from '../game/prompts';
+import { questionVariant, renderVariantRule } from '../game/variants';
 
 export const EXPORT_VIEWS = ['questioner', 'answerer'] as const;
 export type ExportView = (typeof EXPORT_VIEWS)[number];
@@ -37,7 +38,7 @@ export function answererConversation(game: GameState, imageUrl: (image: ImageRef
   if (!target) throw new Error(`game ${game.header.gameId}: target index ${setup.targetIndex} outside ${setup.candidates.length} candidates`);
   const prompts = loadPrompts(setup.answerer.promptVersion);
   const system = renderPrompt(prompts, 'answerer.system', {
-    answerRule: renderPrompt(prompts, setup.questionMode === 'open' ? 'answerer.rules.open' : 'answerer.rules.yesno'),
+    answerRule: renderVariantRule(prompts, questionVariant(setup.questionMode), 'answerer'),
   });
   const messages: ChatMessage[] = [{ role: 'system', content: system }];
   let prompt: string | undefined = setup.describeFirst ? DESCRIBE_REQUEST : undefined;

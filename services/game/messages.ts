@@ -2,6 +2,7 @@ import { NonRetriableError } from '../core/errors';
 import type { GameState, Turn } from '../../schemas/generated/events';
 import { renderPrompt, type PromptSet } from './prompts';
 import { nextSpeaker } from './transcript';
+import { questionVariant, renderVariantRule } from './variants';
 
 /*
  * Chat messages in the OpenAI chat-completions shape (a structural subset of the `openai` client's
@@ -39,9 +40,9 @@ export const DESCRIBE_REQUEST = 'Describe the image.';
 export const questionJson = (question: string): string => JSON.stringify({ question });
 export const guessJson = (displayNumber: number): string => JSON.stringify({ guess: displayNumber });
 
-/** How a past answer appears in the answerer's own history: JSON in yesno mode, plain text otherwise. */
+/** How a past answer appears in the answerer's own history, as its question-mode variant writes it (JSON in yesno mode). */
 export function answererHistoryText(game: GameState, turn: Turn): string {
-  return turn.kind === 'answer' && game.setup.questionMode === 'yesno' ? JSON.stringify({ answer: turn.text }) : turn.text;
+  return turn.kind === 'answer' ? questionVariant(game.setup.questionMode).historyText(turn.text) : turn.text;
 }
 
 /** Image URL (data URL, http(s) URL...) per image id, prepared by the role. */
@@ -63,7 +64,7 @@ export function buildQuestionerMessages(game: GameState, images: ImageUrls, prom
   const vars = { numCandidates, maxTurns: setup.maxTurns };
   const system = renderPrompt(prompts, 'questioner.system', {
     ...vars,
-    questionRule: renderPrompt(prompts, setup.questionMode === 'open' ? 'questioner.rules.open' : 'questioner.rules.yesno'),
+    questionRule: renderVariantRule(prompts, questionVariant(setup.questionMode), 'questioner'),
   });
 
   const intro: ContentPart[] = [{ type: 'text', text: renderPrompt(prompts, 'questioner.intro', vars) }];
@@ -114,7 +115,7 @@ export function buildAnswererMessages(game: GameState, targetImageUrl: string, p
     throw new NonRetriableError(`game ${game.header.gameId}: not the answerer's turn (transcript ends with a ${lastKind(game)})`);
   }
   const system = renderPrompt(prompts, 'answerer.system', {
-    answerRule: renderPrompt(prompts, setup.questionMode === 'open' ? 'answerer.rules.open' : 'answerer.rules.yesno'),
+    answerRule: renderVariantRule(prompts, questionVariant(setup.questionMode), 'answerer'),
   });
   const messages: ChatMessage[] = [{ role: 'system', content: system }];
   let pendingUser: ContentPart[] = [

@@ -1,4 +1,4 @@
-import type { GameEnding, GameState, GuessMade } from '../../schemas/generated/events';
+import type { GameEnding, GameState, GameEnded } from '../../schemas/generated/events';
 import { findRuleViolations, judge, REFEREE_VERSION } from './referee';
 import { badImageEnding, badInputEnding, failureEnding, modelErrorEnding } from './steps';
 import { makeGame, TEST_NOW, withDialog } from './testing';
@@ -76,7 +76,7 @@ describe('judge', () => {
 });
 
 describe('findRuleViolations', () => {
-  const check = (event: GuessMade): string[] => findRuleViolations(event.game, event.ending);
+  const check = (event: GameEnded): string[] => findRuleViolations(event.game, event.ending);
 
   it('finds nothing in a well-formed game', () => {
     const game = played(0);

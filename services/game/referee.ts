@@ -1,4 +1,4 @@
-import type { FailureReason, GameEnding, GameState, GuessMade, Judgement } from '../../schemas/generated/events';
+import type { FailureReason, GameEnding, GameState, GameEnded, Judgement } from '../../schemas/generated/events';
 
 /** Version of the rules below; recorded on every judgement. Bump when a verdict could change. */
 export const REFEREE_VERSION = 'referee-1';
@@ -18,7 +18,7 @@ export interface JudgeOptions {
  * its failure reason, bad_image to model_error with the image named in the detail (the ending keeps
  * kind=bad_image for analytics).
  */
-export function judge(guessMade: GuessMade, options: JudgeOptions): Judgement {
+export function judge(guessMade: GameEnded, options: JudgeOptions): Judgement {
   const { game, ending } = guessMade;
   const verdict = (failureReason: FailureReason | null, detail: string): Judgement => ({
     verdict: failureReason === null ? 'success' : 'failure',

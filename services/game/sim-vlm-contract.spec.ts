@@ -1,4 +1,4 @@
-import type { GameState, GuessMade, QuestionMode } from '../../schemas/generated/events';
+import type { GameState, GameEnded, QuestionMode } from '../../schemas/generated/events';
 import { createRng } from '../datasets/prng';
 import type { Scene } from '../datasets/scene';
 import { generateDistinctScenes } from '../datasets/scene-generator';
@@ -34,7 +34,7 @@ interface PlayOptions {
   behaviour?: SimBehaviour;
 }
 
-async function play(options: PlayOptions): Promise<{ finished: GuessMade; answererImageCounts: number[] }> {
+async function play(options: PlayOptions): Promise<{ finished: GameEnded; answererImageCounts: number[] }> {
   const rng = createRng(options.seed);
   const numCandidates = options.numCandidates ?? 4;
   const picked = rng.shuffle(pool.map((scene, i) => ({ scene, id: `scene-${i}` }))).slice(0, numCandidates);

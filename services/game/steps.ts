@@ -1,6 +1,6 @@
 import { NonRetriableError } from '../core/errors';
 import { redactText } from '../core/logging/redact';
-import type { AnswerGiven, CallUsage, EndedBy, EndingKind, GameEnding, GameState, GuessMade, ImageRef, QuestionAsked, Speaker, Turn, TurnKind } from '../../schemas/generated/events';
+import type { AnswerGiven, CallUsage, EndedBy, EndingKind, GameEnding, GameState, GameEnded, ImageRef, QuestionAsked, Speaker, Turn, TurnKind } from '../../schemas/generated/events';
 import type { ParsedAnswererOutput } from './answerer-output';
 import type { ParsedQuestionerOutput } from './questioner-output';
 import { excerpt } from './model-output';
@@ -20,13 +20,13 @@ export interface ModelCall {
   usage?: CallUsage | null;
 }
 
-export type QuestionerStep = { kind: 'question'; event: QuestionAsked } | { kind: 'end'; event: GuessMade };
-export type AnswererStep = { kind: 'answer'; event: AnswerGiven } | { kind: 'end'; event: GuessMade };
+export type QuestionerStep = { kind: 'question'; event: QuestionAsked } | { kind: 'end'; event: GameEnded };
+export type AnswererStep = { kind: 'answer'; event: AnswerGiven } | { kind: 'end'; event: GameEnded };
 
 /**
  * What the questioner's output does to the game:
  * - past the deadline → timeout (the late output is dropped);
- * - a guess → GuessMade(kind=guess) with the guessed image id and the call's cost;
+ * - a guess → GameEnded(kind=guess) with the guessed image id and the call's cost;
  * - a question → QuestionAsked with the question appended, unless every question is used: that
  *   request demanded a guess, so a question ends the game as turn_limit;
  * - an explicit refusal → no_guess; unparseable → unparseable_output. The raw output is kept in
@@ -60,7 +60,7 @@ export function decideQuestionerStep(game: GameState, parsed: ParsedQuestionerOu
 /**
  * What the answerer's output does to the game: past the deadline → timeout; an answer (or the
  * opening description of a describeFirst game) → AnswerGiven with the turn appended; unparseable →
- * GuessMade(unparseable_output, endedBy answerer) with an excerpt of the raw output in the message.
+ * GameEnded(unparseable_output, endedBy answerer) with an excerpt of the raw output in the message.
  */
 export function decideAnswererStep(game: GameState, parsed: ParsedAnswererOutput, call: ModelCall, now: number): AnswererStep {
   assertTurn(game, 'answerer');
@@ -104,8 +104,8 @@ export function appendTurn(game: GameState, turn: Turn): GameState {
   return { ...game, transcript: [...game.transcript, turn] };
 }
 
-/** The GuessMade event that hands a finished game to the referee. */
-export function endGame(game: GameState, ending: GameEnding): GuessMade {
+/** The GameEnded event that hands a finished game to the referee. */
+export function endGame(game: GameState, ending: GameEnding): GameEnded {
   return { game, ending };
 }
 
@@ -167,7 +167,7 @@ function questionerCallFields(call: ModelCall): Pick<GameEnding, 'rawGuess' | 'g
   };
 }
 
-function end(game: GameState, ending: GameEnding): { kind: 'end'; event: GuessMade } {
+function end(game: GameState, ending: GameEnding): { kind: 'end'; event: GameEnded } {
   return { kind: 'end', event: endGame(game, ending) };
 }
 

@@ -3,9 +3,9 @@ import { DG_CONFIG, type DgConfig } from '../core/config';
 import { EventBus } from '../core/bus';
 import { roleGroupId, ROLE_INPUTS } from '../core/bus';
 import { judge } from '../game';
-import type { GuessMade } from '../../schemas/generated/events';
+import type { GameEnded } from '../../schemas/generated/events';
 
-/** Judges every ended game: one verdict from the closed set per GuessMade. Pure rules in game/referee. */
+/** Judges every ended game: one verdict from the closed set per GameEnded. Pure rules in game/referee. */
 @Injectable()
 export class RefereeService implements OnApplicationBootstrap {
   constructor(
@@ -21,7 +21,7 @@ export class RefereeService implements OnApplicationBootstrap {
     });
   }
 
-  async handle(event: GuessMade): Promise<void> {
+  async handle(event: GameEnded): Promise<void> {
     const judgement = judge(event, { now: Date.now() });
     await this.bus.publish('gameJudged', event.game.header.gameId, { game: event.game, ending: event.ending, judgement });
   }

@@ -143,7 +143,7 @@ export function turnSeed(game: GameState): number {
   return (Math.abs(game.header.seed) + game.transcript.length * 7919) % 2_147_483_647;
 }
 
-/** Ends a game for the players: the referee judges the GuessMade whatever its ending says. */
+/** Ends a game for the players: the referee judges the GameEnded whatever its ending says. */
 export async function publishEnding(bus: EventBus, game: GameState, ending: GameEnding): Promise<void> {
   await bus.publish('guessMade', game.header.gameId, endGame(game, ending));
 }

@@ -1,4 +1,5 @@
-import type { AnswerMode } from './answerer';
+import type { ImagePart as GameImagePart, TextPart } from '../game/messages';
+import { recogniseQuestionVariant } from '../game/variants';
 import type { DialogStep } from './questioner';
 
 /**
@@ -7,14 +8,10 @@ import type { DialogStep } from './questioner';
  * the simulator must also cope with requests written by other clients.
  */
 
-export interface TextPart {
-  type: 'text';
-  text: string;
-}
-export interface ImagePart {
-  type: 'image_url';
-  image_url: { url: string; detail?: string };
-}
+// The part shapes come from the one definition the roles write with (services/game/messages.ts);
+// a reader also meets OpenAI's optional image `detail` and part kinds it does not read.
+export type { TextPart };
+export type ImagePart = GameImagePart & { image_url: { detail?: string } };
 export type ContentPart = TextPart | ImagePart | { type: string; [key: string]: unknown };
 
 export interface ChatMessageIn {
@@ -72,9 +69,13 @@ export function detectRole(messages: readonly ChatMessageIn[]): SimRole {
   return imageUrls(messages).length > 1 ? 'questioner' : 'answerer';
 }
 
-/** yes/no mode unless the prompts ask for free text: the yes/no rule names "unsure" or yes/no. */
-export function detectAnswerMode(messages: readonly ChatMessageIn[]): AnswerMode {
-  return /\bunsure\b|\byes\s*\/\s*no\b|"answer"\s*:\s*"yes"/i.test(systemText(messages)) ? 'yesno' : 'open';
+/**
+ * The question mode the answerer's system prompt asks for, by the variant table
+ * (services/game/variants): yes/no when the rule names "unsure" or yes/no, open when no variant
+ * recognises the prompt.
+ */
+export function detectAnswerMode(messages: readonly ChatMessageIn[]): string {
+  return recogniseQuestionVariant(systemText(messages)).name;
 }
 
 /** The question text inside the questioner's own output (JSON or prose). */
@@ -144,7 +145,8 @@ export type AnswererRequest = { kind: 'describe' } | { kind: 'question'; text: s
 export interface AnswererConversation {
   images: string[];
   request: AnswererRequest;
-  mode: AnswerMode;
+  /** Question-mode variant name (services/game/variants). */
+  mode: string;
 }
 
 /** What the answerer is asked now: the last `Question: ...` of the last user message, or a description. */

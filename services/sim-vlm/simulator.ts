@@ -5,6 +5,7 @@ import { answerQuestion, describeTarget, type SimAnswer } from './answerer';
 import type { SimBehaviour } from './behaviour';
 import { detectRole, messageText, readAnswererConversation, readQuestionerConversation, type ChatMessageIn, type SimRole } from './conversation';
 import { chooseQuestionerMove } from './questioner';
+import { questionVariant, type QuestionVariant } from '../game/variants';
 
 /**
  * One chat completion of the simulator, transport-free: reads the conversation, looks at the
@@ -39,9 +40,10 @@ function conversationSeed(seed: number | undefined, messages: readonly ChatMessa
   return seedFrom(seed, texts, images);
 }
 
-function answerText(answer: SimAnswer, mode: 'yesno' | 'open'): string {
-  if (answer.kind === 'description' || answer.kind === 'text') return answer.answer;
-  return mode === 'yesno' ? JSON.stringify({ answer: answer.answer }) : answer.answer;
+/** The completion text: a description as is; an answer as the question-mode variant writes it. */
+function answerText(answer: SimAnswer, variant: QuestionVariant): string {
+  if (answer.kind === 'description') return answer.answer;
+  return variant.sim.format(answer.kind === 'yesno' ? { kind: 'yesno', answer: answer.answer } : answer);
 }
 
 export async function simulateCompletion(input: SimCompletionInput, loadScene: SceneLoader): Promise<SimCompletion> {
@@ -58,9 +60,10 @@ export async function simulateCompletion(input: SimCompletionInput, loadScene: S
   // An answerer sees one image; if it is given several, it looks at the first.
   const first = conversation.images[0];
   const scene = first === undefined ? undefined : await loadScene(first);
+  const variant = questionVariant(conversation.mode);
   const answer =
     conversation.request.kind === 'describe'
       ? describeTarget(scene)
-      : answerQuestion(scene, conversation.request.text, { mode: conversation.mode, errorRate: input.behaviour.errorRate, rng });
-  return { role, content: answerText(answer, conversation.mode), imageCount: conversation.images.length };
+      : answerQuestion(scene, conversation.request.text, { mode: variant.sim.answerMode, errorRate: input.behaviour.errorRate, rng });
+  return { role, content: answerText(answer, variant), imageCount: conversation.images.length };
 }

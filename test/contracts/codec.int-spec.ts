@@ -131,6 +131,30 @@ describe('EventCodec with the real registry', () => {
     });
   });
 
+  describe('the GuessMade → GameEnded rename under BACKWARD (topic guess-made, subject guess-made-value)', () => {
+    const renPrefix = `${prefix}ren.`;
+    const subject = subjectFor(topicName('guessMade', renPrefix));
+    const { aliases: _aliases, ...current } = schemas.GameEnded.schema as typeof schemas.GameEnded.schema & { aliases?: string[] };
+    const guessMade = eventSchemaFrom('GameEnded', { ...current, name: 'dialoggames.v1.GuessMade' });
+
+    beforeAll(() => createdSubjects.add(subject));
+
+    it('the registry refuses the rename without the alias and accepts it with; GuessMade bytes decode as GameEnded', async () => {
+      const value = loadFixture('GameEnded');
+      const oldBytes = await newCodec({ topicPrefix: renPrefix, schemas: { ...schemas, GameEnded: guessMade } }).encode('guessMade', value);
+
+      const noAlias = await newCodec({ topicPrefix: renPrefix, schemas: { ...schemas, GameEnded: eventSchemaFrom('GameEnded', current) } }).schemaIdFor('guessMade').catch((e: unknown) => e);
+      expect(noAlias).toBeInstanceOf(SchemaRegistryError);
+      expect((noAlias as SchemaRegistryError).status).toBe(409);
+
+      const renamed = newCodec({ topicPrefix: renPrefix });
+      const newBytes = await renamed.encode('guessMade', value);
+      expect((await registryGet(`/subjects/${subject}/versions`)).body).toEqual([1, 2]);
+      expect(await newCodec({ topicPrefix: renPrefix }).decodeAs('guessMade', oldBytes)).toStrictEqual(value);
+      expect(await newCodec({ topicPrefix: renPrefix }).decodeAs('guessMade', newBytes)).toStrictEqual(value);
+    });
+  });
+
   it('an unknown schema id is a DecodeError', async () => {
     const err = await newCodec().decode(frame(2_000_000_000, Buffer.from([0]))).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DecodeError);

@@ -1,11 +1,8 @@
 import { failuresByReason } from '../../services/analytics';
-import type { ConfigOverrides } from '../../services/core/config';
 import { endpointLimiterSnapshots } from '../../services/core/model-client';
-import type { RunSummary } from '../../services/launcher/run-summary';
-import { startSimVlm } from '../../services/sim-vlm/server';
-import { runDg } from '../helpers/dg-cli';
-import { createE2eEnvironment, type E2eEnvironment } from '../helpers/e2e-env';
+import type { E2eEnvironment } from '../helpers/e2e-env';
 import { gameRecords, tableCounts } from '../helpers/e2e-games';
+import { playAndWait, startSimE2e } from '../helpers/e2e-sim';
 
 /**
  * 300 games against a misbehaving endpoint (the SIMULATOR with 10% 429 + Retry-After 1 s, 5% 500,
@@ -19,46 +16,26 @@ const CLI_TIMEOUT_MS = 1_200_000;
 
 let env: E2eEnvironment;
 
-beforeAll(async () => {
-  env = await createE2eEnvironment('faults');
-}, 60_000);
-
 afterAll(async () => {
   await env?.cleanup();
 }, 60_000);
 
 it(`brings all ${GAMES} games to a verdict through 429s, 500s, malformed output and hangs`, async () => {
-  const sim = await startSimVlm({
-    port: 0,
-    defaults: { latencyMs: 20, latencyJitterMs: 10, rateLimitRate: 0.1, retryAfterMs: 1_000, failureRate: 0.05, malformedRate: 0.02, hangRate: 0.01 },
+  const started = await startSimE2e('faults', {
+    sim: { defaults: { latencyMs: 20, latencyJitterMs: 10, rateLimitRate: 0.1, retryAfterMs: 1_000, failureRate: 0.05, malformedRate: 0.02, hangRate: 0.01 } },
+    roles: {
+      // A hang costs one per-call timeout.
+      QUESTIONER_TIMEOUT_MS: 2_000,
+      ANSWERER_TIMEOUT_MS: 2_000,
+      QUESTIONER_MAX_CONCURRENCY: 64,
+      ANSWERER_MAX_CONCURRENCY: 64,
+      DG_MAX_IN_FLIGHT: 64,
+    },
   });
-  env.track(() => sim.close());
-  const overrides: ConfigOverrides = {
-    QUESTIONER_BASE_URL: sim.baseUrl,
-    ANSWERER_BASE_URL: sim.baseUrl,
-    // A hang costs one per-call timeout.
-    QUESTIONER_TIMEOUT_MS: 2_000,
-    ANSWERER_TIMEOUT_MS: 2_000,
-    QUESTIONER_MAX_CONCURRENCY: 64,
-    ANSWERER_MAX_CONCURRENCY: 64,
-    DG_MAX_IN_FLIGHT: 64,
-  };
-  await env.startRoles(overrides);
-
-  const childEnv: NodeJS.ProcessEnv = {
-    ...process.env,
-    DG_TOPIC_PREFIX: env.topicPrefix,
-    CLICKHOUSE_DATABASE: env.database,
-    DG_DATA_DIR: env.dataDir,
-    QUESTIONER_BASE_URL: sim.baseUrl,
-    ANSWERER_BASE_URL: sim.baseUrl,
-    DG_LOG_LEVEL: 'warn',
-  };
+  env = started.env;
+  const { sim, childEnv } = started;
   const startedAt = Date.now();
-  const result = await runDg(['play', '--games', String(GAMES), '--seed', '7007', '--wait', '--json', '--timeout', String(CLI_TIMEOUT_MS / 1000 - 60)], childEnv, CLI_TIMEOUT_MS);
-  expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr.slice(-2000) }).toEqual({ code: 0, stderr: '' });
-  const lines = result.stdout.trim().split('\n');
-  const summary = JSON.parse(lines[lines.length - 1]!) as RunSummary;
+  const summary = await playAndWait(['--games', String(GAMES), '--seed', '7007', '--timeout', String(CLI_TIMEOUT_MS / 1000 - 60)], childEnv, CLI_TIMEOUT_MS);
 
   // Every game has one verdict, and the summary is what ClickHouse holds.
   expect(summary).toMatchObject({ requested: GAMES, games: GAMES, missing: 0 });

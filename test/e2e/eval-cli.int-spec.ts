@@ -2,10 +2,10 @@ import { sql } from '../../services/core/clickhouse';
 import { isEvalImage, wilsonInterval } from '../../services/iterations/eval-sets';
 import { trainingDataset } from '../../services/launcher/holdout';
 import { loadDataset } from '../../services/datasets/resolve';
-import { startSimVlm } from '../../services/sim-vlm/server';
-import { createE2eEnvironment, type E2eEnvironment } from '../helpers/e2e-env';
+import type { E2eEnvironment } from '../helpers/e2e-env';
 import { runDg } from '../helpers/dg-cli';
 import { datasetLines } from '../helpers/e2e-games';
+import { dgJson, startSimE2e } from '../helpers/e2e-sim';
 
 /**
  * Frozen evaluation sets as a user runs them: `dg eval create` stores the setups once (on the eval
@@ -21,30 +21,15 @@ let env: E2eEnvironment;
 let childEnv: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
-  env = await createE2eEnvironment('eval');
-  const sim = await startSimVlm({ port: 0 });
-  env.track(() => sim.close());
-  const overrides = { QUESTIONER_BASE_URL: sim.baseUrl, ANSWERER_BASE_URL: sim.baseUrl };
-  await env.startRoles(overrides);
-  childEnv = {
-    ...process.env,
-    DG_TOPIC_PREFIX: env.topicPrefix,
-    CLICKHOUSE_DATABASE: env.database,
-    DG_DATA_DIR: env.dataDir,
-    QUESTIONER_BASE_URL: sim.baseUrl,
-    ANSWERER_BASE_URL: sim.baseUrl,
-    DG_LOG_LEVEL: 'warn',
-  };
+  ({ env, childEnv } = await startSimE2e('eval'));
 }, 120_000);
 
 afterAll(async () => {
   await env?.cleanup();
 }, 60_000);
 
-async function dg(args: string[]): Promise<Record<string, unknown>> {
-  const result = await runDg([...args, '--json'], childEnv, CLI_TIMEOUT_MS);
-  expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr }).toEqual({ code: 0, stderr: '' });
-  return JSON.parse(result.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
+function dg(args: string[]): Promise<Record<string, unknown>> {
+  return dgJson([...args, '--json'], childEnv, CLI_TIMEOUT_MS);
 }
 
 interface PlayedSetup {

@@ -10,6 +10,7 @@ import { decodeDataUrl } from '../../services/datasets/image-bytes';
 import { createE2eEnvironment, type E2eEnvironment } from '../helpers/e2e-env';
 import { runDg } from '../helpers/dg-cli';
 import { launch, syntheticImages, waitForRunRows } from '../helpers/e2e-games';
+import { dgChildEnv } from '../helpers/e2e-sim';
 
 /**
  * `dg export` as a user runs it, on games played by the real roles (the answerer lies 30% of the
@@ -47,7 +48,7 @@ beforeAll(async () => {
   );
   all = new Map(rows.map((r) => [r.game_id, r]));
   kept = new Set(rows.filter((r) => r.kept === 1).map((r) => r.game_id));
-  childEnv = { ...process.env, DG_TOPIC_PREFIX: env.topicPrefix, CLICKHOUSE_DATABASE: env.database, DG_DATA_DIR: env.dataDir, DG_LOG_LEVEL: 'warn' };
+  childEnv = dgChildEnv(env);
 }, 300_000);
 
 afterAll(async () => {

@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sql } from '../../services/core/clickhouse';
-import { startSimVlm } from '../../services/sim-vlm/server';
-import { createE2eEnvironment, type E2eEnvironment } from '../helpers/e2e-env';
+import type { E2eEnvironment } from '../helpers/e2e-env';
 import { runDg } from '../helpers/dg-cli';
+import { startSimE2e } from '../helpers/e2e-sim';
 import { pollUntil } from '../helpers/e2e-wait';
 
 /**
@@ -26,20 +26,9 @@ let childEnv: NodeJS.ProcessEnv;
 let simUrl: string;
 
 beforeAll(async () => {
-  env = await createE2eEnvironment('iterate');
-  const sim = await startSimVlm({ port: 0 });
-  env.track(() => sim.close());
-  simUrl = sim.baseUrl;
-  await env.startRoles({ QUESTIONER_BASE_URL: sim.baseUrl, ANSWERER_BASE_URL: sim.baseUrl });
-  childEnv = {
-    ...process.env,
-    DG_TOPIC_PREFIX: env.topicPrefix,
-    CLICKHOUSE_DATABASE: env.database,
-    DG_DATA_DIR: env.dataDir,
-    QUESTIONER_BASE_URL: sim.baseUrl,
-    ANSWERER_BASE_URL: sim.baseUrl,
-    DG_LOG_LEVEL: 'warn',
-  };
+  const started = await startSimE2e('iterate');
+  ({ env, childEnv } = started);
+  simUrl = started.sim.baseUrl;
   const created = await runDg(['eval', 'create', '--name', 'loop-eval', '--games', String(EVAL_GAMES), '--seed', '5'], childEnv, CLI_TIMEOUT_MS);
   expect(created.code).toBe(0);
 }, CLI_TIMEOUT_MS);

@@ -1,5 +1,5 @@
 import type { Kafka } from 'kafkajs';
-import type { GuessMade, QuestionAsked, AnswerGiven } from '../../schemas/generated/events';
+import type { GameEnded, QuestionAsked, AnswerGiven } from '../../schemas/generated/events';
 import type { TopicKey } from '../../schemas/topics';
 import { EventCodec } from '../../services/core/codec';
 import type { ConfigOverrides } from '../../services/core/config';
@@ -20,7 +20,7 @@ import { startRandomVlm, type RandomVlm } from '../helpers/random-vlm';
 
 const GAMES = 16;
 
-type Played = QuestionAsked | AnswerGiven | GuessMade;
+type Played = QuestionAsked | AnswerGiven | GameEnded;
 
 async function decodeTopic(env: E2eEnvironment, codec: EventCodec, key: TopicKey, kafka: Kafka): Promise<Played[]> {
   const records = await readTopic(kafka, env.topic(key), env.topicPrefix);

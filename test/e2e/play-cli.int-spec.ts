@@ -1,10 +1,7 @@
 import { failuresByReason } from '../../services/analytics';
-import type { ConfigOverrides } from '../../services/core/config';
-import type { RunSummary } from '../../services/launcher/run-summary';
-import { startSimVlm } from '../../services/sim-vlm/server';
-import { createE2eEnvironment, type E2eEnvironment } from '../helpers/e2e-env';
-import { runDg } from '../helpers/dg-cli';
+import type { E2eEnvironment } from '../helpers/e2e-env';
 import { datasetLines, tableCounts } from '../helpers/e2e-games';
+import { playAndWait, startSimE2e } from '../helpers/e2e-sim';
 
 /**
  * `dg play --wait --json` as a user runs it: a child process launching games that the roles of this
@@ -16,35 +13,18 @@ const GAMES = 5;
 const CLI_TIMEOUT_MS = 240_000;
 
 let env: E2eEnvironment;
+let childEnv: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
-  env = await createE2eEnvironment('play');
-}, 60_000);
+  ({ env, childEnv } = await startSimE2e('play'));
+}, 120_000);
 
 afterAll(async () => {
   await env?.cleanup();
 }, 60_000);
 
 it(`prints as its last line a summary of ${GAMES} games that equals ClickHouse and the dataset`, async () => {
-  const sim = await startSimVlm({ port: 0 });
-  env.track(() => sim.close());
-  const overrides: ConfigOverrides = { QUESTIONER_BASE_URL: sim.baseUrl, ANSWERER_BASE_URL: sim.baseUrl };
-  await env.startRoles(overrides);
-
-  const childEnv: NodeJS.ProcessEnv = {
-    ...process.env,
-    DG_TOPIC_PREFIX: env.topicPrefix,
-    CLICKHOUSE_DATABASE: env.database,
-    DG_DATA_DIR: env.dataDir,
-    QUESTIONER_BASE_URL: sim.baseUrl,
-    ANSWERER_BASE_URL: sim.baseUrl,
-    DG_LOG_LEVEL: 'warn',
-  };
-  const result = await runDg(['play', '--games', String(GAMES), '--seed', '99', '--wait', '--json', '--timeout', '120'], childEnv, CLI_TIMEOUT_MS);
-  expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr }).toEqual({ code: 0, stderr: '' });
-
-  const lines = result.stdout.trim().split('\n');
-  const summary = JSON.parse(lines[lines.length - 1]!) as RunSummary;
+  const summary = await playAndWait(['--games', String(GAMES), '--seed', '99', '--timeout', '120'], childEnv, CLI_TIMEOUT_MS);
   expect(summary).toMatchObject({ requested: GAMES, games: GAMES, missing: 0 });
 
   const counts = await tableCounts(env.clickhouse, summary.run_id);

@@ -8,6 +8,7 @@ import { curatedEvent } from '../clickhouse/curated-event';
 import { consumerLag, createE2eEnvironment, waitForGroupCaughtUp, type E2eEnvironment } from '../helpers/e2e-env';
 import { runDg } from '../helpers/dg-cli';
 import { launch, syntheticImages, waitForRunRows } from '../helpers/e2e-games';
+import { dgChildEnv } from '../helpers/e2e-sim';
 
 /**
  * `dg replay` as a user runs it. Player roles are refused (they call models and would end old games
@@ -27,7 +28,7 @@ let childEnv: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
   env = await createE2eEnvironment('replayversion');
-  childEnv = { ...process.env, DG_TOPIC_PREFIX: env.topicPrefix, CLICKHOUSE_DATABASE: env.database, DG_DATA_DIR: env.dataDir, DG_LOG_LEVEL: 'warn' };
+  childEnv = dgChildEnv(env);
 }, 60_000);
 
 afterAll(async () => {

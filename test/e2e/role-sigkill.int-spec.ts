@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import type { GuessMade, ModelCallRecorded } from '../../schemas/generated/events';
+import type { GameEnded, ModelCallRecorded } from '../../schemas/generated/events';
 import { EventCodec } from '../../services/core/codec';
 import type { ConfigOverrides } from '../../services/core/config';
 import { planFrom } from '../../services/launcher/launcher';
@@ -104,7 +104,7 @@ describe('a questioner process killed with SIGKILL mid-run and restarted', () =>
     // One ending per game on the guess-made topic (identical re-publications allowed, never two different ones).
     const guesses = await Promise.all((await readTopic(env.kafka, env.topic('guessMade'), env.topicPrefix)).map((r) => codec.decodeAs('guessMade', r.value)));
     const endings = new Map<string, Set<string>>();
-    const finals = new Map<string, GuessMade>();
+    const finals = new Map<string, GameEnded>();
     for (const g of guesses) {
       const id = g.game.header.gameId;
       const set = endings.get(id) ?? new Set<string>();

@@ -1,8 +1,10 @@
-import { InvalidArgumentError, type Command } from 'commander';
-import { integerArg } from '../args';
+import type { Command } from 'commander';
+import { integerArg, questionModeArg } from '../args';
+import { questionModeNames } from '../../game/variants';
 import { ClickHouseConnection, migrateClickHouse } from '../../core/clickhouse';
 import { loadConfigOrExit } from '../../core/config';
 import { loadDataset } from '../../datasets/resolve';
+import type { QuestionMode } from '../../../schemas/generated/events';
 import { buildEvalSet, listEvalSets, saveEvalSet } from '../../iterations/eval-sets';
 import { runEvalSet } from '../../iterations/eval-run';
 
@@ -13,7 +15,7 @@ interface CreateOptions {
   dataset: string;
   candidates: number;
   maxTurns: number;
-  questionMode: 'yesno' | 'open';
+  questionMode: QuestionMode;
   json?: boolean;
 }
 
@@ -38,10 +40,7 @@ export function register(program: Command): void {
     .option('--dataset <d>', 'dataset name or path', 'synthetic-v1')
     .option('--candidates <k>', 'candidates per game', integerArg('--candidates', 2), 4)
     .option('--max-turns <t>', 'questions before the guess', integerArg('--max-turns', 1), 10)
-    .option('--question-mode <mode>', 'yesno or open', (v: string) => {
-      if (v !== 'yesno' && v !== 'open') throw new InvalidArgumentError(`--question-mode must be yesno or open, got "${v}"`);
-      return v;
-    }, 'yesno')
+    .option('--question-mode <mode>', `question mode: ${questionModeNames().join(' or ')}`, questionModeArg('--question-mode'), 'yesno')
     .option('--json', 'print the stored set (without setups) as one JSON line')
     .action(async (opts: CreateOptions) => {
       const config = loadConfigOrExit();

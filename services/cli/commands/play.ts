@@ -1,5 +1,6 @@
-import { InvalidArgumentError, type Command } from 'commander';
-import { integerArg } from '../args';
+import type { Command } from 'commander';
+import { integerArg, questionModeArg } from '../args';
+import { questionModeNames } from '../../game/variants';
 import { ClickHouseConnection } from '../../core/clickhouse';
 import { loadConfigOrExit } from '../../core/config';
 import { loadDataset } from '../../datasets/resolve';
@@ -7,7 +8,7 @@ import { trainingDataset } from '../../launcher/holdout';
 import { validatePlan } from '../../launcher/game-requests';
 import { endOverdueGames, launchGames, planFrom, standaloneBus } from '../../launcher/launcher';
 import { judgedGameIds, waitForRun, type RunSummary } from '../../launcher/run-summary';
-import type { GameRequested } from '../../../schemas/generated/events';
+import type { GameRequested, QuestionMode } from '../../../schemas/generated/events';
 
 interface PlayOptions {
   games: number;
@@ -18,7 +19,7 @@ interface PlayOptions {
   questionerModel?: string;
   answererModel?: string;
   seed?: number;
-  questionMode: 'yesno' | 'open';
+  questionMode: QuestionMode;
   describeFirst?: boolean;
   runId?: string;
   wait?: boolean;
@@ -40,10 +41,7 @@ export function register(program: Command): void {
     .option('--questioner-model <m>', 'model name the questioner plays with (default QUESTIONER_MODEL)')
     .option('--answerer-model <m>', 'model name the answerer plays with (default ANSWERER_MODEL)')
     .option('--seed <s>', 'launch seed (default random, recorded)', integerArg('--seed', 0))
-    .option('--question-mode <mode>', 'yesno or open', (v: string) => {
-      if (v !== 'yesno' && v !== 'open') throw new InvalidArgumentError(`--question-mode must be yesno or open, got "${v}"`);
-      return v;
-    }, 'yesno')
+    .option('--question-mode <mode>', `question mode: ${questionModeNames().join(' or ')}`, questionModeArg('--question-mode'), 'yesno')
     .option('--describe-first', 'the answerer opens with a description of the target')
     .option('--run-id <id>', 'run id (default generated)')
     .option('--wait', 'wait until every game has its row in ClickHouse, then print a summary')

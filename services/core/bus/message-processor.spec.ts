@@ -93,10 +93,10 @@ describe('MessageProcessor', () => {
   });
 
   it('dead-letters an event the topic does not carry', async () => {
-    const { processor: p, deadLetters } = processor({ codec: codecReturning({ value: {}, schemaId: 3, eventName: 'GuessMade' }) });
+    const { processor: p, deadLetters } = processor({ codec: codecReturning({ value: {}, schemaId: 3, eventName: 'GameEnded' }) });
     await expect(p.process(message, 'gameRequested')).resolves.toBe('dead-lettered');
     expect(deadLetters[0]).toMatchObject({ errorKind: 'unexpected-event' });
-    expect(deadLetters[0]!.errorMessage).toMatch(/GameRequested.*GuessMade/);
+    expect(deadLetters[0]!.errorMessage).toMatch(/GameRequested.*GameEnded/);
   });
 
   it('dead-letters a non-retriable handler failure after one attempt', async () => {

@@ -13,7 +13,7 @@ export const GENERATED_HEADER =
   '// generated — do not edit. Source: schemas/avro/**/*.avsc; regenerate with `npm run generate:types`.';
 
 type Declaration =
-  | { kind: 'record'; fullName: string; doc?: string; fields: Array<{ name: string; type: unknown; doc?: string; default?: unknown; hasDefault: boolean; ns: string | undefined }> }
+  | { kind: 'record'; fullName: string; doc?: string; aliases?: string[]; fields: Array<{ name: string; type: unknown; doc?: string; default?: unknown; hasDefault: boolean; ns: string | undefined }> }
   | { kind: 'enum'; fullName: string; doc?: string; symbols: string[] }
   | { kind: 'fixed'; fullName: string; doc?: string; size: number };
 
@@ -81,7 +81,8 @@ function collectDeclarations(node: unknown, ns: string | undefined, out: Map<str
         hasDefault: 'default' in f,
         ns: innerNs,
       }));
-      out.set(fullName, { kind: 'record', fullName, doc, fields });
+      const aliases = Array.isArray(obj.aliases) ? (obj.aliases as string[]) : undefined;
+      out.set(fullName, { kind: 'record', fullName, doc, fields, ...(aliases ? { aliases } : {}) });
       for (const field of fields) collectDeclarations(field.type, innerNs, out);
     }
     return;
@@ -176,6 +177,10 @@ function renderDeclaration(decl: Declaration, known: Set<string>): string[] {
     lines.push(`  ${propertyName(field.name)}: ${tsType(field.type, field.ns, known)};`);
   }
   lines.push('}');
+  // A renamed record keeps its old names as Avro aliases; the old TypeScript name stays usable.
+  for (const alias of decl.aliases ?? []) {
+    lines.push('', `/** @deprecated Former name of ${name} (an Avro alias of ${decl.fullName}). */`, `export type ${shortName(alias)} = ${name};`);
+  }
   return lines;
 }
 

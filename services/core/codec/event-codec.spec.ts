@@ -62,13 +62,13 @@ describe('validation messages', () => {
   });
 
   it('name enum symbols and undeclared fields', () => {
-    const value = loadFixture('GuessMade') as unknown as { ending: Record<string, unknown> };
+    const value = loadFixture('GameEnded') as unknown as { ending: Record<string, unknown> };
     value.ending.kind = 'gave_up';
     value.ending.extra = 1;
     (value as unknown as Record<string, unknown>).topLevelTypo = true;
-    const messages = validationIssues(schemas.GuessMade.type, value).map((i) => `${i.path}: ${i.message}`);
+    const messages = validationIssues(schemas.GameEnded.type, value).map((i) => `${i.path}: ${i.message}`);
     expect(messages).toContain('ending: unknown field extra (not in record GameEnding)');
-    expect(messages).toContain(': unknown field topLevelTypo (not in record GuessMade)');
+    expect(messages).toContain(': unknown field topLevelTypo (not in record GameEnded)');
     expect(messages).toContain('ending.kind: expected one of guess|no_guess|turn_limit|unparseable_output|model_error|bad_image|timeout|rule_violation|bad_input, got "gave_up"');
   });
 });
@@ -155,7 +155,7 @@ describe('EventCodec (in-memory registry)', () => {
   it('decodeAs rejects another event type on the topic', async () => {
     const { codec: c } = codec();
     const bytes = await c.encode('gameRequested', loadFixture('GameRequested'));
-    await expect(c.decodeAs('guessMade', bytes)).rejects.toThrow('expected GuessMade on unit.guess-made, got dialoggames.v1.GameRequested');
+    await expect(c.decodeAs('guessMade', bytes)).rejects.toThrow('expected GameEnded on unit.guess-made, got dialoggames.v1.GameRequested');
   });
 
   it('encodes and decodes dead letters with their bytes intact', async () => {
@@ -192,6 +192,36 @@ describe('EventCodec (in-memory registry)', () => {
       expect(registry.versions('evo.question-asked-value')).toHaveLength(2);
       expect(await v2.decodeAs('questionAsked', oldBytes)).toStrictEqual({ ...value, priority: 0 });
       expect(await v1.decodeAs('questionAsked', newBytes)).toStrictEqual(value);
+    });
+
+    describe('the GuessMade → GameEnded rename (Avro alias, topic guess-made unchanged)', () => {
+      // The schema as it was before the rename: record GuessMade, no alias.
+      const { aliases: _aliases, ...current } = schemas.GameEnded.schema as typeof schemas.GameEnded.schema & { aliases?: string[] };
+      const guessMade = eventSchemaFrom('GameEnded', { ...current, name: 'dialoggames.v1.GuessMade' });
+
+      it('registers under BACKWARD after GuessMade, and GuessMade bytes decode as GameEnded', async () => {
+        expect(schemas.GameEnded.fullName).toBe('dialoggames.v1.GameEnded');
+        expect(schemas.GameEnded.type.aliases).toEqual(['dialoggames.v1.GuessMade']);
+        const registry = new InMemorySchemaRegistry();
+        const old = new EventCodec({ topicPrefix: 'ren.', registry, schemas: { ...schemas, GameEnded: guessMade } });
+        const value = loadFixture('GameEnded');
+        const oldBytes = await old.encode('guessMade', value);
+        const renamed = new EventCodec({ topicPrefix: 'ren.', registry });
+        const newBytes = await renamed.encode('guessMade', value);
+        expect(registry.versions('ren.guess-made-value')).toHaveLength(2);
+        expect(newBytes.readInt32BE(1)).not.toBe(oldBytes.readInt32BE(1));
+        expect(await renamed.decodeAs('guessMade', oldBytes)).toStrictEqual(value);
+        expect((await renamed.decode(oldBytes)).eventName).toBe('GameEnded');
+      });
+
+      it('would be refused without the alias', async () => {
+        const registry = new InMemorySchemaRegistry();
+        await new EventCodec({ topicPrefix: 'ren.', registry, schemas: { ...schemas, GameEnded: guessMade } }).registerAll();
+        const noAlias = new EventCodec({ topicPrefix: 'ren.', registry, schemas: { ...schemas, GameEnded: eventSchemaFrom('GameEnded', current) } });
+        const err = await noAlias.schemaIdFor('guessMade').catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(SchemaRegistryError);
+        expect((err as Error).message).toContain('ren.guess-made-value');
+      });
     });
 
     it('an incompatible change is refused by the registry, naming the subject', async () => {

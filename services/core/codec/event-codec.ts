@@ -52,7 +52,8 @@ export class EventCodec {
   constructor(options: EventCodecOptions) {
     this.topicPrefix = options.topicPrefix;
     this.schemas = options.schemas ?? loadEventSchemas();
-    this.byFullName = new Map(Object.values(this.schemas).map((s) => [s.fullName, s]));
+    // Also by Avro alias: records written under a schema's former name (e.g. GuessMade, now GameEnded) resolve to it.
+    this.byFullName = new Map(Object.values(this.schemas).flatMap((s) => [s.fullName, ...(s.type.aliases ?? [])].map((name) => [name, s] as const)));
     if (options.registry) {
       this.registry = options.registry;
     } else if (options.registryUrl) {
