@@ -9,6 +9,9 @@ import { scratchStackSettings } from './helpers/scratch-stack';
  * in-memory registry would forget the ids inside the messages still on the topics and hand the same
  * ids to other schemas after a `dg stack down` / `up`. A scratch registry (never the shared one,
  * its own folder and free port) is started, given schemas, stopped (SIGTERM) and started again.
+ * test/local-stack.int-spec.ts checks that subject names survive `dg stack down`/`up`; this one
+ * checks what the messages depend on: an id still resolves to its schema and is never reused.
+ * (It fails with the bundle's default in-memory H2: "No content with id/hash 'contentId-1'".)
  */
 jest.setTimeout(420_000);
 
