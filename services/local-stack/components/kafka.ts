@@ -28,7 +28,7 @@ export function kafkaComponent(settings: StackSettings): StackComponent {
   const tls = settings.kafkaTls;
   // Opt-in TLS listeners (SSL, and SASL_SSL with the same SCRAM user); their keystores are made at launch.
   const tlsListeners = tls ? `,SSL://127.0.0.1:${tls.port}${tls.saslPort ? `,SASL_SSL://127.0.0.1:${tls.saslPort}` : ''}` : '';
-  const saslListener = (sasl ? `,SASL_PLAINTEXT://127.0.0.1:${sasl.port}` : '') + tlsListeners;
+  const extraListeners = (sasl ? `,SASL_PLAINTEXT://127.0.0.1:${sasl.port}` : '') + tlsListeners;
   const saslProperties = sasl
     ? `sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512
 listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
@@ -40,8 +40,8 @@ listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.com
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:${controllerPort}
-listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}${saslListener}
-advertised.listeners=PLAINTEXT://127.0.0.1:${port}${saslListener}
+listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}${extraListeners}
+advertised.listeners=PLAINTEXT://127.0.0.1:${port}${extraListeners}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${sasl ? ',SASL_PLAINTEXT:SASL_PLAINTEXT' : ''}${tls ? `,SSL:SSL${tls.saslPort ? ',SASL_SSL:SASL_SSL' : ''}` : ''}
