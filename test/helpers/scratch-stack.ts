@@ -46,7 +46,11 @@ export async function startScratchKafka(label: string, options: ScratchSettingsO
   const settings = await scratchStackSettings(label, options);
   const component = kafkaComponent(settings);
   await component.install(() => undefined);
-  const spec = await component.prepareLaunch(() => undefined);
+  // A failed set-up (storage format, TLS material) leaves no temp folder behind.
+  const spec = await component.prepareLaunch(() => undefined).catch((err: unknown) => {
+    rmSync(settings.stackDir, { recursive: true, force: true });
+    throw err;
+  });
   const pid = launchDetached(spec);
   const record: PidRecord = { pid, startTicks: processStartTicks(pid) ?? 0, address: component.address, command: spec.command, startedAt: new Date().toISOString() };
   const stop = async (): Promise<void> => {
