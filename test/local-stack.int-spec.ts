@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as tls from 'node:tls';
 
 /**
  * `dg stack` against a second, isolated stack: its own folder and free ports, sharing the download
@@ -76,6 +77,8 @@ describe('dg stack (isolated second stack)', () => {
   let stackDir: string;
   let ports: { kafka: number; kafkaController: number; schemaRegistry: number; clickhouseHttp: number; clickhouseTcp: number };
   let env: NodeJS.ProcessEnv;
+  /** The opt-in SSL listener (DG_STACK_KAFKA_SSL_PORT), on in this suite. */
+  let sslPort: number;
 
   function dg(args: string[], timeoutMs = 150_000): Promise<DgRun> {
     return new Promise((resolve) => {
@@ -103,6 +106,7 @@ describe('dg stack (isolated second stack)', () => {
       clickhouseHttp: await freePort(),
       clickhouseTcp: await freePort(),
     };
+    sslPort = await freePort();
     env = {
       ...process.env,
       DG_STACK_DIR: stackDir,
@@ -111,6 +115,7 @@ describe('dg stack (isolated second stack)', () => {
       SCHEMA_REGISTRY_PORT: String(ports.schemaRegistry),
       CLICKHOUSE_HTTP_PORT: String(ports.clickhouseHttp),
       CLICKHOUSE_TCP_PORT: String(ports.clickhouseTcp),
+      DG_STACK_KAFKA_SSL_PORT: String(sslPort),
     };
   });
 
@@ -139,6 +144,19 @@ describe('dg stack (isolated second stack)', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('kafka: ready');
   }, 180_000);
+
+  it('up opens the opt-in TLS listener with a certificate for 127.0.0.1 signed by the CA it names', async () => {
+    const caFile = path.join(stackDir, 'kafka', 'tls', 'ca.pem');
+    expect((await dg(['stack', 'env'], 30_000)).stdout).toContain(`KAFKA_BROKERS=127.0.0.1:${sslPort} KAFKA_SSL=true KAFKA_SSL_CA_FILE=${caFile}`);
+    const authorized = await new Promise<boolean | Error>((resolve) => {
+      const socket = tls.connect({ host: '127.0.0.1', port: sslPort, ca: fs.readFileSync(caFile) }, () => {
+        resolve(socket.authorized);
+        socket.destroy();
+      });
+      socket.once('error', resolve);
+    });
+    expect(authorized).toBe(true);
+  }, 60_000);
 
   it('status lists every component up with its address and pid', async () => {
     const { code, json } = await status();

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
+import { kafkaSecurityOptions } from '../core/bus/kafka-client';
 import { subjectFor, TOPIC_KEYS, topicName } from '../../schemas/topics';
 import { ClickHouseConnection, identifier, sql } from '../core/clickhouse';
 import type { DgConfig } from '../core/config';
@@ -26,7 +27,7 @@ export function benchDatabase(label: string, suffix: string): string {
 
 /** A kafkajs client for admin work and raw baselines, silent (the bench prints its own figures). */
 export function rawKafka(config: DgConfig, clientId: string): Kafka {
-  return new Kafka({ clientId, brokers: [...config.kafka.brokers], logLevel: logLevel.NOTHING });
+  return new Kafka({ clientId, brokers: [...config.kafka.brokers], logLevel: logLevel.NOTHING, ...kafkaSecurityOptions(config.kafka) });
 }
 
 /** Deletes the consumer groups and topics whose names start with `prefix`. */

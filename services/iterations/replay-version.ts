@@ -1,4 +1,5 @@
 import { Kafka, logLevel } from 'kafkajs';
+import { kafkaSecurityOptions } from '../core/bus/kafka-client';
 import { ClickHouseConnection, sql, table } from '../core/clickhouse';
 import { FILTER_DECISIONS_TABLE } from '../sink/tables';
 import { rowsFromCurated } from '../sink/game-rows';
@@ -48,7 +49,7 @@ export async function replayIntoVersion(config: DgConfig, options: VersionedRepl
   const prefix = config.topics.prefix;
   const topic = topicName(INPUT[options.role], prefix);
   const groupId = replayGroupId(prefix, options.role, options.version);
-  const kafka = new Kafka({ clientId: `dg-replay-${options.role}`, brokers: [...config.kafka.brokers], logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({ clientId: `dg-replay-${options.role}`, brokers: [...config.kafka.brokers], logLevel: logLevel.NOTHING, ...kafkaSecurityOptions(config.kafka) });
   const codec = EventCodec.fromConfig(config, { topicPrefix: prefix });
   const ch = new ClickHouseConnection({ ...config.clickhouse });
   const admin = kafka.admin();

@@ -14,3 +14,4 @@ export {
 export { stackComponents, stackDown, stackStatus, stackUp, type ComponentStatus, type DownResult, type UpResult } from './stack';
 export { StackError } from './stack-error';
 export { ensureScramUser, kafkaComponent } from './components/kafka';
+export { ensureKafkaTlsMaterial, kafkaTlsCaFile, makeCertificateAuthority } from './components/kafka-tls';

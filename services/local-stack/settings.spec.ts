@@ -49,6 +49,18 @@ describe('stackSettingsFromEnv', () => {
     expect(roles.kafka.brokers).toEqual(['kafka-0:9092']);
   });
 
+  it('opens the TLS listeners only when asked, SASL_SSL only with the SCRAM user and the TLS listener', () => {
+    expect(stackSettingsFromEnv({}, root).kafkaTls).toBeUndefined();
+    expect(stackSettingsFromEnv({ DG_STACK_KAFKA_SSL_PORT: '19094' }, root).kafkaTls).toEqual({ port: 19094 });
+    const sasl = { DG_STACK_KAFKA_SASL_PORT: '19095', DG_STACK_KAFKA_SASL_PASSWORD: 'password-1' };
+    expect(stackSettingsFromEnv({ ...sasl, DG_STACK_KAFKA_SSL_PORT: '19094', DG_STACK_KAFKA_SASL_SSL_PORT: '19096' }, root).kafkaTls).toEqual({ port: 19094, saslPort: 19096 });
+    expect(() => stackSettingsFromEnv({ DG_STACK_KAFKA_SSL_PORT: '19094', DG_STACK_KAFKA_SASL_SSL_PORT: '19096' }, root)).toThrow(/DG_STACK_KAFKA_SASL_SSL_PORT needs .*DG_STACK_KAFKA_SASL_PORT/);
+    expect(() => stackSettingsFromEnv({ ...sasl, DG_STACK_KAFKA_SASL_SSL_PORT: '19096' }, root)).toThrow(/DG_STACK_KAFKA_SASL_SSL_PORT needs DG_STACK_KAFKA_SSL_PORT/);
+    expect(() => stackSettingsFromEnv({ DG_STACK_KAFKA_SSL_PORT: 'tls' }, root)).toThrow(/DG_STACK_KAFKA_SSL_PORT must be a port number/);
+    expect(() => stackSettingsFromEnv({ DG_STACK_KAFKA_SSL_PORT: '9092' }, root)).toThrow(/kafkaSsl and kafka are both 9092/);
+    expect(() => stackSettingsFromEnv({ ...sasl, DG_STACK_KAFKA_SSL_PORT: '19095' }, root)).toThrow(/kafkaSasl and kafkaSsl are both 19095/);
+  });
+
   it('documents each variable with the default from the config table', () => {
     expect(STACK_ENV_VARS.KAFKA_PORT).toMatch(/default 9092\)$/);
     expect(STACK_ENV_VARS.DG_STACK_START_TIMEOUT_S).toMatch(/default 120\)$/);

@@ -31,6 +31,15 @@ export interface StackSettings {
   stopTimeoutMs: number;
   /** Opt-in SASL/SCRAM listener (DG_STACK_KAFKA_SASL_PORT) beside the plaintext one, with one SCRAM user. */
   kafkaSasl?: KafkaSaslListener;
+  /** Opt-in TLS listeners (DG_STACK_KAFKA_SSL_PORT, DG_STACK_KAFKA_SASL_SSL_PORT) with a CA the stack makes. */
+  kafkaTls?: KafkaTlsListener;
+}
+
+export interface KafkaTlsListener {
+  /** SSL listener (TLS, no authentication). */
+  port: number;
+  /** SASL_SSL listener (TLS + the SCRAM user of the SASL listener); needs DG_STACK_KAFKA_SASL_PORT. */
+  saslPort?: number;
 }
 
 export interface KafkaSaslListener {
@@ -45,6 +54,8 @@ const SASL_VARIABLE_HELP = {
   DG_STACK_KAFKA_SASL_PORT: 'opt-in SASL_PLAINTEXT listener with SCRAM-SHA-256/512 (default none)',
   DG_STACK_KAFKA_SASL_USERNAME: 'SCRAM user the stack creates for that listener (default dg)',
   DG_STACK_KAFKA_SASL_PASSWORD: 'its password (required with DG_STACK_KAFKA_SASL_PORT; letters, digits, ._-)',
+  DG_STACK_KAFKA_SSL_PORT: 'opt-in SSL (TLS) listener; the stack makes a CA and writes its PEM to <DG_STACK_DIR>/kafka/tls/ca.pem (default none)',
+  DG_STACK_KAFKA_SASL_SSL_PORT: 'opt-in SASL_SSL listener (TLS + the SCRAM user; needs DG_STACK_KAFKA_SASL_PORT and DG_STACK_KAFKA_SSL_PORT) (default none)',
 } as const;
 
 /** The documented ports, from the config module's one table of defaults. */
@@ -84,7 +95,14 @@ export function stackSettingsFromEnv(env: NodeJS.ProcessEnv, projectRoot: string
   }
   const ports: StackPorts = { ...stack.ports };
   const kafkaSasl = saslListener(env);
+  const kafkaTls = tlsListener(env, kafkaSasl !== undefined);
   const seen = new Map<number, string>(kafkaSasl ? [[kafkaSasl.port, 'kafkaSasl']] : []);
+  for (const [name, value] of [['kafkaSsl', kafkaTls?.port], ['kafkaSaslSsl', kafkaTls?.saslPort]] as const) {
+    if (value === undefined) continue;
+    const other = seen.get(value);
+    if (other) throw new StackError(`ports of ${other} and ${name} are both ${value}`);
+    seen.set(value, name);
+  }
   for (const [name, value] of Object.entries(ports)) {
     const other = seen.get(value);
     if (other) throw new StackError(`ports of ${other} and ${name} are both ${value}`);
@@ -98,7 +116,26 @@ export function stackSettingsFromEnv(env: NodeJS.ProcessEnv, projectRoot: string
     startTimeoutMs: stack.startTimeoutMs,
     stopTimeoutMs: stack.stopTimeoutMs,
     ...(kafkaSasl ? { kafkaSasl } : {}),
+    ...(kafkaTls ? { kafkaTls } : {}),
   };
+}
+
+function listenerPort(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (!raw) return undefined;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new StackError(`${name} must be a port number (1-65535), got "${raw}"`);
+  return port;
+}
+
+function tlsListener(env: NodeJS.ProcessEnv, withSasl: boolean): KafkaTlsListener | undefined {
+  const port = listenerPort(env, 'DG_STACK_KAFKA_SSL_PORT');
+  const saslPort = listenerPort(env, 'DG_STACK_KAFKA_SASL_SSL_PORT');
+  if (saslPort !== undefined && (port === undefined || !withSasl)) {
+    throw new StackError('DG_STACK_KAFKA_SASL_SSL_PORT needs DG_STACK_KAFKA_SSL_PORT (the TLS material) and DG_STACK_KAFKA_SASL_PORT with its password (the SCRAM user)');
+  }
+  if (port === undefined) return undefined;
+  return saslPort === undefined ? { port } : { port, saslPort };
 }
 
 function saslListener(env: NodeJS.ProcessEnv): KafkaSaslListener | undefined {

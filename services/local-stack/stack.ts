@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import type { ProgressLog, StackComponent } from './component';
 import { clickhouseComponent } from './components/clickhouse';
 import { ensureScramUser, kafkaComponent } from './components/kafka';
+import { kafkaTlsCaFile } from './components/kafka-tls';
 import { schemaRegistryComponent } from './components/schema-registry';
 import {
   isPortOpen,
@@ -76,6 +77,10 @@ export async function stackUp(settings: StackSettings, options: UpOptions = {}):
       throw new StackError(`stack is not up:\n${text}`, { cause: failures[0] });
     }
     await ensureScramUser(settings, log);
+    if (settings.kafkaTls) {
+      const { port, saslPort } = settings.kafkaTls;
+      log(`kafka: TLS on SSL 127.0.0.1:${port}${saslPort ? ` and SASL_SSL 127.0.0.1:${saslPort}` : ''}; clients: KAFKA_SSL=true KAFKA_SSL_CA_FILE=${kafkaTlsCaFile(settings)}`);
+    }
     await provisionProjectResources(stackAddresses(settings), log, options.provisioners);
     return settled.map((s) => (s as PromiseFulfilledResult<UpResult>).value);
   });

@@ -16,10 +16,12 @@ export { freePorts };
 
 export interface ScratchSettingsOptions {
   sasl?: { username: string; password: string };
+  /** The opt-in SSL listener (and SASL_SSL too when `sasl` is given). */
+  tls?: boolean;
 }
 
 export async function scratchStackSettings(label: string, options: ScratchSettingsOptions = {}): Promise<StackSettings> {
-  const [kafka, controller, registry, chHttp, chTcp, sasl] = await freePorts(6);
+  const [kafka, controller, registry, chHttp, chTcp, sasl, ssl, saslSsl] = await freePorts(8);
   const stackDir = mkdtempSync(join(tmpdir(), `dg-scratch-${label}-`));
   return stackSettingsFromEnv({
     DG_STACK_DIR: stackDir,
@@ -30,6 +32,7 @@ export async function scratchStackSettings(label: string, options: ScratchSettin
     CLICKHOUSE_HTTP_PORT: String(chHttp),
     CLICKHOUSE_TCP_PORT: String(chTcp),
     ...(options.sasl ? { DG_STACK_KAFKA_SASL_PORT: String(sasl), DG_STACK_KAFKA_SASL_USERNAME: options.sasl.username, DG_STACK_KAFKA_SASL_PASSWORD: options.sasl.password } : {}),
+    ...(options.tls ? { DG_STACK_KAFKA_SSL_PORT: String(ssl), ...(options.sasl ? { DG_STACK_KAFKA_SASL_SSL_PORT: String(saslSsl) } : {}) } : {}),
   });
 }
 
@@ -43,7 +46,11 @@ export async function startScratchKafka(label: string, options: ScratchSettingsO
   const settings = await scratchStackSettings(label, options);
   const component = kafkaComponent(settings);
   await component.install(() => undefined);
-  const spec = await component.prepareLaunch(() => undefined);
+  // A failed set-up (storage format, TLS material) leaves no temp folder behind.
+  const spec = await component.prepareLaunch(() => undefined).catch((err: unknown) => {
+    rmSync(settings.stackDir, { recursive: true, force: true });
+    throw err;
+  });
   const pid = launchDetached(spec);
   const record: PidRecord = { pid, startTicks: processStartTicks(pid) ?? 0, address: component.address, command: spec.command, startedAt: new Date().toISOString() };
   const stop = async (): Promise<void> => {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import {
   STACK_ENV_VARS,
+  kafkaTlsCaFile,
   StackError,
   stackAddresses,
   stackDown,
@@ -87,6 +88,8 @@ export function register(program: Command): void {
       action(async (settings) => {
         const a = stackAddresses(settings);
         process.stdout.write(`export KAFKA_BROKERS=${a.kafkaBrokers}\nexport SCHEMA_REGISTRY_URL=${a.schemaRegistryUrl}\nexport CLICKHOUSE_URL=${a.clickhouseUrl}\n`);
+        // The opt-in TLS listener, as a comment: the plaintext one stays the default.
+        if (settings.kafkaTls) process.stdout.write(`# TLS listener: export KAFKA_BROKERS=127.0.0.1:${settings.kafkaTls.port} KAFKA_SSL=true KAFKA_SSL_CA_FILE=${kafkaTlsCaFile(settings)}\n`);
       }),
     );
 }

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { StackComponent } from '../component';
 import { ensureJavaAndMaven, installDirectoryOnce, mavenCopyDependencies, runCommand } from '../installers';
 import { kafkaAnswers } from '../probes';
+import { ensureKafkaTlsMaterial, kafkaTlsProperties } from './kafka-tls';
 import { StackError } from '../stack-error';
 import { KAFKA_SCALA_VERSION, KAFKA_VERSION, type StackSettings } from '../settings';
 
@@ -24,7 +25,10 @@ export function kafkaComponent(settings: StackSettings): StackComponent {
   const address = `127.0.0.1:${port}`;
   const sasl = settings.kafkaSasl;
   // Opt-in SASL/SCRAM listener: clients authenticate there; the stack's own tools keep the plaintext one.
-  const saslListener = sasl ? `,SASL_PLAINTEXT://127.0.0.1:${sasl.port}` : '';
+  const tls = settings.kafkaTls;
+  // Opt-in TLS listeners (SSL, and SASL_SSL with the same SCRAM user); their keystores are made at launch.
+  const tlsListeners = tls ? `,SSL://127.0.0.1:${tls.port}${tls.saslPort ? `,SASL_SSL://127.0.0.1:${tls.saslPort}` : ''}` : '';
+  const extraListeners = (sasl ? `,SASL_PLAINTEXT://127.0.0.1:${sasl.port}` : '') + tlsListeners;
   const saslProperties = sasl
     ? `sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512
 listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
@@ -36,11 +40,11 @@ listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.com
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:${controllerPort}
-listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}${saslListener}
-advertised.listeners=PLAINTEXT://127.0.0.1:${port}${saslListener}
+listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}${extraListeners}
+advertised.listeners=PLAINTEXT://127.0.0.1:${port}${extraListeners}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${sasl ? ',SASL_PLAINTEXT:SASL_PLAINTEXT' : ''}
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${sasl ? ',SASL_PLAINTEXT:SASL_PLAINTEXT' : ''}${tls ? `,SSL:SSL${tls.saslPort ? ',SASL_SSL:SASL_SSL' : ''}` : ''}
 ${saslProperties}log.dirs=${dataDir}
 num.partitions=1
 default.replication.factor=1
@@ -82,7 +86,7 @@ log4j.logger.state.change.logger=WARN
   return {
     name: 'kafka',
     address,
-    ports: sasl ? [port, controllerPort, sasl.port] : [port, controllerPort],
+    ports: [port, controllerPort, ...(sasl ? [sasl.port] : []), ...(tls ? [tls.port, ...(tls.saslPort ? [tls.saslPort] : [])] : [])],
     homeDir,
     logFiles: [path.join(logsDir, 'server.log'), path.join(logsDir, 'kafka.out')],
     async install(log) {
@@ -106,7 +110,8 @@ log4j.logger.state.change.logger=WARN
     async prepareLaunch(log) {
       fs.mkdirSync(dataDir, { recursive: true });
       fs.mkdirSync(logsDir, { recursive: true });
-      fs.writeFileSync(configFile, serverProperties);
+      const tlsProperties = tls ? kafkaTlsProperties(await ensureKafkaTlsMaterial(settings, log), tls.saslPort !== undefined) : '';
+      fs.writeFileSync(configFile, serverProperties + tlsProperties);
       fs.writeFileSync(log4jFile, log4jProperties);
       await formatStorageOnce(log);
       return {
