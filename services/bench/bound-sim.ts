@@ -1,5 +1,6 @@
 import { Agent, createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { configureLogging } from '../core/logging';
 import { DEFAULT_MODEL_PRESETS, startSimVlm } from '../sim-vlm';
 
@@ -24,6 +25,12 @@ export interface EndpointCounters {
   latencySumMs: number;
   /** Most calls in flight at once since start. */
   peakInFlight: number;
+  /**
+   * Sum over finished calls of the simulator's own share (ms): from the pass-through handing the
+   * request body upstream to the simulator's answer ending. latencySumMs − this = the pass-through's
+   * share (reading the body, relaying the answer).
+   */
+  upstreamLatencySumMs: number;
 }
 
 export interface SimProcessStats {
@@ -31,12 +38,14 @@ export interface SimProcessStats {
   endpoints: Record<string, EndpointCounters>;
   cpu: NodeJS.CpuUsage;
   rssBytes: number;
+  /** Event-loop delay of the simulator process since the last reset (ms). */
+  loopDelayMs?: { p50: number; p99: number; max: number };
 }
 
 export type SimProcessMessage = { type: 'ready'; urls: Record<string, string> } | { type: 'stats'; id: number; stats: SimProcessStats };
 
 class CountingEndpoint {
-  readonly counters: EndpointCounters = { calls: 0, failed: 0, inFlight: 0, busyArea: 0, latencySumMs: 0, peakInFlight: 0 };
+  readonly counters: EndpointCounters = { calls: 0, failed: 0, inFlight: 0, busyArea: 0, latencySumMs: 0, peakInFlight: 0, upstreamLatencySumMs: 0 };
   private lastChange = performance.now();
 
   private advance(now: number): void {
@@ -52,13 +61,14 @@ class CountingEndpoint {
     return now;
   }
 
-  end(started: number, ok: boolean): void {
+  end(started: number, ok: boolean, upstreamStarted = started): void {
     const now = performance.now();
     this.advance(now);
     this.counters.inFlight--;
     this.counters.calls++;
     if (!ok) this.counters.failed++;
     this.counters.latencySumMs += now - started;
+    this.counters.upstreamLatencySumMs += now - upstreamStarted;
   }
 
   snapshot(): EndpointCounters {
@@ -71,11 +81,12 @@ class CountingEndpoint {
 function startCountingProxy(upstreamPort: number, endpoint: CountingEndpoint, agent: Agent): Promise<Server> {
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const started = endpoint.begin();
+    let upstreamStarted = started;
     let ended = false;
     const finish = (ok: boolean): void => {
       if (ended) return;
       ended = true;
-      endpoint.end(started, ok);
+      endpoint.end(started, ok, upstreamStarted);
     };
     res.on('close', () => finish(false));
     const chunks: Buffer[] = [];
@@ -84,6 +95,7 @@ function startCountingProxy(upstreamPort: number, endpoint: CountingEndpoint, ag
       const body = Buffer.concat(chunks);
       // A pooled connection the simulator closed at the same moment resets: retry once on a new one.
       const forward = (attempt: number): void => {
+        upstreamStarted = performance.now();
         const upstream = request({ host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers, agent: attempt === 1 ? agent : false }, (answer) => {
           res.writeHead(answer.statusCode ?? 502, answer.headers);
           answer.pipe(res);
@@ -128,6 +140,8 @@ async function main(): Promise<void> {
     urls[name] = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
   }
   const send = (message: SimProcessMessage): void => void process.send!(message);
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
   process.on('message', (message: { type?: string; id?: number }) => {
     if (message.type === 'stats') {
       send({
@@ -138,8 +152,10 @@ async function main(): Promise<void> {
           endpoints: Object.fromEntries(Object.entries(endpoints).map(([name, e]) => [name, e.snapshot()])),
           cpu: process.cpuUsage(),
           rssBytes: process.memoryUsage.rss(),
+          loopDelayMs: { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
         },
       });
+      if ((message as { reset?: boolean }).reset) loop.reset();
     } else if (message.type === 'stop') {
       for (const server of servers) server.close();
       agent.destroy();
