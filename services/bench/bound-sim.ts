@@ -140,6 +140,11 @@ async function main(): Promise<void> {
     urls[name] = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
   }
   const send = (message: SimProcessMessage): void => void process.send!(message);
+  const stop = (): void => {
+    for (const server of servers) server.close();
+    agent.destroy();
+    void sim.close().finally(() => process.exit(0));
+  };
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
   process.on('message', (message: { type?: string; id?: number }) => {
@@ -157,11 +162,11 @@ async function main(): Promise<void> {
       });
       if ((message as { reset?: boolean }).reset) loop.reset();
     } else if (message.type === 'stop') {
-      for (const server of servers) server.close();
-      agent.destroy();
-      void sim.close().finally(() => process.exit(0));
+      stop();
     }
   });
+  // The bench stops it with SIGTERM: exit normally, so that --cpu-prof writes the profile.
+  process.once('SIGTERM', () => stop());
   process.on('disconnect', () => process.exit(0));
   send({ type: 'ready', urls });
 }
