@@ -51,8 +51,10 @@ export function nodeHttpFetch(options: NodeHttpFetchOptions = {}): typeof fetch 
         reject(error);
       };
       const onAbort = (): void => {
-        req.destroy();
-        fail(signal!.reason);
+        const reason: unknown = signal!.reason;
+        // The reason travels to node:http's error channel too (metrics tell aborted/timeout from network).
+        req.destroy(reason instanceof Error ? reason : undefined);
+        fail(reason);
       };
       const onAnswer = (answer: IncomingMessage): void => {
         const chunks: Buffer[] = [];
