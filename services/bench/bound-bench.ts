@@ -59,7 +59,7 @@ export interface StreamingPhase {
   hop: HopFigures;
   roles: Record<string, RoleFigures>;
   simulator_cpu_cores: number;
-  /** Simulator process (simulator + both counting pass-throughs) CPU ms per model call. */
+  /** Simulator process (both endpoints' servers) CPU ms per model call. */
   simulator_cpu_ms_per_call?: number | null;
   simulator_loop_delay_p99_ms?: number | null;
   /** Load average (1 min) of the host at the end of the window: other work on the machine. */
@@ -334,7 +334,7 @@ function describePhase(p: StreamingPhase): string {
   const perCall = Object.entries(p.roles).map(([name, r]) => `${name} ${r.cpu_ms_per_call ?? '-'}`).join(', ');
   const q = p.endpoints.questioner;
   const a = p.endpoints.answerer;
-  return `${p.model_calls_per_s} calls/s of bound ${p.bound_calls_per_s} (utilisation ${p.utilisation}; mean latency ${q.mean_latency_ms}/${a.mean_latency_ms} ms, of which simulator ${q.mean_upstream_latency_ms}/${a.mean_upstream_latency_ms} ms; of the configured mean's bound ${q.utilisation_of_configured}/${a.utilisation_of_configured}), hop p50/p99 ${p.hop.p50_ms}/${p.hop.p99_ms} ms; CPU cores: ${cpu}, simulator ${p.simulator_cpu_cores}; CPU ms per model call: ${perCall}, simulator ${p.simulator_cpu_ms_per_call ?? '-'} (loop p99 ${p.simulator_loop_delay_p99_ms ?? '-'} ms); load ${p.host_load_1m}`;
+  return `${p.model_calls_per_s} calls/s of bound ${p.bound_calls_per_s} (utilisation ${p.utilisation}; mean latency ${q.mean_latency_ms}/${a.mean_latency_ms} ms, of which handling ${q.mean_upstream_latency_ms}/${a.mean_upstream_latency_ms} ms; of the configured mean's bound ${q.utilisation_of_configured}/${a.utilisation_of_configured}), hop p50/p99 ${p.hop.p50_ms}/${p.hop.p99_ms} ms; CPU cores: ${cpu}, simulator ${p.simulator_cpu_cores}; CPU ms per model call: ${perCall}, simulator ${p.simulator_cpu_ms_per_call ?? '-'} (loop p99 ${p.simulator_loop_delay_p99_ms ?? '-'} ms); load ${p.host_load_1m}`;
 }
 
 async function simStats(sim: Child, reset = false): Promise<SimProcessStats> {

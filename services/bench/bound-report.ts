@@ -16,8 +16,8 @@ export interface EndpointFigures {
   concurrency: number;
   failed: number;
   /**
-   * The simulator's own share of the mean latency (pass-through hands the body on → answer ended);
-   * mean_latency_ms − this is the pass-through's share. Null when the counters lack it.
+   * The endpoint's handling share of the mean latency (request read in full → answer ended);
+   * mean_latency_ms − this is receiving the request. Null when the counters lack it.
    */
   mean_upstream_latency_ms: number | null;
   /** Little's law with the configured distribution's mean instead of the served latency. */

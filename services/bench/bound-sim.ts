@@ -1,15 +1,16 @@
-import { Agent, createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { configureLogging } from '../core/logging';
-import { DEFAULT_MODEL_PRESETS, startSimVlm } from '../sim-vlm';
+import { DEFAULT_MODEL_PRESETS, startSimVlm, type SimVlmServer } from '../sim-vlm';
 
 /**
  * The bound bench's simulator process (forked by bound-bench.ts with an IPC channel): the
- * SIMULATED VLM at a fixed latency distribution, behind one counting pass-through per endpoint
- * (questioner, answerer), so the figures of each endpoint are measured where a real endpoint would
- * see them: calls finished, the time-integral of calls in flight (mean in-flight = area / window),
- * and call latency as the endpoint serves it.
+ * SIMULATED VLM at a fixed latency distribution, one server per endpoint (questioner, answerer),
+ * each counting its requests where they arrive, so the figures of each endpoint are measured where
+ * a real endpoint would see them: calls finished, the time-integral of calls in flight (mean
+ * in-flight = area / window), and call latency as the endpoint serves it. (Until issue 10's second
+ * round a counting pass-through per endpoint sat in front of one server: its own share of the
+ * latency was ~0.2 ms, but it cost the process ~1/4 of its CPU and so delayed the simulator's timers.)
  */
 
 export interface EndpointCounters {
@@ -26,9 +27,9 @@ export interface EndpointCounters {
   /** Most calls in flight at once since start. */
   peakInFlight: number;
   /**
-   * Sum over finished calls of the simulator's own share (ms): from the pass-through handing the
-   * request body upstream to the simulator's answer ending. latencySumMs − this = the pass-through's
-   * share (reading the body, relaying the answer).
+   * Sum over finished calls of the time from the request being read in full to its answer's end
+   * (ms): the simulator's handling (parse, simulate, the drawn delay, the timer's lateness, the
+   * answer). latencySumMs − this = receiving the request (upload and waiting for the event loop).
    */
   upstreamLatencySumMs: number;
 }
@@ -77,73 +78,45 @@ class CountingEndpoint {
   }
 }
 
-/** A pass-through to the simulator that counts what flows through it. */
-function startCountingProxy(upstreamPort: number, endpoint: CountingEndpoint, agent: Agent): Promise<Server> {
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const started = endpoint.begin();
-    let upstreamStarted = started;
-    let ended = false;
-    const finish = (ok: boolean): void => {
-      if (ended) return;
-      ended = true;
-      endpoint.end(started, ok, upstreamStarted);
-    };
-    res.on('close', () => finish(false));
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      // A pooled connection the simulator closed at the same moment resets: retry once on a new one.
-      const forward = (attempt: number): void => {
-        upstreamStarted = performance.now();
-        const upstream = request({ host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers, agent: attempt === 1 ? agent : false }, (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-          answer.on('end', () => finish(answer.statusCode === 200));
-          answer.on('error', () => finish(false));
-        });
-        upstream.on('error', (error) => {
-          if (attempt === 1 && !res.headersSent) return forward(2);
-          finish(false);
-          if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
-          res.end(`bench proxy: ${error.message}`);
-        });
-        upstream.end(body);
-      };
-      forward(1);
-    });
-  });
-  server.keepAliveTimeout = 60_000;
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve(server));
-  });
+/** Counts a request of one endpoint from its arrival to its answer's end (or the connection's close). */
+function countRequest(endpoint: CountingEndpoint, req: IncomingMessage, res: ServerResponse): void {
+  const started = endpoint.begin();
+  let read = started;
+  req.once('end', () => (read = performance.now()));
+  let ended = false;
+  const finish = (): void => {
+    if (ended) return;
+    ended = true;
+    endpoint.end(started, res.writableFinished && res.statusCode === 200, read);
+  };
+  res.once('finish', finish);
+  res.once('close', finish);
 }
 
 async function main(): Promise<void> {
   const [latencyMs, jitterMs] = process.argv.slice(2).map(Number);
   if (!process.send) throw new Error('bound-sim must be forked with an IPC channel');
   configureLogging({ level: 'warn' });
-  const sim = await startSimVlm({
-    port: 0,
-    defaults: { errorRate: 0, failureRate: 0, latencyMs: latencyMs ?? 250, latencyJitterMs: jitterMs ?? 50 },
-    models: DEFAULT_MODEL_PRESETS,
-  });
-  // Pooled connections, closed by us before the simulator's 5 s keep-alive timeout would.
-  const agent = new Agent({ keepAlive: true, maxSockets: Infinity, timeout: 4_000 });
+  // One simulator server per endpoint (questioner, answerer), each counting its own requests where
+  // they arrive: the served latency is what the endpoint itself serves, with no pass-through hop.
   const endpoints: Record<string, CountingEndpoint> = { questioner: new CountingEndpoint(), answerer: new CountingEndpoint() };
   const urls: Record<string, string> = {};
-  const servers: Server[] = [];
+  const sims: SimVlmServer[] = [];
   for (const [name, endpoint] of Object.entries(endpoints)) {
-    const server = await startCountingProxy(sim.port, endpoint, agent);
-    servers.push(server);
-    urls[name] = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+    const sim = await startSimVlm({
+      port: 0,
+      defaults: { errorRate: 0, failureRate: 0, latencyMs: latencyMs ?? 250, latencyJitterMs: jitterMs ?? 50 },
+      models: DEFAULT_MODEL_PRESETS,
+      onRequest: (req, res) => {
+        if (req.method === 'POST') countRequest(endpoint, req, res);
+      },
+    });
+    sims.push(sim);
+    urls[name] = sim.baseUrl;
   }
   const send = (message: SimProcessMessage): void => void process.send!(message);
   const stop = (): void => {
-    for (const server of servers) server.close();
-    agent.destroy();
-    void sim.close().finally(() => process.exit(0));
+    void Promise.allSettled(sims.map((sim) => sim.close())).finally(() => process.exit(0));
   };
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();

@@ -120,7 +120,7 @@ function boundRows(r: BoundBenchResult, add: (bench: string, figure: string, mea
       const e = s.endpoints[role];
       add(b, `${role}: calls/s, mean in-flight`, `${f(e.calls_per_s)}, ${f(e.mean_in_flight)}`, `bound ${f(e.bound_calls_per_s)} (${e.concurrency}/${f(e.mean_latency_ms)} ms)`, f(e.utilisation));
       if (e.configured_bound_calls_per_s !== undefined && e.configured_bound_calls_per_s !== null) {
-        add(b, `${role}: served latency ms (simulator's share; pass-through's)`, `${f(e.mean_latency_ms)} (${f(e.mean_upstream_latency_ms ?? null)}; ${e.mean_upstream_latency_ms == null ? '-' : f(significant(e.mean_latency_ms - e.mean_upstream_latency_ms, 3))})`, `configured mean ${r.latency_ms} ms: bound ${f(e.configured_bound_calls_per_s)}`, f(e.utilisation_of_configured ?? null));
+        add(b, `${role}: served latency ms (handling; receiving)`, `${f(e.mean_latency_ms)} (${f(e.mean_upstream_latency_ms ?? null)}; ${e.mean_upstream_latency_ms == null ? '-' : f(significant(e.mean_latency_ms - e.mean_upstream_latency_ms, 3))})`, `configured mean ${r.latency_ms} ms: bound ${f(e.configured_bound_calls_per_s)}`, f(e.utilisation_of_configured ?? null));
       }
     }
     add(b, 'games/s', f(s.games_per_s));
@@ -130,7 +130,7 @@ function boundRows(r: BoundBenchResult, add: (bench: string, figure: string, mea
       if (role.cpu_ms_per_call !== undefined) add(b, `${name}: CPU ms per model call`, f(role.cpu_ms_per_call), name === 'questioner' || name.startsWith('answerer') ? 'per call of its endpoint' : 'per call of both endpoints');
     }
     add(b, 'simulator CPU cores; host load (1 min)', `${f(s.simulator_cpu_cores)}; ${f(s.host_load_1m)}`);
-    if (s.simulator_cpu_ms_per_call !== undefined) add(b, 'simulator (+ pass-throughs): CPU ms per model call, loop p99 ms', `${f(s.simulator_cpu_ms_per_call)}, ${f(s.simulator_loop_delay_p99_ms ?? null)}`);
+    if (s.simulator_cpu_ms_per_call !== undefined) add(b, 'simulator: CPU ms per model call, loop p99 ms', `${f(s.simulator_cpu_ms_per_call)}, ${f(s.simulator_loop_delay_p99_ms ?? null)}`);
   }
   if (r.lock_step) add(b, 'lock-step model calls/s', f(r.lock_step.model_calls_per_s), `streaming ${f(s?.model_calls_per_s)}`, `${f(r.streaming_over_lock_step ?? null)}x`);
   if (r.scale_out) add(b, 'scale-out (2 answerers, C split) calls/s', f(r.scale_out.model_calls_per_s), `one answerer ${f(s?.model_calls_per_s)}`, f(r.scale_out_over_streaming ?? null));

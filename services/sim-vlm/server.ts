@@ -87,6 +87,8 @@ export interface SimVlmOptions {
   /** Timeout for http(s) image URLs. Default 10 s. */
   imageFetchTimeoutMs?: number;
   logger?: Logger;
+  /** Sees every request as it arrives, before the simulator reads it (the bound bench counts there). */
+  onRequest?: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
 export interface SimVlmServer {
@@ -443,6 +445,7 @@ export async function startSimVlm(options: SimVlmOptions = {}): Promise<SimVlmSe
   };
 
   const server = createServer((req, res) => {
+    options.onRequest?.(req, res);
     const requestId = `req-sim-${randomUUID()}`;
     route(req, res, requestId).catch((err: unknown) => {
       if (res.headersSent) {
