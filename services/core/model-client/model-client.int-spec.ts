@@ -145,7 +145,7 @@ describe('ModelClient.complete', () => {
     const long = (fill: number): string => `data:image/png;base64,${Buffer.alloc(3_000, fill).toString('base64')}`;
     const withImages: ChatMessage[] = [
       messages[0]!,
-      { role: 'user', content: [{ type: 'text', text: 'Candidates:' }, { type: 'image_url', image_url: { url: long(1) } }, { type: 'image_url', image_url: { url: long(2), detail: 'low' } }, { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } }] },
+      { role: 'user', content: [{ type: 'text', text: 'Candidates:' }, { type: 'image_url', image_url: { url: long(1) } }, { type: 'image_url', image_url: { url: long(2) } }, { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } }] },
     ];
     const sent = JSON.parse(JSON.stringify(withImages)) as unknown;
     let calls = 0;
