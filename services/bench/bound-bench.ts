@@ -8,7 +8,7 @@ import type { DatasetImage } from '../datasets/dataset';
 import { loadDataset } from '../datasets/resolve';
 import { buildGameRequest, type LaunchPlan } from '../launcher/game-requests';
 import { launchGames, planFrom, standaloneBus } from '../launcher/launcher';
-import { cpuCores, endpointFigures, hopFigures, rssDriftMib, targetChecks, totalCallsPerS, type EndpointFigures, type HopFigures, type TargetCheck } from './bound-report';
+import { cpuCores, cpuMsPerCall, endpointFigures, hopFigures, rssDriftMib, targetChecks, totalCallsPerS, type EndpointFigures, type HopFigures, type TargetCheck } from './bound-report';
 import type { SimProcessMessage, SimProcessStats } from './bound-sim';
 import { abortableSleep, type Bench, type BenchContext } from './context';
 import { benchDatabase, benchTopicPrefix, deferIsolationCleanup, dropDatabase, uniqueSuffix } from './isolation';
@@ -39,6 +39,11 @@ export interface RoleFigures {
   external_mib: number;
   loop_delay_p99_ms: number;
   hop: HopFigures;
+  /**
+   * CPU ms this process spent per model call of the window: per call of its own endpoint for the
+   * questioner and answerer(s), per call of both endpoints for the other roles.
+   */
+  cpu_ms_per_call?: number | null;
 }
 
 export interface StreamingPhase {
@@ -54,6 +59,9 @@ export interface StreamingPhase {
   hop: HopFigures;
   roles: Record<string, RoleFigures>;
   simulator_cpu_cores: number;
+  /** Simulator process (both endpoints' servers) CPU ms per model call. */
+  simulator_cpu_ms_per_call?: number | null;
+  simulator_loop_delay_p99_ms?: number | null;
   /** Load average (1 min) of the host at the end of the window: other work on the machine. */
   host_load_1m: number;
 }
@@ -162,7 +170,8 @@ async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Pro
   // The simulator, in its own process.
   const simLog = await open(join(workDir, 'sim.log'), 'a');
   ctx.defer('sim log', () => simLog.close());
-  const sim = new Child('simulator', fork(join(__dirname, 'bound-sim.js'), [String(options.latencyMs), String(options.jitterMs)], { stdio: ['ignore', simLog.fd, simLog.fd, 'ipc'] }));
+  const simArgv = options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=simulator.${suffix}.cpuprofile`] : [];
+  const sim = new Child('simulator', fork(join(__dirname, 'bound-sim.js'), [String(options.latencyMs), String(options.jitterMs)], { execArgv: simArgv, stdio: ['ignore', simLog.fd, simLog.fd, 'ipc'] }));
   ctx.defer('simulator process', () => sim.stop(5_000));
   const urls = await new Promise<Record<string, string>>((resolve, reject) => {
     sim.proc.on('message', (m: SimProcessMessage) => m.type === 'ready' && resolve(m.urls));
@@ -240,7 +249,7 @@ async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Pro
   }
 
   ctx.progress(`streaming: ${gamesInFlight} games in flight, warm-up ${warmupMs / 1000} s, window ${windowMs / 1000} s (load ${loadavg()[0]!.toFixed(2)})`);
-  result.streaming = await streamingPhase(ctx, { ch, bus, images: dataset.images, plan: plan('streaming'), inFlight: gamesInFlight, warmupMs, windowMs, children, sim, concurrency: { questioner: C, answerer: C } });
+  result.streaming = await streamingPhase(ctx, { ch, bus, images: dataset.images, plan: plan('streaming'), inFlight: gamesInFlight, warmupMs, windowMs, children, sim, concurrency: { questioner: C, answerer: C }, configuredLatencyMs: options.latencyMs });
   ctx.progress(`streaming: ${describePhase(result.streaming)}`);
 
   if (!ctx.quick && options.memoryGames > 0) {
@@ -276,7 +285,7 @@ async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Pro
   }
   await startRole('answerer', 'answerer-1', roleEnv({ ANSWERER_CONCURRENCY: String(half), DG_MAX_IN_FLIGHT: String(4 * half) }));
   await startRole('answerer', 'answerer-2', roleEnv({ ANSWERER_CONCURRENCY: String(C - half), DG_MAX_IN_FLIGHT: String(4 * (C - half)) }));
-  const scaleOut = await streamingPhase(ctx, { ch, bus, images: dataset.images, plan: plan('scale-out'), inFlight: gamesInFlight, warmupMs: warmupMs + 5_000, windowMs, children, sim, concurrency: { questioner: C, answerer: C } });
+  const scaleOut = await streamingPhase(ctx, { ch, bus, images: dataset.images, plan: plan('scale-out'), inFlight: gamesInFlight, warmupMs: warmupMs + 5_000, windowMs, children, sim, concurrency: { questioner: C, answerer: C }, configuredLatencyMs: options.latencyMs });
   result.scale_out = { ...scaleOut, answerer_processes: 2 };
   result.scale_out_over_streaming = ratioFigure(scaleOut.model_calls_per_s, result.streaming.model_calls_per_s);
   ctx.progress(`scale-out: ${describePhase(scaleOut)}`);
@@ -304,8 +313,8 @@ async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Pro
     batches: lock.batches,
     games_per_s: significant(perSecond(lock.gamesFinished, lock.elapsedMs)),
     endpoints: {
-      questioner: endpointFigures(simBefore.endpoints.questioner!, simAfter.endpoints.questioner!, lockWindow, C),
-      answerer: endpointFigures(simBefore.endpoints.answerer!, simAfter.endpoints.answerer!, lockWindow, C),
+      questioner: endpointFigures(simBefore.endpoints.questioner!, simAfter.endpoints.questioner!, lockWindow, C, options.latencyMs),
+      answerer: endpointFigures(simBefore.endpoints.answerer!, simAfter.endpoints.answerer!, lockWindow, C, options.latencyMs),
     },
   };
   result.streaming_over_lock_step = ratioFigure(result.streaming.model_calls_per_s, lockCallsPerS);
@@ -322,11 +331,14 @@ async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Pro
 
 function describePhase(p: StreamingPhase): string {
   const cpu = Object.entries(p.roles).map(([name, r]) => `${name} ${r.cpu_cores}`).join(', ');
-  return `${p.model_calls_per_s} calls/s of bound ${p.bound_calls_per_s} (utilisation ${p.utilisation}; mean latency ${p.endpoints.questioner.mean_latency_ms}/${p.endpoints.answerer.mean_latency_ms} ms), hop p50/p99 ${p.hop.p50_ms}/${p.hop.p99_ms} ms; CPU cores: ${cpu}, simulator ${p.simulator_cpu_cores}; load ${p.host_load_1m}`;
+  const perCall = Object.entries(p.roles).map(([name, r]) => `${name} ${r.cpu_ms_per_call ?? '-'}`).join(', ');
+  const q = p.endpoints.questioner;
+  const a = p.endpoints.answerer;
+  return `${p.model_calls_per_s} calls/s of bound ${p.bound_calls_per_s} (utilisation ${p.utilisation}; mean latency ${q.mean_latency_ms}/${a.mean_latency_ms} ms, of which handling ${q.mean_upstream_latency_ms}/${a.mean_upstream_latency_ms} ms; of the configured mean's bound ${q.utilisation_of_configured}/${a.utilisation_of_configured}), hop p50/p99 ${p.hop.p50_ms}/${p.hop.p99_ms} ms; CPU cores: ${cpu}, simulator ${p.simulator_cpu_cores}; CPU ms per model call: ${perCall}, simulator ${p.simulator_cpu_ms_per_call ?? '-'} (loop p99 ${p.simulator_loop_delay_p99_ms ?? '-'} ms); load ${p.host_load_1m}`;
 }
 
-async function simStats(sim: Child): Promise<SimProcessStats> {
-  return (await sim.request<{ stats: SimProcessStats }>({ type: 'stats' })).stats;
+async function simStats(sim: Child, reset = false): Promise<SimProcessStats> {
+  return (await sim.request<{ stats: SimProcessStats }>({ type: 'stats', reset })).stats;
 }
 
 /**
@@ -413,7 +425,7 @@ async function streamGames(ctx: BenchContext, run: StreamRun): Promise<StreamOut
   const warmupEnd = performance.now() + run.warmupMs;
   while (performance.now() < warmupEnd) await step();
   const rolesBefore = await roleStats(run.children, { reset: true });
-  const simBefore = await simStats(run.sim);
+  const simBefore = await simStats(run.sim, true);
   const finishedBefore = finished;
   const windowEnd = performance.now() + run.windowMs;
   while (performance.now() < windowEnd) await step();
@@ -433,12 +445,14 @@ async function streamGames(ctx: BenchContext, run: StreamRun): Promise<StreamOut
   return { windowMs, finishedInWindow: finishedAfter - finishedBefore, callsPerS: significant(perSecond(calls, windowMs)), simBefore, simAfter, rolesBefore, rolesAfter, peakRssMib };
 }
 
-async function streamingPhase(ctx: BenchContext, run: Omit<StreamRun, 'sampleEveryMs' | 'onSample'> & { concurrency: Record<'questioner' | 'answerer', number> }): Promise<StreamingPhase> {
+async function streamingPhase(ctx: BenchContext, run: Omit<StreamRun, 'sampleEveryMs' | 'onSample'> & { concurrency: Record<'questioner' | 'answerer', number>; configuredLatencyMs: number }): Promise<StreamingPhase> {
   const outcome = await streamGames(ctx, { ...run, sampleEveryMs: 2_000 });
   const endpoints = {
-    questioner: endpointFigures(outcome.simBefore.endpoints.questioner!, outcome.simAfter.endpoints.questioner!, outcome.windowMs, run.concurrency.questioner),
-    answerer: endpointFigures(outcome.simBefore.endpoints.answerer!, outcome.simAfter.endpoints.answerer!, outcome.windowMs, run.concurrency.answerer),
+    questioner: endpointFigures(outcome.simBefore.endpoints.questioner!, outcome.simAfter.endpoints.questioner!, outcome.windowMs, run.concurrency.questioner, run.configuredLatencyMs),
+    answerer: endpointFigures(outcome.simBefore.endpoints.answerer!, outcome.simAfter.endpoints.answerer!, outcome.windowMs, run.concurrency.answerer, run.configuredLatencyMs),
   };
+  const totalPerS = endpoints.questioner.calls_per_s + endpoints.answerer.calls_per_s;
+  const callsFor = (name: string): number => (name === 'questioner' ? endpoints.questioner.calls_per_s : name.startsWith('answerer') ? endpoints.answerer.calls_per_s : totalPerS);
   const roles: Record<string, RoleFigures> = {};
   const allHops: number[] = [];
   for (const [name, after] of Object.entries(outcome.rolesAfter)) {
@@ -446,8 +460,11 @@ async function streamingPhase(ctx: BenchContext, run: Omit<StreamRun, 'sampleEve
     if (!before) continue;
     const roleWindow = after.atMs - before.atMs;
     allHops.push(...after.hops.samples);
+    const cores = cpuCores(before.cpu, after.cpu, roleWindow);
     roles[name] = {
-      cpu_cores: cpuCores(before.cpu, after.cpu, roleWindow),
+      cpu_cores: cores,
+      // Unrounded cores: the per-call figure is compared before/after optimisations.
+      cpu_ms_per_call: cpuMsPerCall((after.cpu.user - before.cpu.user + after.cpu.system - before.cpu.system) / 1000 / roleWindow, callsFor(name)),
       peak_rss_mib: significant(Math.max(outcome.peakRssMib[name] ?? 0, after.rssBytes / 1_048_576), 3),
       heap_used_mib: significant(after.heapUsedBytes / 1_048_576, 3),
       external_mib: significant(after.externalBytes / 1_048_576, 3),
@@ -468,6 +485,8 @@ async function streamingPhase(ctx: BenchContext, run: Omit<StreamRun, 'sampleEve
     hop: hopFigures(allHops),
     roles,
     simulator_cpu_cores: cpuCores(outcome.simBefore.cpu, outcome.simAfter.cpu, outcome.windowMs),
+    simulator_cpu_ms_per_call: cpuMsPerCall((outcome.simAfter.cpu.user - outcome.simBefore.cpu.user + outcome.simAfter.cpu.system - outcome.simBefore.cpu.system) / 1000 / outcome.windowMs, totalPerS),
+    simulator_loop_delay_p99_ms: outcome.simAfter.loopDelayMs ? significant(outcome.simAfter.loopDelayMs.p99, 3) : null,
     host_load_1m: significant(loadavg()[0]!, 3),
   };
 }

@@ -1,10 +1,10 @@
 import type { EndpointCounters } from './bound-sim';
-import { cpuCores, endpointFigures, hopFigures, rssDriftMib, targetChecks, totalCallsPerS } from './bound-report';
+import { cpuCores, cpuMsPerCall, endpointFigures, hopFigures, rssDriftMib, targetChecks, totalCallsPerS } from './bound-report';
 import { Pool } from './lockstep';
 import { renderTable, tableRows, type BenchReport } from './report';
 import type { BoundBenchResult } from './bound-bench';
 
-const counters = (over: Partial<EndpointCounters>): EndpointCounters => ({ calls: 0, failed: 0, inFlight: 0, busyArea: 0, latencySumMs: 0, peakInFlight: 0, ...over });
+const counters = (over: Partial<EndpointCounters>): EndpointCounters => ({ calls: 0, failed: 0, inFlight: 0, busyArea: 0, latencySumMs: 0, peakInFlight: 0, upstreamLatencySumMs: 0, ...over });
 
 describe('bound bench arithmetic', () => {
   it("derives calls/s, mean in-flight and the Little's-law bound of one endpoint over a window", () => {
@@ -17,6 +17,24 @@ describe('bound bench arithmetic', () => {
     expect(figures.bound_calls_per_s).toBe(256);
     expect(figures.utilisation).toBe(0.938);
     expect(figures.failed).toBe(2);
+    // Without a configured mean there is no configured bound.
+    expect(figures.configured_bound_calls_per_s).toBeNull();
+  });
+
+  it('splits the served latency into handling and receiving the request and judges against the configured mean too', () => {
+    // 2,000 calls served at 300 ms mean, of which 280 ms after the request was read, configured 250 ms, C = 64, 10 s.
+    const figures = endpointFigures(counters({}), counters({ calls: 2_000, latencySumMs: 600_000, upstreamLatencySumMs: 560_000, busyArea: 600_000 }), 10_000, 64, 250);
+    expect(figures.mean_latency_ms).toBe(300);
+    expect(figures.mean_upstream_latency_ms).toBe(280);
+    expect(figures.bound_calls_per_s).toBe(213.3);
+    expect(figures.utilisation).toBe(0.938);
+    expect(figures.configured_bound_calls_per_s).toBe(256);
+    expect(figures.utilisation_of_configured).toBe(0.781);
+  });
+
+  it('gives CPU ms per model call, none without calls', () => {
+    expect(cpuMsPerCall(0.5, 250)).toBe(2);
+    expect(cpuMsPerCall(0.3, 0)).toBeNull();
   });
 
   it('reports no utilisation for an endpoint that served nothing, and refuses an empty window', () => {
@@ -76,7 +94,7 @@ describe('lock-step Pool', () => {
 
 describe('bound bench table', () => {
   it('prints each figure with its same-run bound or baseline and the ratio, and the target verdicts', () => {
-    const endpoint = { calls: 2_400, calls_per_s: 240, mean_in_flight: 60, mean_latency_ms: 250, bound_calls_per_s: 256, utilisation: 0.938, concurrency: 64, failed: 0 };
+    const endpoint = { calls: 2_400, calls_per_s: 240, mean_in_flight: 60, mean_latency_ms: 300, bound_calls_per_s: 213, utilisation: 1.13, concurrency: 64, failed: 0, mean_upstream_latency_ms: 280, configured_bound_calls_per_s: 256, utilisation_of_configured: 0.938 };
     const bound: BoundBenchResult = {
       concurrency: 64,
       latency_ms: 250,
@@ -90,8 +108,10 @@ describe('bound bench table', () => {
         endpoints: { questioner: endpoint, answerer: endpoint },
         games_per_s: 40,
         hop: { count: 10, p50_ms: 2, p99_ms: 20, max_ms: 30 },
-        roles: { sink: { cpu_cores: 0.1, peak_rss_mib: 120, heap_used_mib: 50, external_mib: 5, loop_delay_p99_ms: 12, hop: { count: 2, p50_ms: 1, p99_ms: 2, max_ms: 2 } } },
+        roles: { sink: { cpu_cores: 0.1, peak_rss_mib: 120, heap_used_mib: 50, external_mib: 5, loop_delay_p99_ms: 12, hop: { count: 2, p50_ms: 1, p99_ms: 2, max_ms: 2 }, cpu_ms_per_call: 0.208 } },
         simulator_cpu_cores: 0.3,
+        simulator_cpu_ms_per_call: 0.625,
+        simulator_loop_delay_p99_ms: 20,
         host_load_1m: 1.5,
       },
       lock_step: { games_in_flight: 256, window_s: 30, model_calls_per_s: 240, batches: 20, games_per_s: 20, endpoints: { questioner: endpoint, answerer: endpoint } },
@@ -105,5 +125,8 @@ describe('bound bench table', () => {
     expect(rows.find((r) => r.figure.startsWith('target: per-hop p99'))).toMatchObject({ measured: '20', baseline: 'met' });
     expect(rows.find((r) => r.figure.startsWith('target: RSS'))).toMatchObject({ baseline: 'not measured' });
     expect(renderTable(rows)).toContain('sink: CPU cores, RSS MiB, loop p99 ms');
+    expect(rows.find((r) => r.figure === 'sink: CPU ms per model call')).toMatchObject({ measured: '0.208', baseline: 'per call of both endpoints' });
+    expect(rows.find((r) => r.figure.startsWith('questioner: served latency'))).toMatchObject({ measured: '300 (280; 20)', baseline: 'configured mean 250 ms: bound 256', ratio: '0.938' });
+    expect(rows.find((r) => r.figure.startsWith('simulator: CPU ms per model call'))).toMatchObject({ measured: '0.625, 20' });
   });
 });

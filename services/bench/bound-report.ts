@@ -15,10 +15,19 @@ export interface EndpointFigures {
   utilisation: number | null;
   concurrency: number;
   failed: number;
+  /**
+   * The endpoint's handling share of the mean latency (request read in full → answer ended);
+   * mean_latency_ms − this is receiving the request. Null when the counters lack it.
+   */
+  mean_upstream_latency_ms: number | null;
+  /** Little's law with the configured distribution's mean instead of the served latency. */
+  configured_bound_calls_per_s: number | null;
+  /** calls/s ÷ configured bound: what a endpoint serving exactly its configured latency would show. */
+  utilisation_of_configured: number | null;
 }
 
 /** One endpoint's figures over a window, from its counters at the window's start and end. */
-export function endpointFigures(before: EndpointCounters, after: EndpointCounters, windowMs: number, concurrency: number): EndpointFigures {
+export function endpointFigures(before: EndpointCounters, after: EndpointCounters, windowMs: number, concurrency: number, configuredMeanMs?: number): EndpointFigures {
   if (!(windowMs > 0)) throw new RangeError(`window must be positive, got ${windowMs} ms`);
   const calls = after.calls - before.calls;
   const latencySum = after.latencySumMs - before.latencySumMs;
@@ -34,7 +43,16 @@ export function endpointFigures(before: EndpointCounters, after: EndpointCounter
     utilisation: ratioFigure(callsPerS, bound),
     concurrency,
     failed: after.failed - before.failed,
+    mean_upstream_latency_ms: calls > 0 && after.upstreamLatencySumMs !== undefined && before.upstreamLatencySumMs !== undefined ? significant((after.upstreamLatencySumMs - before.upstreamLatencySumMs) / calls) : null,
+    configured_bound_calls_per_s: configuredMeanMs !== undefined && configuredMeanMs > 0 ? significant((concurrency * 1000) / configuredMeanMs) : null,
+    utilisation_of_configured: configuredMeanMs !== undefined && configuredMeanMs > 0 ? ratioFigure(callsPerS, (concurrency * 1000) / configuredMeanMs) : null,
   };
+}
+
+/** CPU milliseconds a process spent per model call over the window (cores ÷ calls/s × 1000). */
+export function cpuMsPerCall(cores: number, callsPerS: number): number | null {
+  if (!(callsPerS > 0)) return null;
+  return significant((cores * 1000) / callsPerS, 3);
 }
 
 /** CPU cores a process used over the window (user + system). */

@@ -1,14 +1,16 @@
-import { Agent, createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { configureLogging } from '../core/logging';
-import { DEFAULT_MODEL_PRESETS, startSimVlm } from '../sim-vlm';
+import { DEFAULT_MODEL_PRESETS, startSimVlm, type SimVlmServer } from '../sim-vlm';
 
 /**
  * The bound bench's simulator process (forked by bound-bench.ts with an IPC channel): the
- * SIMULATED VLM at a fixed latency distribution, behind one counting pass-through per endpoint
- * (questioner, answerer), so the figures of each endpoint are measured where a real endpoint would
- * see them: calls finished, the time-integral of calls in flight (mean in-flight = area / window),
- * and call latency as the endpoint serves it.
+ * SIMULATED VLM at a fixed latency distribution, one server per endpoint (questioner, answerer),
+ * each counting its requests where they arrive, so the figures of each endpoint are measured where
+ * a real endpoint would see them: calls finished, the time-integral of calls in flight (mean
+ * in-flight = area / window), and call latency as the endpoint serves it. (Until issue 10's second
+ * round a counting pass-through per endpoint sat in front of one server: its own share of the
+ * latency was ~0.2 ms, but it cost the process ~1/4 of its CPU and so delayed the simulator's timers.)
  */
 
 export interface EndpointCounters {
@@ -24,6 +26,12 @@ export interface EndpointCounters {
   latencySumMs: number;
   /** Most calls in flight at once since start. */
   peakInFlight: number;
+  /**
+   * Sum over finished calls of the time from the request being read in full to its answer's end
+   * (ms): the simulator's handling (parse, simulate, the drawn delay, the timer's lateness, the
+   * answer). latencySumMs − this = receiving the request (upload and waiting for the event loop).
+   */
+  upstreamLatencySumMs: number;
 }
 
 export interface SimProcessStats {
@@ -31,12 +39,14 @@ export interface SimProcessStats {
   endpoints: Record<string, EndpointCounters>;
   cpu: NodeJS.CpuUsage;
   rssBytes: number;
+  /** Event-loop delay of the simulator process since the last reset (ms). */
+  loopDelayMs?: { p50: number; p99: number; max: number };
 }
 
 export type SimProcessMessage = { type: 'ready'; urls: Record<string, string> } | { type: 'stats'; id: number; stats: SimProcessStats };
 
 class CountingEndpoint {
-  readonly counters: EndpointCounters = { calls: 0, failed: 0, inFlight: 0, busyArea: 0, latencySumMs: 0, peakInFlight: 0 };
+  readonly counters: EndpointCounters = { calls: 0, failed: 0, inFlight: 0, busyArea: 0, latencySumMs: 0, peakInFlight: 0, upstreamLatencySumMs: 0 };
   private lastChange = performance.now();
 
   private advance(now: number): void {
@@ -52,13 +62,14 @@ class CountingEndpoint {
     return now;
   }
 
-  end(started: number, ok: boolean): void {
+  end(started: number, ok: boolean, upstreamStarted = started): void {
     const now = performance.now();
     this.advance(now);
     this.counters.inFlight--;
     this.counters.calls++;
     if (!ok) this.counters.failed++;
     this.counters.latencySumMs += now - started;
+    this.counters.upstreamLatencySumMs += now - upstreamStarted;
   }
 
   snapshot(): EndpointCounters {
@@ -67,67 +78,48 @@ class CountingEndpoint {
   }
 }
 
-/** A pass-through to the simulator that counts what flows through it. */
-function startCountingProxy(upstreamPort: number, endpoint: CountingEndpoint, agent: Agent): Promise<Server> {
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const started = endpoint.begin();
-    let ended = false;
-    const finish = (ok: boolean): void => {
-      if (ended) return;
-      ended = true;
-      endpoint.end(started, ok);
-    };
-    res.on('close', () => finish(false));
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      // A pooled connection the simulator closed at the same moment resets: retry once on a new one.
-      const forward = (attempt: number): void => {
-        const upstream = request({ host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers, agent: attempt === 1 ? agent : false }, (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-          answer.on('end', () => finish(answer.statusCode === 200));
-          answer.on('error', () => finish(false));
-        });
-        upstream.on('error', (error) => {
-          if (attempt === 1 && !res.headersSent) return forward(2);
-          finish(false);
-          if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
-          res.end(`bench proxy: ${error.message}`);
-        });
-        upstream.end(body);
-      };
-      forward(1);
-    });
-  });
-  server.keepAliveTimeout = 60_000;
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve(server));
-  });
+/** Counts a request of one endpoint from its arrival to its answer's end (or the connection's close). */
+function countRequest(endpoint: CountingEndpoint, req: IncomingMessage, res: ServerResponse): void {
+  const started = endpoint.begin();
+  let read = started;
+  req.once('end', () => (read = performance.now()));
+  let ended = false;
+  const finish = (): void => {
+    if (ended) return;
+    ended = true;
+    endpoint.end(started, res.writableFinished && res.statusCode === 200, read);
+  };
+  res.once('finish', finish);
+  res.once('close', finish);
 }
 
 async function main(): Promise<void> {
   const [latencyMs, jitterMs] = process.argv.slice(2).map(Number);
   if (!process.send) throw new Error('bound-sim must be forked with an IPC channel');
   configureLogging({ level: 'warn' });
-  const sim = await startSimVlm({
-    port: 0,
-    defaults: { errorRate: 0, failureRate: 0, latencyMs: latencyMs ?? 250, latencyJitterMs: jitterMs ?? 50 },
-    models: DEFAULT_MODEL_PRESETS,
-  });
-  // Pooled connections, closed by us before the simulator's 5 s keep-alive timeout would.
-  const agent = new Agent({ keepAlive: true, maxSockets: Infinity, timeout: 4_000 });
+  // One simulator server per endpoint (questioner, answerer), each counting its own requests where
+  // they arrive: the served latency is what the endpoint itself serves, with no pass-through hop.
   const endpoints: Record<string, CountingEndpoint> = { questioner: new CountingEndpoint(), answerer: new CountingEndpoint() };
   const urls: Record<string, string> = {};
-  const servers: Server[] = [];
+  const sims: SimVlmServer[] = [];
   for (const [name, endpoint] of Object.entries(endpoints)) {
-    const server = await startCountingProxy(sim.port, endpoint, agent);
-    servers.push(server);
-    urls[name] = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+    const sim = await startSimVlm({
+      port: 0,
+      defaults: { errorRate: 0, failureRate: 0, latencyMs: latencyMs ?? 250, latencyJitterMs: jitterMs ?? 50 },
+      models: DEFAULT_MODEL_PRESETS,
+      onRequest: (req, res) => {
+        if (req.method === 'POST') countRequest(endpoint, req, res);
+      },
+    });
+    sims.push(sim);
+    urls[name] = sim.baseUrl;
   }
   const send = (message: SimProcessMessage): void => void process.send!(message);
+  const stop = (): void => {
+    void Promise.allSettled(sims.map((sim) => sim.close())).finally(() => process.exit(0));
+  };
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
   process.on('message', (message: { type?: string; id?: number }) => {
     if (message.type === 'stats') {
       send({
@@ -138,14 +130,16 @@ async function main(): Promise<void> {
           endpoints: Object.fromEntries(Object.entries(endpoints).map(([name, e]) => [name, e.snapshot()])),
           cpu: process.cpuUsage(),
           rssBytes: process.memoryUsage.rss(),
+          loopDelayMs: { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
         },
       });
+      if ((message as { reset?: boolean }).reset) loop.reset();
     } else if (message.type === 'stop') {
-      for (const server of servers) server.close();
-      agent.destroy();
-      void sim.close().finally(() => process.exit(0));
+      stop();
     }
   });
+  // The bench stops it with SIGTERM: exit normally, so that --cpu-prof writes the profile.
+  process.once('SIGTERM', () => stop());
   process.on('disconnect', () => process.exit(0));
   send({ type: 'ready', urls });
 }

@@ -3,6 +3,7 @@ import type { BusBenchResult } from './bus-bench';
 import type { CodecBenchResult } from './codec-bench';
 import type { E2eBenchResult } from './e2e-bench';
 import type { SinkBenchResult } from './sink-bench';
+import { significant } from './stats';
 
 export const BENCH_NAMES = ['bound', 'codec', 'bus', 'e2e', 'sink'] as const;
 export type BenchName = (typeof BENCH_NAMES)[number];
@@ -118,13 +119,18 @@ function boundRows(r: BoundBenchResult, add: (bench: string, figure: string, mea
     for (const role of ['questioner', 'answerer'] as const) {
       const e = s.endpoints[role];
       add(b, `${role}: calls/s, mean in-flight`, `${f(e.calls_per_s)}, ${f(e.mean_in_flight)}`, `bound ${f(e.bound_calls_per_s)} (${e.concurrency}/${f(e.mean_latency_ms)} ms)`, f(e.utilisation));
+      if (e.configured_bound_calls_per_s !== undefined && e.configured_bound_calls_per_s !== null) {
+        add(b, `${role}: served latency ms (handling; receiving)`, `${f(e.mean_latency_ms)} (${f(e.mean_upstream_latency_ms ?? null)}; ${e.mean_upstream_latency_ms == null ? '-' : f(significant(e.mean_latency_ms - e.mean_upstream_latency_ms, 3))})`, `configured mean ${r.latency_ms} ms: bound ${f(e.configured_bound_calls_per_s)}`, f(e.utilisation_of_configured ?? null));
+      }
     }
     add(b, 'games/s', f(s.games_per_s));
     add(b, 'per-hop publish→handler p50 / p99 ms', `${f(s.hop.p50_ms)} / ${f(s.hop.p99_ms)}`, 'target 5 / 25');
     for (const [name, role] of Object.entries(s.roles)) {
       add(b, `${name}: CPU cores, RSS MiB, loop p99 ms`, `${f(role.cpu_cores)}, ${f(role.peak_rss_mib)}, ${f(role.loop_delay_p99_ms)}`, `hop p50/p99 ${f(role.hop.p50_ms)}/${f(role.hop.p99_ms)}`);
+      if (role.cpu_ms_per_call !== undefined) add(b, `${name}: CPU ms per model call`, f(role.cpu_ms_per_call), name === 'questioner' || name.startsWith('answerer') ? 'per call of its endpoint' : 'per call of both endpoints');
     }
     add(b, 'simulator CPU cores; host load (1 min)', `${f(s.simulator_cpu_cores)}; ${f(s.host_load_1m)}`);
+    if (s.simulator_cpu_ms_per_call !== undefined) add(b, 'simulator: CPU ms per model call, loop p99 ms', `${f(s.simulator_cpu_ms_per_call)}, ${f(s.simulator_loop_delay_p99_ms ?? null)}`);
   }
   if (r.lock_step) add(b, 'lock-step model calls/s', f(r.lock_step.model_calls_per_s), `streaming ${f(s?.model_calls_per_s)}`, `${f(r.streaming_over_lock_step ?? null)}x`);
   if (r.scale_out) add(b, 'scale-out (2 answerers, C split) calls/s', f(r.scale_out.model_calls_per_s), `one answerer ${f(s?.model_calls_per_s)}`, f(r.scale_out_over_streaming ?? null));

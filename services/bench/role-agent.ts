@@ -48,4 +48,7 @@ if (process.send) {
   });
   // The bench went away: stop as a supervisor would (SIGTERM drains and exits).
   process.on('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+  // The IPC channel must not keep a drained role alive: the process ends by itself after SIGTERM as
+  // deployed (and --cpu-prof writes its profile) instead of waiting for the bench's SIGKILL.
+  process.channel?.unref();
 }

@@ -92,6 +92,11 @@ function subsetsOf(desc: Required<Desc>): Desc[] {
 
 /** Every canonical question that is true of at least one of `scenes`, plus count and background questions. */
 export function candidatePredicates(scenes: readonly Scene[]): Predicate[] {
+  return [...candidatePredicatesByKey(scenes).values()];
+}
+
+/** candidatePredicates by their predicateKey, in the same order. */
+function candidatePredicatesByKey(scenes: readonly Scene[]): Map<string, Predicate> {
   const byKey = new Map<string, Predicate>();
   const add = (p: Predicate): void => {
     const key = predicateKey(p);
@@ -106,7 +111,7 @@ export function candidatePredicates(scenes: readonly Scene[]): Predicate[] {
   }
   for (let n = 1; n <= MAX_OBJECTS; n++) add({ kind: 'count', desc: {}, op: 'eq', n });
   for (let n = 2; n <= MAX_OBJECTS; n++) add({ kind: 'count', desc: {}, op: 'ge', n });
-  return [...byKey.values()];
+  return byKey;
 }
 
 /**
@@ -117,8 +122,8 @@ export function bestQuestion(scenes: readonly Scene[], askedKeys: ReadonlySet<st
   let best: Predicate[] = [];
   let bestScore = 0;
   let bestComplexity = Infinity;
-  for (const predicate of candidatePredicates(scenes)) {
-    if (askedKeys.has(predicateKey(predicate))) continue;
+  for (const [key, predicate] of candidatePredicatesByKey(scenes)) {
+    if (askedKeys.has(key)) continue;
     const yes = scenes.filter((s) => evaluatePredicate(s, predicate)).length;
     const score = Math.min(yes, scenes.length - yes);
     if (score === 0) continue;

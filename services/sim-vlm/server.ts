@@ -87,6 +87,8 @@ export interface SimVlmOptions {
   /** Timeout for http(s) image URLs. Default 10 s. */
   imageFetchTimeoutMs?: number;
   logger?: Logger;
+  /** Sees every request as it arrives, before the simulator reads it (the bound bench counts there). */
+  onRequest?: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
 export interface SimVlmServer {
@@ -104,6 +106,9 @@ export interface SimVlmServer {
 }
 
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
+/** Scene cache of data: URLs: at most this many characters of URLs in all, none longer than the second. */
+const SCENE_CACHE_MAX_CHARS = 32 * 1024 * 1024;
+const SCENE_CACHE_MAX_URL_CHARS = 1024 * 1024;
 /** Flat prompt-token charge per image, like a low-detail image on hosted APIs. */
 export const TOKENS_PER_IMAGE = 85;
 const OWNER = 'dialog-games-simulator';
@@ -240,6 +245,24 @@ export async function startSimVlm(options: SimVlmOptions = {}): Promise<SimVlmSe
       delays.set(timer, resolve);
     });
 
+  // Scenes of data: URLs by the URL itself (the URL is the image's content, so this is what decoding
+  // it again would give): a questioner turn sends every candidate again, and games share images.
+  // Bounded by total URL length; http(s) and file: images are read every time (they may change).
+  const sceneCache = new Map<string, Scene | undefined>();
+  let sceneCacheChars = 0;
+  const loadSceneCached = async (url: string): Promise<Scene | undefined> => {
+    if (!url.startsWith('data:') || url.length > SCENE_CACHE_MAX_URL_CHARS) return loadScene(url);
+    if (sceneCache.has(url)) return sceneCache.get(url);
+    const scene = await loadScene(url);
+    sceneCache.set(url, scene);
+    sceneCacheChars += url.length;
+    while (sceneCacheChars > SCENE_CACHE_MAX_CHARS) {
+      const oldest = sceneCache.keys().next().value as string;
+      sceneCache.delete(oldest);
+      sceneCacheChars -= oldest.length;
+    }
+    return scene;
+  };
   const loadScene = async (url: string): Promise<Scene | undefined> => {
     if (!/^(data|https?|file):/i.test(url)) throw new HttpError(400, `Invalid image URL ${JSON.stringify(url.slice(0, 60))}: expected a data:, http(s): or file: URL.`, 'invalid_request_error', 'invalid_image_url');
     if (/^file:/i.test(url) && !allowFileUrls) throw new HttpError(400, 'file: image URLs are disabled on this server.', 'invalid_request_error', 'invalid_image_url');
@@ -323,7 +346,7 @@ export async function startSimVlm(options: SimVlmOptions = {}): Promise<SimVlmSe
     const seeded = typeof body.seed === 'number' && behaviour.random !== 1;
     let completion;
     try {
-      completion = await simulateCompletion({ messages, behaviour, ...(seeded ? { seed: body.seed! } : {}) }, loadScene);
+      completion = await simulateCompletion({ messages, behaviour, ...(seeded ? { seed: body.seed! } : {}) }, loadSceneCached);
     } catch (err) {
       count(model, err instanceof HttpError && err.status < 500 ? 'client_error' : 'server_error');
       throw err;
@@ -422,6 +445,7 @@ export async function startSimVlm(options: SimVlmOptions = {}): Promise<SimVlmSe
   };
 
   const server = createServer((req, res) => {
+    options.onRequest?.(req, res);
     const requestId = `req-sim-${randomUUID()}`;
     route(req, res, requestId).catch((err: unknown) => {
       if (res.headersSent) {

@@ -30,12 +30,32 @@ export interface SimCompletion {
 /** The scene of an image URL, or undefined when the image carries none (any other picture). */
 export type SceneLoader = (url: string) => Promise<Scene | undefined>;
 
+/** hashString of image URLs, remembered for long ones (data: URLs repeat across turns and games), bounded in characters. */
+const urlHashes = new Map<string, number>();
+let urlHashChars = 0;
+const URL_HASHES_MAX_CHARS = 32 * 1024 * 1024;
+function urlHash(url: string): number {
+  if (url.length < 256 || url.length > 1024 * 1024) return hashString(url);
+  let hash = urlHashes.get(url);
+  if (hash === undefined) {
+    hash = hashString(url);
+    urlHashes.set(url, hash);
+    urlHashChars += url.length;
+    while (urlHashChars > URL_HASHES_MAX_CHARS) {
+      const oldest = urlHashes.keys().next().value as string;
+      urlHashes.delete(oldest);
+      urlHashChars -= oldest.length;
+    }
+  }
+  return hash;
+}
+
 function conversationSeed(seed: number | undefined, messages: readonly ChatMessageIn[]): number {
   if (seed === undefined) return randomInt(2 ** 32);
   const texts = messages.map((m) => `${m.role}:${messageText(m)}`).join('\n');
   const images = messages
     .flatMap((m) => (Array.isArray(m.content) ? m.content : []))
-    .map((p) => (p.type === 'image_url' ? hashString(String((p as { image_url?: { url?: unknown } }).image_url?.url)) : 0))
+    .map((p) => (p.type === 'image_url' ? urlHash(String((p as { image_url?: { url?: unknown } }).image_url?.url)) : 0))
     .join(',');
   return seedFrom(seed, texts, images);
 }

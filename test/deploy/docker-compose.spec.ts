@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ROLE_NAMES } from '../../services/core/bus';
+import { ROLE_NODE_FLAGS } from '../../services/bench/bound-bench';
 
 /**
  * docker-compose.yml cannot be run here (no Docker engine); this checks its shape: the three
@@ -88,4 +89,15 @@ it('runs every project container as a non-root user on a read-only root filesyst
   const dockerfile = readFileSync(join(__dirname, '..', '..', 'Dockerfile'), 'utf8');
   expect(dockerfile).toMatch(/^USER node$/m);
   expect(dockerfile).toMatch(/chown -R node:node \/app \/data \/datasets/);
+});
+
+it('runs every role process with the V8 flags the bound bench measures them with, keeping the shared variables (issue 10)', () => {
+  for (const role of ROLE_NAMES) {
+    const env = compose.services[role]?.environment;
+    expect({ role, flags: env?.NODE_OPTIONS?.split(/\s+/) }).toEqual({ role, flags: [...ROLE_NODE_FLAGS] });
+    expect(env).toMatchObject({ KAFKA_BROKERS: 'kafka:19092', CLICKHOUSE_URL: 'http://clickhouse:8123', DG_METRICS_PORT: '9464' });
+  }
+  // Only the role processes: the simulator and the migrate job keep V8's defaults.
+  expect(compose.services['sim-vlm']?.environment?.NODE_OPTIONS).toBeUndefined();
+  expect(compose.services.migrate?.environment?.NODE_OPTIONS).toBeUndefined();
 });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { ROLE_INPUTS, ROLE_NAMES, roleGroupId } from '../../services/core/bus';
 import { TOPICS, topicName } from '../../schemas/topics';
+import { ROLE_NODE_FLAGS } from '../../services/bench/bound-bench';
 
 /**
  * The Helm chart, rendered offline by a real helm 4 binary (shipped inside an npm package's Lambda
@@ -209,4 +210,22 @@ it('renders the dashboard as an optional role that needs its token Secret', () =
   expect(c.env).toContainEqual({ name: 'DG_DASHBOARD_TOKEN', valueFrom: { secretKeyRef: { name: 'dg-dashboard', key: 'DG_DASHBOARD_TOKEN' } } });
   expect(c.readinessProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
   expect(manifests.some((m) => m.kind === 'Service' && m.metadata.name === 'dg-dashboard')).toBe(true);
+});
+
+it('gives every role container the V8 flags the bound bench measures them with as NODE_OPTIONS, per role overridable (issue 10)', () => {
+  const nodeOptions = (manifests: Manifest[], name: string): string | undefined => {
+    const deployment = manifests.find((m) => m.kind === 'Deployment' && m.metadata.name === name);
+    expect(deployment).toBeDefined();
+    const env = (deployment!.spec!.template!.spec.containers[0] as { env?: Array<{ name: string; value?: string }> }).env ?? [];
+    return env.find((e) => e.name === 'NODE_OPTIONS')?.value;
+  };
+  const defaults = render();
+  for (const role of ROLE_NAMES) expect({ role, flags: nodeOptions(defaults, `dg-${role}`)?.split(/\s+/) }).toEqual({ role, flags: [...ROLE_NODE_FLAGS] });
+  expect(nodeOptions(defaults, 'dg-sim-vlm')).toBeUndefined();
+  const overridden = render('roles.sink.nodeOptions=--max-old-space-size=512', 'roles.filter.nodeOptions=');
+  expect(nodeOptions(overridden, 'dg-sink')).toBe('--max-old-space-size=512');
+  expect(nodeOptions(overridden, 'dg-filter')).toBeUndefined();
+  expect(nodeOptions(overridden, 'dg-questioner')).toBe(ROLE_NODE_FLAGS.join(' '));
+  const none = render('roleNodeOptions=');
+  for (const role of ROLE_NAMES) expect(nodeOptions(none, `dg-${role}`)).toBeUndefined();
 });

@@ -26,6 +26,13 @@ export function outcomeOfError(error: unknown): ModelCallOutcome {
   return 'network';
 }
 
+interface HttpClientRequest {
+  protocol?: string;
+  host?: string;
+  path?: string;
+  getHeader(name: string): unknown;
+}
+
 interface UndiciRequest {
   origin?: string | URL;
   path?: string;
@@ -33,20 +40,23 @@ interface UndiciRequest {
 }
 
 /**
- * Model calls as seen on the wire: Node's fetch (undici, which the openai client uses) publishes
- * every request on diagnostics channels. Observing there counts every attempt of every model
+ * Model calls as seen on the wire: Node's fetch (undici) and node:http (the model client's fetch,
+ * core/model-client/node-http-fetch.ts) publish every request on diagnostics channels. Observing there counts every attempt of every model
  * client in the process, retries included, without touching the model client. Only requests to
  * a `/chat/completions` path count. Returns the unsubscribe function.
  */
 export function observeModelCalls(listener: ModelCallListener): () => void {
   const calls = new WeakMap<object, { endpoint: string; startedAt: number; ended: boolean }>();
+  const begin = (key: object, origin: string, fullPath: string): void => {
+    const path = fullPath.split('?')[0]!;
+    if (!path.endsWith('/chat/completions')) return;
+    const endpoint = `${origin.replace(/\/+$/, '')}${path}`;
+    calls.set(key, { endpoint, startedAt: performance.now(), ended: false });
+    listener.started(endpoint);
+  };
   const onCreate = (message: unknown): void => {
     const request = (message as { request: UndiciRequest }).request;
-    const path = (request.path ?? '').split('?')[0];
-    if (!path.endsWith('/chat/completions')) return;
-    const endpoint = `${String(request.origin ?? '').replace(/\/+$/, '')}${path}`;
-    calls.set(request, { endpoint, startedAt: performance.now(), ended: false });
-    listener.started(endpoint);
+    begin(request, String(request.origin ?? ''), request.path ?? '');
   };
   const onHeaders = (message: unknown): void => {
     const { request, response } = message as { request: object; response: { statusCode: number } };
@@ -70,11 +80,29 @@ export function observeModelCalls(listener: ModelCallListener): () => void {
     if (!call.ended) listener.ended(call.endpoint, outcomeOfError(error), (performance.now() - call.startedAt) / 1000);
     listener.settled(call.endpoint);
   };
+  // The model client's own fetch (core/model-client/node-http-fetch.ts) goes through node:http,
+  // which publishes on its own channels: the same call life cycle, mapped onto the handlers above.
+  const onHttpStart = (message: unknown): void => {
+    const request = (message as { request: HttpClientRequest }).request;
+    begin(request, `${request.protocol ?? 'http:'}//${String(request.getHeader('host') ?? request.host ?? '')}`, request.path ?? '');
+  };
+  const onHttpResponse = (message: unknown): void => {
+    const { request, response } = message as { request: object; response: { statusCode?: number; once(event: string, fn: () => void): void } };
+    if (!calls.has(request)) return;
+    onHeaders({ request, response: { statusCode: response.statusCode ?? 0 } });
+    // Settled once the body is read (or the response is torn down).
+    const settle = (): void => onTrailers({ request });
+    response.once('end', settle);
+    response.once('close', settle);
+  };
   const subscriptions: Array<[string, (message: unknown) => void]> = [
     ['undici:request:create', onCreate],
     ['undici:request:headers', onHeaders],
     ['undici:request:trailers', onTrailers],
     ['undici:request:error', onError],
+    ['http.client.request.start', onHttpStart],
+    ['http.client.response.finish', onHttpResponse],
+    ['http.client.request.error', onError],
   ];
   for (const [name, fn] of subscriptions) diagnosticsChannel.subscribe(name, fn);
   return () => {

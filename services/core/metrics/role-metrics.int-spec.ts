@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { nodeHttpFetch } from '../model-client/node-http-fetch';
 import { startMetricsServer } from './metrics-server';
 import { RoleMetrics } from './role-metrics';
 import { parsePrometheusText, sampleSum } from '../../../test/dashboard/prometheus-text';
@@ -83,6 +84,31 @@ it('counts model calls by outcome from the HTTP requests of the process', async 
   // Closed: its subscriptions are gone, later calls are not counted by it.
   await call('');
   expect(sampleSum(await read(metrics), 'dg_model_calls_total')).toBe(6);
+});
+
+it("counts the model client's node:http fetch (its default) the same way; a call aborted before it is sent is none", async () => {
+  const metrics = new RoleMetrics({ defaultMetrics: false });
+  const nodeFetch = nodeHttpFetch();
+  const call = async (query: string): Promise<void> => {
+    const res = await nodeFetch(`${base}/v1/chat/completions${query}`, { method: 'POST', body: '{}' });
+    expect(await res.text()).toBe('{}');
+  };
+  await call('');
+  await call('?status=429');
+  await call('?status=500');
+  await nodeFetch(`${base}/v1/models`).then((r) => r.text()); // not a model call
+  const aborted = new AbortController();
+  aborted.abort(new DOMException('stop', 'AbortError'));
+  await expect(nodeFetch(`${base}/v1/chat/completions`, { method: 'POST', body: '{}', signal: aborted.signal })).rejects.toMatchObject({ name: 'AbortError' });
+  const families = await read(metrics);
+  const byOutcome = Object.fromEntries(families.get('dg_model_calls_total')!.samples.map((s) => [`${s.labels.endpoint} ${s.labels.outcome}`, s.value]));
+  expect(byOutcome).toEqual({
+    [`${base}/v1/chat/completions ok`]: 1,
+    [`${base}/v1/chat/completions rate_limited`]: 1,
+    [`${base}/v1/chat/completions server_error`]: 1,
+  });
+  expect(sampleSum(families, 'dg_model_requests_in_flight')).toBe(0);
+  await metrics.close();
 });
 
 it('reads model concurrency from the limiter adapter when scraped', async () => {

@@ -141,6 +141,22 @@ describe('ModelClient.complete', () => {
     });
   });
 
+  it('sends long image URLs (serialised once, JSON.rawJSON) exactly as given, on every call and attempt', async () => {
+    const long = (fill: number): string => `data:image/png;base64,${Buffer.alloc(3_000, fill).toString('base64')}`;
+    const withImages: ChatMessage[] = [
+      messages[0]!,
+      { role: 'user', content: [{ type: 'text', text: 'Candidates:' }, { type: 'image_url', image_url: { url: long(1) } }, { type: 'image_url', image_url: { url: long(2) } }, { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } }] },
+    ];
+    const sent = JSON.parse(JSON.stringify(withImages)) as unknown;
+    let calls = 0;
+    handler = (_request, res) => (++calls === 1 ? reply(res, 500, { error: { message: 'again' } }) : reply(res, 200, completion('{"question": "Is it red?"}')));
+    await client().complete(withImages);
+    await client().complete(withImages);
+    expect(received.map((r) => r.body.messages)).toEqual([sent, sent, sent]);
+    // The caller's messages are left as they were.
+    expect(withImages).toEqual(sent);
+  });
+
   it('sends top_p when set, a per-call model, and a placeholder key when none is configured', async () => {
     await client({ topP: 0.9, apiKey: '' }).complete(messages, { model: 'other-vlm' });
     expect(received[0]!.body).toMatchObject({ model: 'other-vlm', top_p: 0.9 });

@@ -16,6 +16,7 @@ import {
   type WaitPolicy,
 } from '../errors';
 import { createLogger, type Logger } from '../logging';
+import { nodeHttpFetch } from './node-http-fetch';
 import { PROCESS_LIMITERS, type AdaptiveLimiter, type LimiterOutcome, type LimiterRegistry, type LimiterSettings } from './limiter';
 
 export type { ChatCompletionMessageParam };
@@ -63,6 +64,17 @@ export interface ModelClientOptions {
   /** Injected for tests. */
   now?: () => number;
   retryHooks?: Pick<RetryOptions, 'sleep' | 'random'>;
+  /**
+   * The fetch the openai client uses. Default: PROCESS_FETCH (node:http with keep-alive: ~30% less
+   * CPU per call than undici's fetch, issue 10); 'global' for the global (undici) fetch.
+   */
+  fetch?: typeof fetch | 'global';
+}
+
+/** One node:http fetch (one keep-alive pool) for every model client of the process. */
+let processFetch: typeof fetch | undefined;
+export function PROCESS_FETCH(): typeof fetch {
+  return (processFetch ??= nodeHttpFetch());
 }
 
 export const DEFAULT_MODEL_RETRY: Readonly<RetryPolicy> = { maxAttempts: 3, initialDelayMs: 250, maxDelayMs: 5_000, multiplier: 2 };
@@ -114,6 +126,7 @@ export class ModelClient {
       maxRetries: 0,
       timeout: settings.timeoutMs,
       logLevel: 'off',
+      ...(options.fetch === 'global' ? {} : { fetch: options.fetch ?? PROCESS_FETCH() }),
     });
     this.limiters = options.limiters ?? PROCESS_LIMITERS;
     this.logger = options.logger ?? createLogger(`model-client.${options.role}`);
@@ -193,7 +206,7 @@ export class ModelClient {
 
   private request(messages: ChatCompletionMessageParam[], model: string, options: CompleteOptions): ChatCompletionCreateParamsNonStreaming {
     const { settings } = this.options;
-    const request: ChatCompletionCreateParamsNonStreaming = { model, messages, temperature: settings.temperature, max_tokens: settings.maxTokens };
+    const request: ChatCompletionCreateParamsNonStreaming = { model, messages: withRawImageUrls(messages), temperature: settings.temperature, max_tokens: settings.maxTokens };
     if (settings.topP !== null) request.top_p = settings.topP;
     if (options.seed !== undefined) request.seed = options.seed;
     if (options.responseFormatJson) request.response_format = { type: 'json_object' };
@@ -301,6 +314,55 @@ export class ModelClient {
     // Anything else is the response itself (a body that is not JSON, an unexpected shape).
     return new ModelError(`${this.where(model)}: bad response: ${(error as Error)?.message ?? String(error)}`, { cause: error, errorClass: 'bad_response' });
   }
+}
+
+/** JSON.rawJSON (V8 ≥ 11.4, Node ≥ 21): a value JSON.stringify inserts as given. */
+const rawJSON = (JSON as unknown as { rawJSON?: (text: string) => unknown }).rawJSON;
+/** The JSON text of long image URLs, by the URL string (the image resolver hands out the same strings). */
+const rawUrls = new Map<string, unknown>();
+let rawUrlChars = 0;
+const RAW_URL_MIN_CHARS = 1_024;
+const RAW_URL_MAX_CHARS = 4_000_000;
+const RAW_URLS_MAX_CHARS = 32 * 1024 * 1024;
+
+function rawUrl(url: string): unknown {
+  let raw = rawUrls.get(url);
+  if (raw === undefined) {
+    raw = rawJSON!(JSON.stringify(url));
+    rawUrls.set(url, raw);
+    rawUrlChars += url.length;
+    while (rawUrlChars > RAW_URLS_MAX_CHARS) {
+      const oldest = rawUrls.keys().next().value as string;
+      rawUrls.delete(oldest);
+      rawUrlChars -= oldest.length;
+    }
+  }
+  return raw;
+}
+
+/**
+ * The messages with each long image URL (a data: URL of a candidate image) replaced by its JSON
+ * text, serialised once: the openai client's JSON.stringify of the request then copies it instead
+ * of escaping it again on every turn (a questioner turn carries every candidate). The request body
+ * is byte-identical. Messages without such URLs, or a runtime without JSON.rawJSON, pass unchanged.
+ */
+export function withRawImageUrls(messages: ChatCompletionMessageParam[]): ChatCompletionMessageParam[] {
+  if (rawJSON === undefined) return messages;
+  let changed = false;
+  const out = messages.map((message) => {
+    if (!Array.isArray(message.content)) return message;
+    let partsChanged = false;
+    const content = (message.content as Array<{ type: string; image_url?: { url: unknown } }>).map((part) => {
+      const url = part.type === 'image_url' ? part.image_url?.url : undefined;
+      if (typeof url !== 'string' || url.length < RAW_URL_MIN_CHARS || url.length > RAW_URL_MAX_CHARS) return part;
+      partsChanged = true;
+      return { ...part, image_url: { ...part.image_url, url: rawUrl(url) } };
+    });
+    if (!partsChanged) return message;
+    changed = true;
+    return { ...message, content } as ChatCompletionMessageParam;
+  });
+  return changed ? out : messages;
 }
 
 /** What a failed attempt says about the endpoint's capacity: 429/503 and timeouts mean "too busy". */
