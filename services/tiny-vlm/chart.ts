@@ -14,7 +14,8 @@ const ORANGE: Rgb = [235, 120, 20];
 const LIGHT_BLUE: Rgb = [140, 170, 240];
 const LIGHT_ORANGE: Rgb = [245, 185, 130];
 
-export function renderChart(rows: readonly IterationRow[], width = 640, height = 400): Buffer {
+export function renderChart(rows: readonly IterationRow[], options: { title?: string } = {}, width = 640, height = 400): Buffer {
+  void options;
   const png = new PNG({ width, height });
   png.data.fill(255);
   const set = (x: number, y: number, c: Rgb): void => {
