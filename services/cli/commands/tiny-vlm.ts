@@ -150,7 +150,7 @@ export function register(program: Command): void {
       });
       const chart = path.join(opts.out, 'self-improvement.png');
       await mkdir(opts.out, { recursive: true });
-      await writeFile(chart, renderChart(result.rows));
+      await writeFile(chart, renderChart(result.rows, { title: 'TinyVLM self-improvement (in-process)' }));
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(result)}\n`);
       } else {
