@@ -24,6 +24,8 @@ export interface LabelAudit {
   yes: number;
   /** Turns per game: count of games with 0, 1, 2, ... answer turns. */
   turnsHistogram: Record<string, number>;
+  /** Games and successful games per play iteration (from each line's metadata). */
+  byIteration: Record<string, { games: number; successes: number }>;
 }
 
 type Part = { type?: string; text?: string; image_url?: { url?: string } };
@@ -32,10 +34,13 @@ type Message = { role?: string; content?: string | Part[] };
 export async function auditAnswererExport(dataPath: string): Promise<LabelAudit> {
   const file = await resolveExportFile(dataPath);
   const text = await readFile(file, 'utf8');
-  const audit: LabelAudit = { games: 0, answers: 0, correct: 0, unparsed: 0, yes: 0, turnsHistogram: {} };
+  const audit: LabelAudit = { games: 0, answers: 0, correct: 0, unparsed: 0, yes: 0, turnsHistogram: {}, byIteration: {} };
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
-    const messages = (JSON.parse(line) as { messages: Message[] }).messages;
+    const { messages, metadata } = JSON.parse(line) as { messages: Message[]; metadata?: { iteration?: number; verdict?: string } };
+    const counts = (audit.byIteration[String(metadata?.iteration ?? '?')] ??= { games: 0, successes: 0 });
+    counts.games++;
+    if (metadata?.verdict === 'success') counts.successes++;
     const url = imageUrlOf(messages);
     if (!url) continue;
     const scene = readSceneFromPng(await imageBytes(url, path.dirname(file)));

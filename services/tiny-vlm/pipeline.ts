@@ -164,7 +164,10 @@ async function experimentRows(options: PipelineExperimentOptions, outDir: string
       out.push({
         arm, iteration: r.iteration, model: r.model, heldOutAccuracy, evalSuccesses: successes, evalGames: options.evalGames,
         evalSuccessRate: successes / options.evalGames, evalCi: wilson(successes, options.evalGames),
-        played: r.iteration > 0 ? options.gamesPerIteration : 0, kept: r.iteration > 0 ? (previous?.kept_games ?? 0) : 0,
+        // Successful games of the play iteration that trained this model (the control arm's games
+        // repeat the filtered arm's at iteration 0, and the filter marks repeats as not kept).
+        played: r.iteration > 0 ? options.gamesPerIteration : 0,
+        kept: r.iteration > 0 ? (audit?.byIteration[String(r.iteration - 1)]?.successes ?? previous?.kept_games ?? 0) : 0,
         trainingLabelAccuracy: audit && audit.answers > 0 ? audit.correct / audit.answers : null,
         trainingExamples: manifest.training.examples, trainMillis: manifest.training.millis,
       });
