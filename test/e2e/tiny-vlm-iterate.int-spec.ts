@@ -36,7 +36,8 @@ import { runDg } from '../helpers/dg-cli';
  * answers ~55% right) and the assertion fails (checked by hand, see the tinyvlm note).
  */
 
-const CLI_TIMEOUT_MS = 900_000;
+// Generous: 2,900 games and 3 trainings take ~4 min on an idle 2-core machine, 15+ min at load average 20.
+const CLI_TIMEOUT_MS = 1_800_000;
 const G = Number(process.env.TINY_VLM_ITERATE_GAMES ?? 1000);
 const EVAL_GAMES = 300;
 const UNFILTERED = process.env.TINY_VLM_ITERATE_UNFILTERED === '1';
