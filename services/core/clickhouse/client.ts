@@ -72,10 +72,6 @@ export class ClickHouseConnection implements SqlExecutor {
       application: options.application ?? 'dialog-games',
       request_timeout: options.requestTimeoutMs ?? 30_000,
       clickhouse_settings: { ...PINNED_SETTINGS },
-      // The local server closes idle keep-alive sockets after 3 s (keep_alive_timeout); the client's
-      // default 2.5 s left 0.5 s, which a loaded event loop overshoots: a reused, already closed
-      // socket then fails the request with "socket hang up". 1 s keeps a wide margin.
-      keep_alive: { idle_socket_ttl: 1000 },
       // Failures are thrown to the caller with a retry decision; the client's own error log would duplicate them.
       log: { level: ClickHouseLogLevel.OFF },
     });
