@@ -33,8 +33,8 @@ import { runDg } from '../helpers/dg-cli';
  * -> 122 of 300, M_1 z = 2.1, hence 1000). Through this test with 1000 games (260 s at load ~5):
  * 84 -> 103 -> 116 of 300; M_1: b = 33, c = 14, z = 2.77; M_2: b = 49, c = 17, z = 3.94. The whole pipeline is deterministic for its seeds (sampled answers use the per-turn seed,
  * training the dialog-ordered content hash), so the figures repeat run to run.
- * It can fail: with TINY_VLM_ITERATE_UNFILTERED=1 the hook trains on every game (--include-failed,
- * answers ~55% right) and the assertion fails (checked by hand, see the tinyvlm note).
+ * It can fail: with TINY_VLM_ITERATE_UNFILTERED=1 the loop trains on every game (--include-failed,
+ * answers ~55-60% right) and the gain assertion fails (checked: 84 -> 83 -> 81 of 300, z = -0.17).
  */
 
 // Generous: 2,900 games and 3 trainings take ~4 min on an idle 2-core machine, 15+ min at load average 20.
