@@ -112,7 +112,7 @@ export function register(program: Command): void {
     .option('--cumulative', 'train each model on every training game so far (the default)')
     .option('--no-cumulative', 'train each model only on the games of its own iteration')
     .option('--out <dir>', 'output directory (in-process: wiped first; default .dg/experiments/self-improvement, pipeline: kept, a rerun resumes the loop; default .dg/experiments/self-improvement-pipeline)')
-    .option('--mode <mode>', 'in-process (simulated play in this process, with a control arm) or pipeline (the real loop: roles on Kafka, dg eval, dg iterate with the dg tiny-vlm train hook; no control arm)', (v: string) => {
+    .option('--mode <mode>', 'in-process (simulated play in this process, with a control arm) or pipeline (the real loop: roles on Kafka, dg eval, dg iterate with the dg tiny-vlm train hook; control arm = dg iterate --include-failed)', (v: string) => {
       if (v !== 'in-process' && v !== 'pipeline') throw new InvalidArgumentError(`--mode must be in-process or pipeline, got "${v}"`);
       return v;
     }, 'in-process')
