@@ -39,6 +39,11 @@ export interface IterateSpec {
    * reads as "sample at temperature 1"); eval games and the registry use the plain name.
    */
   playModelSuffix?: string;
+  /**
+   * Train on every judged game of the training iterations, failed and rejected ones included
+   * (`dg export --include-failed`): the unfiltered control arm of a self-improvement experiment.
+   */
+  includeFailed?: boolean;
 }
 
 export type TrainOn = 'current' | 'all';
@@ -79,8 +84,8 @@ export interface IterationRow {
 /** The loop's identity: the same command line resumes the same loop. */
 export function loopIdOf(spec: IterateSpec): string {
   // Options at their defaults are left out, so loops started before they existed keep their id.
-  const { outDir: _outDir, trainOn, playModelSuffix, ...rest } = spec;
-  const identity = { ...rest, ...(trainOn && trainOn !== 'current' ? { trainOn } : {}), ...(playModelSuffix ? { playModelSuffix } : {}) };
+  const { outDir: _outDir, trainOn, playModelSuffix, includeFailed, ...rest } = spec;
+  const identity = { ...rest, ...(trainOn && trainOn !== 'current' ? { trainOn } : {}), ...(playModelSuffix ? { playModelSuffix } : {}), ...(includeFailed ? { includeFailed } : {}) };
   return `loop-${createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 12)}`;
 }
 
@@ -181,15 +186,15 @@ export async function iterate(config: DgConfig, spec: IterateSpec, say: (line: s
           views: [spec.view],
           format: spec.format,
           outDir: dir,
-          includeFailed: false,
+          includeFailed: spec.includeFailed === true,
           images: 'inline',
           datasetsDir: config.paths.datasetsDir,
           runIds: trained.map((i) => state.iterations[i]!.playRunId),
         });
-        it.exported = { dir, file: join(dir, exportFileName(spec.view, spec.format)), games: card.counts.kept, contentHash: card.content_hash };
+        it.exported = { dir, file: join(dir, exportFileName(spec.view, spec.format)), games: spec.includeFailed ? card.counts.games : card.counts.kept, contentHash: card.content_hash };
         it.step = 'hook';
         await save();
-        say(`iteration ${k}: exported ${card.counts.kept} kept games of iteration${trained.length > 1 ? 's' : ''} ${trained.join(',')} to ${it.exported.file}`);
+        say(`iteration ${k}: exported ${it.exported.games} ${spec.includeFailed ? 'judged (failed included)' : 'kept'} games of iteration${trained.length > 1 ? 's' : ''} ${trained.join(',')} to ${it.exported.file}`);
       }
       if (it.step === 'hook') {
         const command = renderHook(spec.hook, {

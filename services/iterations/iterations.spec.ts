@@ -61,6 +61,9 @@ describe('iterate hook', () => {
     expect(loopIdOf({ ...spec, trainOn: 'all' })).not.toBe(loopIdOf(spec));
     expect(loopIdOf({ ...spec, playModelSuffix: '@t=1' })).not.toBe(loopIdOf(spec));
     expect(loopIdOf({ ...spec, trainOn: 'all', playModelSuffix: '@t=1' })).not.toBe(loopIdOf({ ...spec, trainOn: 'all' }));
+    // --include-failed (the control arm) is another loop; left out at its default, old loop ids stay.
+    expect(loopIdOf({ ...spec, includeFailed: false })).toBe(loopIdOf(spec));
+    expect(loopIdOf({ ...spec, includeFailed: true })).not.toBe(loopIdOf(spec));
   });
 
   it('trains on the current iteration, or on every iteration so far with --train-on all', () => {

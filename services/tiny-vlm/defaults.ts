@@ -31,3 +31,6 @@ export const DEFAULT_EXPERIMENT = {
   cumulative: true,
   settings: DEFAULT_GAME_SETTINGS,
 };
+
+/** Pipeline mode: scenes of the experiment's own synthetic dataset (20% eval split), the scale of the in-process pools. */
+export const DEFAULT_PIPELINE_SCENES = 2000;

@@ -1,6 +1,6 @@
 import type { GameEnded, GameJudged, GameState, ImageRef } from '../../schemas/generated/events';
 import { emptyRetryCounts, type ModelClient, type ModelCompletion } from '../../services/core/model-client';
-import { ImageUrlResolver, UnusableImageError } from '../../services/core/runtime';
+import { ImageUrlResolver, UnusableImageError } from '../../services/role-runtime';
 import { decideQuestionerStep, judge, parseQuestionerOutput } from '../../services/game';
 import { makeGame, withDialog, type GameOptions } from '../../services/game/testing';
 

@@ -23,6 +23,7 @@ interface IterateCliOptions {
   seed: number;
   trainOn: TrainOn;
   playModelSuffix?: string;
+  includeFailed?: boolean;
   json?: boolean;
 }
 
@@ -56,6 +57,7 @@ export function register(program: Command): void {
       if (v !== 'current' && v !== 'all') throw new InvalidArgumentError(`--train-on must be current or all, got "${v}"`);
       return v;
     }, 'current' as TrainOn)
+    .option('--include-failed', 'train on every judged game, failed and rejected ones too (dg export --include-failed): an unfiltered control arm')
     .option('--play-model-suffix <s>', 'appended to the model name in the training games only, e.g. @t=1 (dg tiny-vlm serve: sample at temperature 1); eval games use the plain name')
     .option('--json', 'print the table as one JSON object on the last line')
     .action(async (opts: IterateCliOptions) => {
@@ -77,6 +79,7 @@ export function register(program: Command): void {
         seed: opts.seed,
         trainOn: opts.trainOn,
         ...(opts.playModelSuffix ? { playModelSuffix: opts.playModelSuffix } : {}),
+        ...(opts.includeFailed ? { includeFailed: true } : {}),
       };
       const spec: IterateSpec = { ...base, outDir: resolve(opts.out ?? join(config.paths.dataDir, 'iterations', loopIdOf(base))) };
       const { loopId, rows } = await iterate(config, spec, (line) => process.stderr.write(`${line}\n`));

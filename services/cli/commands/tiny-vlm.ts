@@ -2,7 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { integerArg } from '../args';
-import { DEFAULT_EXPERIMENT, FINETUNE_HYPER } from '../../tiny-vlm/defaults';
+import { DEFAULT_EXPERIMENT, DEFAULT_PIPELINE_SCENES, FINETUNE_HYPER } from '../../tiny-vlm/defaults';
 import type { ExperimentResult } from '../../tiny-vlm/experiment';
 
 /**
@@ -19,7 +19,7 @@ export function tinyVlmEndpoint(env: NodeJS.ProcessEnv = process.env): string {
 
 const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
 
-export function experimentTable(result: ExperimentResult): string {
+export function experimentTable(result: Pick<ExperimentResult, 'rows'>): string {
   const header = ['arm', 'iter', 'model', 'held-out acc', 'eval success (95% Wilson CI)', 'kept/played', 'train label acc', 'train ex', 'train s'];
   const rows = result.rows.map((r) => [
     r.arm, String(r.iteration), r.model, pct(r.heldOutAccuracy),
@@ -112,23 +112,31 @@ export function register(program: Command): void {
     .option('--cumulative', 'train each model on every training game so far (the default)')
     .option('--no-cumulative', 'train each model only on the games of its own iteration')
     .option('--out <dir>', 'output directory (in-process: wiped first; default .dg/experiments/self-improvement, pipeline: kept, a rerun resumes the loop; default .dg/experiments/self-improvement-pipeline)')
-    .option('--mode <mode>', 'in-process (simulated play in this process, with a control arm) or pipeline (the real loop: roles on Kafka, dg eval, dg iterate with the dg tiny-vlm train hook; no control arm)', (v: string) => {
+    .option('--mode <mode>', 'in-process (simulated play in this process, with a control arm) or pipeline (the real loop: roles on Kafka, dg eval, dg iterate with the dg tiny-vlm train hook; control arm = dg iterate --include-failed)', (v: string) => {
       if (v !== 'in-process' && v !== 'pipeline') throw new InvalidArgumentError(`--mode must be in-process or pipeline, got "${v}"`);
       return v;
     }, 'in-process')
+    .option('--scenes <n>', `pipeline: scenes of the experiment's own synthetic dataset, 20% of them its eval split (default ${DEFAULT_PIPELINE_SCENES})`, integerArg('--scenes', 10))
+    .option('--no-control', 'pipeline: skip the unfiltered control arm')
     .option('--json', 'print the result as one JSON object on the last line')
-    .action(async (opts: { iterations: number; games: number; evalGames: number; heldOut: number; seedExamples: number; seed: number; temperature: number; cumulative?: boolean; out?: string; mode: 'in-process' | 'pipeline'; json?: boolean }) => {
+    .action(async (opts: { scenes?: number; control?: boolean; iterations: number; games: number; evalGames: number; heldOut: number; seedExamples: number; seed: number; temperature: number; cumulative?: boolean; out?: string; mode: 'in-process' | 'pipeline'; json?: boolean }) => {
       if (opts.mode === 'pipeline') {
-        const { runPipelineExperiment } = await import('../../tiny-vlm/pipeline');
-        const { renderIterationTable } = await import('../../iterations/iterate');
+        const { runPipelineExperiment, PIPELINE_RESULT_FILE } = await import('../../tiny-vlm/pipeline');
+        const { renderChart } = await import('../../tiny-vlm/chart');
         const outDir = opts.out ?? '.dg/experiments/self-improvement-pipeline';
         const result = await runPipelineExperiment({
           iterations: opts.iterations, gamesPerIteration: opts.games, evalGames: opts.evalGames, seedExamples: opts.seedExamples, seed: opts.seed,
-          temperature: opts.temperature, cumulative: opts.cumulative ?? DEFAULT_EXPERIMENT.cumulative, outDir,
+          temperature: opts.temperature, cumulative: opts.cumulative ?? DEFAULT_EXPERIMENT.cumulative, outDir, heldOutQuestions: opts.heldOut,
+          ...(opts.scenes ? { scenes: opts.scenes } : {}), control: opts.control !== false,
           log: (line) => process.stderr.write(`experiment: ${line}\n`),
         });
+        const chart = path.join(outDir, 'self-improvement-pipeline.png');
+        await writeFile(chart, renderChart(result.rows, { title: 'TinyVLM self-improvement through dg iterate (pipeline)' }));
         if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-        else process.stdout.write(`self-improvement (mode: pipeline; sim-vlm questioner, TinyVLM answerer, dg iterate ${result.loopId}, eval set ${result.evalSet})\n${renderIterationTable(result.rows)}\nwrote ${path.join(path.resolve(outDir), 'self-improvement-pipeline.json')}\n`);
+        else {
+          process.stdout.write(`self-improvement (mode: pipeline; sim-vlm questioner, TinyVLM answerer over Kafka, dataset ${result.dataset}, eval set ${result.evalSet}, loops ${Object.entries(result.loops).map(([a, l]) => `${a} ${l}`).join(', ')})\n${experimentTable(result)}\n`);
+          process.stdout.write(`wrote ${path.join(path.resolve(outDir), PIPELINE_RESULT_FILE)} and ${chart}\n`);
+        }
         return;
       }
       opts.out ??= '.dg/experiments/self-improvement';
@@ -142,7 +150,7 @@ export function register(program: Command): void {
       });
       const chart = path.join(opts.out, 'self-improvement.png');
       await mkdir(opts.out, { recursive: true });
-      await writeFile(chart, renderChart(result.rows));
+      await writeFile(chart, renderChart(result.rows, { title: 'TinyVLM self-improvement (in-process)' }));
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(result)}\n`);
       } else {
