@@ -15,6 +15,8 @@ NODE=./node_modules/.bin/node
 $NODE -e "require('./scripts/ensure-built.js').ensureBuilt()" || exit 1
 echo "test.sh: type-checking"
 $NODE node_modules/typescript/bin/tsc -p tsconfig.json --noEmit || exit 1
+echo "test.sh: checking formatting (prettier; \`npm run format\` fixes it)"
+$NODE node_modules/prettier/bin/prettier.cjs --check --log-level warn 'services/**/*.{ts,js}' 'test/**/*.ts' 'scripts/*.js' jest.config.js || exit 1
 
 # Components of ours already running before this script: if any, the stack is someone else's to stop.
 running_before=$($NODE bin/dg stack status --json 2>/dev/null | $NODE -e '

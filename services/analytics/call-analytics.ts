@@ -70,6 +70,8 @@ export async function callUsage(executor: SqlExecutor, database: string, by: 'ru
 
 /** `rate_limited=3 timeout=1`, or `none`. */
 export function formatRetries(retries: Readonly<Record<string, number>>): string {
-  const parts = Object.entries(retries).filter(([, n]) => n > 0).map(([cause, n]) => `${cause}=${n}`);
+  const parts = Object.entries(retries)
+    .filter(([, n]) => n > 0)
+    .map(([cause, n]) => `${cause}=${n}`);
   return parts.length > 0 ? parts.join(' ') : 'none';
 }

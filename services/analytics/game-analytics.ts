@@ -20,7 +20,16 @@ export interface GameFilter {
 }
 
 /** Columns analytics may group by. */
-export const GROUP_BY_COLUMNS = ['iteration', 'questioner_model', 'answerer_model', 'dataset', 'run_id', 'question_mode', 'num_candidates', 'max_turns'] as const;
+export const GROUP_BY_COLUMNS = [
+  'iteration',
+  'questioner_model',
+  'answerer_model',
+  'dataset',
+  'run_id',
+  'question_mode',
+  'num_candidates',
+  'max_turns',
+] as const;
 export type GroupByColumn = (typeof GROUP_BY_COLUMNS)[number];
 
 const OUTCOME_COLUMNS = trustedSql(
@@ -55,7 +64,10 @@ export function outcomesBySql(database: string, groupBy: readonly GroupByColumn[
   for (const column of groupBy) {
     if (!(GROUP_BY_COLUMNS as readonly string[]).includes(column)) throw new RangeError(`cannot group by ${column}`);
   }
-  const keys = joinSql(groupBy.map((c) => identifier(c)), ', ');
+  const keys = joinSql(
+    groupBy.map((c) => identifier(c)),
+    ', ',
+  );
   return sql`SELECT ${keys}, ${OUTCOME_COLUMNS} FROM ${gamesFinal(database)} ${gamesWhere(filter)} GROUP BY ${keys} ORDER BY ${keys}`;
 }
 
@@ -116,7 +128,12 @@ export async function failuresByReason(executor: SqlExecutor, database: string, 
   return Object.fromEntries(rows.map((r) => [r.reason, Number(r.games)]));
 }
 
-export async function outcomesBy(executor: SqlExecutor, database: string, groupBy: readonly GroupByColumn[], filter: GameFilter = {}): Promise<GroupedOutcome[]> {
+export async function outcomesBy(
+  executor: SqlExecutor,
+  database: string,
+  groupBy: readonly GroupByColumn[],
+  filter: GameFilter = {},
+): Promise<GroupedOutcome[]> {
   const rows = await executor.query<OutcomeRow & Record<string, string | number>>(outcomesBySql(database, groupBy, filter));
   return rows.map((row) => {
     const keys: Partial<Record<GroupByColumn, string | number>> = {};
@@ -126,8 +143,15 @@ export async function outcomesBy(executor: SqlExecutor, database: string, groupB
 }
 
 /** One entry per minute of the window, oldest first, minutes without games included as zero. */
-export async function throughputPerMinute(executor: SqlExecutor, database: string, options: { minutes: number; nowMs: number }, filter: GameFilter = {}): Promise<MinuteThroughput[]> {
-  const rows = await executor.query<{ minute_start_ms: number | string; games: number | string; succeeded: number | string }>(throughputSql(database, options, filter));
+export async function throughputPerMinute(
+  executor: SqlExecutor,
+  database: string,
+  options: { minutes: number; nowMs: number },
+  filter: GameFilter = {},
+): Promise<MinuteThroughput[]> {
+  const rows = await executor.query<{ minute_start_ms: number | string; games: number | string; succeeded: number | string }>(
+    throughputSql(database, options, filter),
+  );
   const byMinute = new Map(rows.map((r) => [Number(r.minute_start_ms), r]));
   const last = minuteStart(options.nowMs);
   const result: MinuteThroughput[] = [];
@@ -218,7 +242,11 @@ export function dashboardTotalsSql(database: string, filter: DashboardFilter = {
 }
 
 /** Per minute × iteration × failure reason from the games_per_minute aggregate, over [fromMs, toMs). */
-export function minuteSeriesSql(database: string, range: { fromMs: number; toMs: number }, filter: Pick<DashboardFilter, 'runId' | 'iteration' | 'dataset' | 'questionerModel' | 'answererModel'> = {}): SqlFragment {
+export function minuteSeriesSql(
+  database: string,
+  range: { fromMs: number; toMs: number },
+  filter: Pick<DashboardFilter, 'runId' | 'iteration' | 'dataset' | 'questionerModel' | 'answererModel'> = {},
+): SqlFragment {
   const c: SqlFragment[] = [
     sql`minute_start >= toDateTime(${Math.floor(range.fromMs / 1000)}, 'UTC')`,
     sql`minute_start < toDateTime(${Math.ceil(range.toMs / 1000)}, 'UTC')`,
@@ -368,7 +396,12 @@ export interface MinutePoint {
 }
 
 /** Per minute and iteration, failure reasons folded into `failures`; only minutes with games. */
-export async function minuteSeries(executor: SqlExecutor, database: string, range: { fromMs: number; toMs: number }, filter: Parameters<typeof minuteSeriesSql>[2] = {}): Promise<MinutePoint[]> {
+export async function minuteSeries(
+  executor: SqlExecutor,
+  database: string,
+  range: { fromMs: number; toMs: number },
+  filter: Parameters<typeof minuteSeriesSql>[2] = {},
+): Promise<MinutePoint[]> {
   const rows = await executor.query<Raw>(minuteSeriesSql(database, range, filter));
   const points = new Map<string, MinutePoint>();
   for (const row of rows) {
@@ -393,10 +426,18 @@ export async function minuteSeries(executor: SqlExecutor, database: string, rang
   return [...points.values()];
 }
 
-export async function turnsToSuccess(executor: SqlExecutor, database: string, filter: DashboardFilter = {}): Promise<Array<{ questions: number; games: number }>> {
+export async function turnsToSuccess(
+  executor: SqlExecutor,
+  database: string,
+  filter: DashboardFilter = {},
+): Promise<Array<{ questions: number; games: number }>> {
   return (await executor.query<Raw>(turnsToSuccessSql(database, filter))).map((r) => ({ questions: Number(r.questions), games: Number(r.games) }));
 }
 
-export async function filterRejections(executor: SqlExecutor, database: string, filter: Pick<DashboardFilter, 'runId' | 'iteration'> = {}): Promise<Record<string, number>> {
+export async function filterRejections(
+  executor: SqlExecutor,
+  database: string,
+  filter: Pick<DashboardFilter, 'runId' | 'iteration'> = {},
+): Promise<Record<string, number>> {
   return Object.fromEntries((await executor.query<Raw>(filterRejectionsSql(database, filter))).map((r) => [String(r.rule), Number(r.games)]));
 }

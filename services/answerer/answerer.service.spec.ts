@@ -17,7 +17,10 @@ describe('AnswererService', () => {
     return { bus, model, service };
   }
 
-  const asked = (gameId: string, options: Parameters<typeof liveGame>[0] = {}) => ({ game: withDialog(liveGame({ gameId, targetIndex: 2, ...options }), [['Is the circle blue?']]), question: 'Is the circle blue?' });
+  const asked = (gameId: string, options: Parameters<typeof liveGame>[0] = {}) => ({
+    game: withDialog(liveGame({ gameId, targetIndex: 2, ...options }), [['Is the circle blue?']]),
+    question: 'Is the circle blue?',
+  });
 
   it('answers the last question from the target image only: one AnswerGiven, the answer normalised', async () => {
     const { bus, model, service } = await start(['Yes, it is blue.']);
@@ -37,11 +40,13 @@ describe('AnswererService', () => {
     await bus.deliver('gameRequested', { game: liveGame({ gameId: 'g-plain' }) });
     expect(model.requests).toHaveLength(0);
     await bus.deliver('gameRequested', { game: liveGame({ gameId: 'g-described', describeFirst: true }) });
-    expect(bus.published('answerGiven')).toMatchObject([{ game: { header: { gameId: 'g-described' }, transcript: [{ kind: 'description', speaker: 'answerer', text: 'A small red square at the top left.' }] } }]);
+    expect(bus.published('answerGiven')).toMatchObject([
+      { game: { header: { gameId: 'g-described' }, transcript: [{ kind: 'description', speaker: 'answerer', text: 'A small red square at the top left.' }] } },
+    ]);
     await service.beforeApplicationShutdown();
   });
 
-  it('answers in the game\'s question mode: free text in open mode', async () => {
+  it("answers in the game's question mode: free text in open mode", async () => {
     const { bus, service } = await start(['{"answer": "a blue circle and a red square"}']);
     await bus.deliver('questionAsked', asked('g-open', { questionMode: 'open' }));
     expect(bus.published('answerGiven')[0]!.answer).toBe('a blue circle and a red square');

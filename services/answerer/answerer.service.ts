@@ -57,7 +57,8 @@ export class AnswererService implements OnApplicationBootstrap, BeforeApplicatio
     await playTurn(this.deps, game, ctx, {
       buildMessages: async () => {
         const target = game.setup.candidates[game.setup.targetIndex];
-        if (target === undefined) throw new NonRetriableError(`targetIndex ${game.setup.targetIndex} is outside the ${game.setup.candidates.length} candidates`);
+        if (target === undefined)
+          throw new NonRetriableError(`targetIndex ${game.setup.targetIndex} is outside the ${game.setup.candidates.length} candidates`);
         const prompts = loadPrompts(game.setup.answerer.promptVersion);
         return buildAnswererMessages(game, await this.images.urlFor(target), prompts);
       },

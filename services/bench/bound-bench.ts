@@ -8,7 +8,18 @@ import type { DatasetImage } from '../datasets/dataset';
 import { loadDataset } from '../datasets/resolve';
 import { buildGameRequest, type LaunchPlan } from '../launcher/game-requests';
 import { launchGames, planFrom, standaloneBus } from '../launcher/launcher';
-import { cpuCores, cpuMsPerCall, endpointFigures, hopFigures, rssDriftMib, targetChecks, totalCallsPerS, type EndpointFigures, type HopFigures, type TargetCheck } from './bound-report';
+import {
+  cpuCores,
+  cpuMsPerCall,
+  endpointFigures,
+  hopFigures,
+  rssDriftMib,
+  targetChecks,
+  totalCallsPerS,
+  type EndpointFigures,
+  type HopFigures,
+  type TargetCheck,
+} from './bound-report';
 import type { SimProcessMessage, SimProcessStats } from './bound-sim';
 import { abortableSleep, type Bench, type BenchContext } from './context';
 import { benchDatabase, benchTopicPrefix, deferIsolationCleanup, dropDatabase, uniqueSuffix } from './isolation';
@@ -72,7 +83,14 @@ export interface BoundBenchResult {
   jitter_ms: number;
   streaming?: StreamingPhase;
   scale_out?: StreamingPhase & { answerer_processes: number };
-  lock_step?: { games_in_flight: number; window_s: number; model_calls_per_s: number; batches: number; games_per_s: number; endpoints: Record<'questioner' | 'answerer', EndpointFigures> };
+  lock_step?: {
+    games_in_flight: number;
+    window_s: number;
+    model_calls_per_s: number;
+    batches: number;
+    games_per_s: number;
+    endpoints: Record<'questioner' | 'answerer', EndpointFigures>;
+  };
   streaming_over_lock_step?: number | null;
   scale_out_over_streaming?: number | null;
   memory?: { games_in_flight: number; window_s: number; peak_rss_mib: Record<string, number>; max_role_rss_mib: number; model_calls_per_s: number };
@@ -171,7 +189,13 @@ async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Pro
   const simLog = await open(join(workDir, 'sim.log'), 'a');
   ctx.defer('sim log', () => simLog.close());
   const simArgv = options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=simulator.${suffix}.cpuprofile`] : [];
-  const sim = new Child('simulator', fork(join(__dirname, 'bound-sim.js'), [String(options.latencyMs), String(options.jitterMs)], { execArgv: simArgv, stdio: ['ignore', simLog.fd, simLog.fd, 'ipc'] }));
+  const sim = new Child(
+    'simulator',
+    fork(join(__dirname, 'bound-sim.js'), [String(options.latencyMs), String(options.jitterMs)], {
+      execArgv: simArgv,
+      stdio: ['ignore', simLog.fd, simLog.fd, 'ipc'],
+    }),
+  );
   ctx.defer('simulator process', () => sim.stop(5_000));
   const urls = await new Promise<Record<string, string>>((resolve, reject) => {
     sim.proc.on('message', (m: SimProcessMessage) => m.type === 'ready' && resolve(m.urls));
@@ -212,11 +236,13 @@ async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Pro
     return child;
   };
   const stopRoles = async (names: readonly string[]): Promise<void> => {
-    await Promise.all(names.map(async (name) => {
-      const child = children.get(name);
-      if (child) await child.stop();
-      children.delete(name);
-    }));
+    await Promise.all(
+      names.map(async (name) => {
+        const child = children.get(name);
+        if (child) await child.stop();
+        children.delete(name);
+      }),
+    );
   };
   ctx.defer('role processes', async () => {
     const notes = await Promise.all([...children.values()].map((c) => c.stop()));
@@ -230,15 +256,28 @@ async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Pro
 
   const result: BoundBenchResult = { concurrency: C, latency_ms: options.latencyMs, jitter_ms: options.jitterMs, targets: [] };
   let phaseNumber = 0;
-  const plan = (name: string): LaunchPlan => planFrom(config, { datasetName: dataset.name, seed: 10_000 + phaseNumber++, runId: `bench-bound-${name}-${suffix}` });
+  const plan = (name: string): LaunchPlan =>
+    planFrom(config, { datasetName: dataset.name, seed: 10_000 + phaseNumber++, runId: `bench-bound-${name}-${suffix}` });
 
   if (options.soak) {
     const soakMs = 10 * 60_000;
     const samples: Record<string, number[]> = {};
     ctx.progress(`soak: ${options.memoryGames} games in flight for ${soakMs / 60_000} minutes, RSS sampled every 5 s`);
-    await streamGames(ctx, { ch, bus, images: dataset.images, plan: plan('soak'), inFlight: options.memoryGames, warmupMs: 30_000, windowMs: soakMs, children, sim, sampleEveryMs: 5_000, onSample: (rss) => {
-      for (const [name, mib] of Object.entries(rss)) (samples[name] ??= []).push(mib);
-    } });
+    await streamGames(ctx, {
+      ch,
+      bus,
+      images: dataset.images,
+      plan: plan('soak'),
+      inFlight: options.memoryGames,
+      warmupMs: 30_000,
+      windowMs: soakMs,
+      children,
+      sim,
+      sampleEveryMs: 5_000,
+      onSample: (rss) => {
+        for (const [name, mib] of Object.entries(rss)) (samples[name] ??= []).push(mib);
+      },
+    });
     result.soak = {
       games_in_flight: options.memoryGames,
       duration_s: soakMs / 1000,
@@ -249,7 +288,19 @@ async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Pro
   }
 
   ctx.progress(`streaming: ${gamesInFlight} games in flight, warm-up ${warmupMs / 1000} s, window ${windowMs / 1000} s (load ${loadavg()[0]!.toFixed(2)})`);
-  result.streaming = await streamingPhase(ctx, { ch, bus, images: dataset.images, plan: plan('streaming'), inFlight: gamesInFlight, warmupMs, windowMs, children, sim, concurrency: { questioner: C, answerer: C }, configuredLatencyMs: options.latencyMs });
+  result.streaming = await streamingPhase(ctx, {
+    ch,
+    bus,
+    images: dataset.images,
+    plan: plan('streaming'),
+    inFlight: gamesInFlight,
+    warmupMs,
+    windowMs,
+    children,
+    sim,
+    concurrency: { questioner: C, answerer: C },
+    configuredLatencyMs: options.latencyMs,
+  });
   ctx.progress(`streaming: ${describePhase(result.streaming)}`);
 
   if (!ctx.quick && options.memoryGames > 0) {
@@ -262,9 +313,21 @@ async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Pro
     await startRole('answerer', 'answerer', roleEnv({ DG_MAX_IN_FLIGHT: memoryInFlight }));
     ctx.progress(`memory: ${options.memoryGames} games in flight (questioner and answerer restarted with DG_MAX_IN_FLIGHT=${memoryInFlight})`);
     const peaks: Record<string, number> = {};
-    const phase = await streamGames(ctx, { ch, bus, images: dataset.images, plan: plan('memory'), inFlight: options.memoryGames, warmupMs: 10_000, windowMs: 20_000, children, sim, sampleEveryMs: 1_000, onSample: (rss) => {
-      for (const [name, mib] of Object.entries(rss)) peaks[name] = Math.max(peaks[name] ?? 0, mib);
-    } });
+    const phase = await streamGames(ctx, {
+      ch,
+      bus,
+      images: dataset.images,
+      plan: plan('memory'),
+      inFlight: options.memoryGames,
+      warmupMs: 10_000,
+      windowMs: 20_000,
+      children,
+      sim,
+      sampleEveryMs: 1_000,
+      onSample: (rss) => {
+        for (const [name, mib] of Object.entries(rss)) peaks[name] = Math.max(peaks[name] ?? 0, mib);
+      },
+    });
     result.memory = {
       games_in_flight: options.memoryGames,
       window_s: 20,
@@ -285,7 +348,19 @@ async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Pro
   }
   await startRole('answerer', 'answerer-1', roleEnv({ ANSWERER_CONCURRENCY: String(half), DG_MAX_IN_FLIGHT: String(4 * half) }));
   await startRole('answerer', 'answerer-2', roleEnv({ ANSWERER_CONCURRENCY: String(C - half), DG_MAX_IN_FLIGHT: String(4 * (C - half)) }));
-  const scaleOut = await streamingPhase(ctx, { ch, bus, images: dataset.images, plan: plan('scale-out'), inFlight: gamesInFlight, warmupMs: warmupMs + 5_000, windowMs, children, sim, concurrency: { questioner: C, answerer: C }, configuredLatencyMs: options.latencyMs });
+  const scaleOut = await streamingPhase(ctx, {
+    ch,
+    bus,
+    images: dataset.images,
+    plan: plan('scale-out'),
+    inFlight: gamesInFlight,
+    warmupMs: warmupMs + 5_000,
+    windowMs,
+    children,
+    sim,
+    concurrency: { questioner: C, answerer: C },
+    configuredLatencyMs: options.latencyMs,
+  });
   result.scale_out = { ...scaleOut, answerer_processes: 2 };
   result.scale_out_over_streaming = ratioFigure(scaleOut.model_calls_per_s, result.streaming.model_calls_per_s);
   ctx.progress(`scale-out: ${describePhase(scaleOut)}`);
@@ -330,8 +405,12 @@ async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Pro
 }
 
 function describePhase(p: StreamingPhase): string {
-  const cpu = Object.entries(p.roles).map(([name, r]) => `${name} ${r.cpu_cores}`).join(', ');
-  const perCall = Object.entries(p.roles).map(([name, r]) => `${name} ${r.cpu_ms_per_call ?? '-'}`).join(', ');
+  const cpu = Object.entries(p.roles)
+    .map(([name, r]) => `${name} ${r.cpu_cores}`)
+    .join(', ');
+  const perCall = Object.entries(p.roles)
+    .map(([name, r]) => `${name} ${r.cpu_ms_per_call ?? '-'}`)
+    .join(', ');
   const q = p.endpoints.questioner;
   const a = p.endpoints.answerer;
   return `${p.model_calls_per_s} calls/s of bound ${p.bound_calls_per_s} (utilisation ${p.utilisation}; mean latency ${q.mean_latency_ms}/${a.mean_latency_ms} ms, of which handling ${q.mean_upstream_latency_ms}/${a.mean_upstream_latency_ms} ms; of the configured mean's bound ${q.utilisation_of_configured}/${a.utilisation_of_configured}), hop p50/p99 ${p.hop.p50_ms}/${p.hop.p99_ms} ms; CPU cores: ${cpu}, simulator ${p.simulator_cpu_cores}; CPU ms per model call: ${perCall}, simulator ${p.simulator_cpu_ms_per_call ?? '-'} (loop p99 ${p.simulator_loop_delay_p99_ms ?? '-'} ms); load ${p.host_load_1m}`;
@@ -345,7 +424,10 @@ async function simStats(sim: Child, reset = false): Promise<SimProcessStats> {
  * Every live role's figures. A loaded host can keep a starting process from answering for a while:
  * window boundaries wait long; samples (`optional`) skip a role that does not answer in time.
  */
-async function roleStats(children: Map<string, Child>, options: { reset?: boolean; hops?: boolean; optional?: boolean }): Promise<Record<string, RoleProcessStats>> {
+async function roleStats(
+  children: Map<string, Child>,
+  options: { reset?: boolean; hops?: boolean; optional?: boolean },
+): Promise<Record<string, RoleProcessStats>> {
   const { optional, ...request } = options;
   const entries = await Promise.all(
     [...children]
@@ -412,7 +494,8 @@ async function streamGames(ctx: BenchContext, run: StreamRun): Promise<StreamOut
     const now = await finishedGames();
     if (now > finished) lastProgress = performance.now();
     finished = now;
-    if (performance.now() - lastProgress > STALL_MS) throw new Error(`no game of run ${run.plan.runId} finished for ${STALL_MS / 1000} s (${finished} finished, ${launched} launched)`);
+    if (performance.now() - lastProgress > STALL_MS)
+      throw new Error(`no game of run ${run.plan.runId} finished for ${STALL_MS / 1000} s (${finished} finished, ${launched} launched)`);
     if (run.sampleEveryMs !== undefined && performance.now() - lastSample >= run.sampleEveryMs) {
       lastSample = performance.now();
       const stats = await roleStats(run.children, { optional: true });
@@ -442,17 +525,42 @@ async function streamGames(ctx: BenchContext, run: StreamRun): Promise<StreamOut
   if (drained < launched) ctx.progress(`${launched - drained} games of ${run.plan.runId} still unfinished after ${DRAIN_MS / 1000} s; going on`);
   const windowMs = simAfter.atMs - simBefore.atMs;
   const calls = Object.keys(simAfter.endpoints).reduce((sum, k) => sum + simAfter.endpoints[k]!.calls - simBefore.endpoints[k]!.calls, 0);
-  return { windowMs, finishedInWindow: finishedAfter - finishedBefore, callsPerS: significant(perSecond(calls, windowMs)), simBefore, simAfter, rolesBefore, rolesAfter, peakRssMib };
+  return {
+    windowMs,
+    finishedInWindow: finishedAfter - finishedBefore,
+    callsPerS: significant(perSecond(calls, windowMs)),
+    simBefore,
+    simAfter,
+    rolesBefore,
+    rolesAfter,
+    peakRssMib,
+  };
 }
 
-async function streamingPhase(ctx: BenchContext, run: Omit<StreamRun, 'sampleEveryMs' | 'onSample'> & { concurrency: Record<'questioner' | 'answerer', number>; configuredLatencyMs: number }): Promise<StreamingPhase> {
+async function streamingPhase(
+  ctx: BenchContext,
+  run: Omit<StreamRun, 'sampleEveryMs' | 'onSample'> & { concurrency: Record<'questioner' | 'answerer', number>; configuredLatencyMs: number },
+): Promise<StreamingPhase> {
   const outcome = await streamGames(ctx, { ...run, sampleEveryMs: 2_000 });
   const endpoints = {
-    questioner: endpointFigures(outcome.simBefore.endpoints.questioner!, outcome.simAfter.endpoints.questioner!, outcome.windowMs, run.concurrency.questioner, run.configuredLatencyMs),
-    answerer: endpointFigures(outcome.simBefore.endpoints.answerer!, outcome.simAfter.endpoints.answerer!, outcome.windowMs, run.concurrency.answerer, run.configuredLatencyMs),
+    questioner: endpointFigures(
+      outcome.simBefore.endpoints.questioner!,
+      outcome.simAfter.endpoints.questioner!,
+      outcome.windowMs,
+      run.concurrency.questioner,
+      run.configuredLatencyMs,
+    ),
+    answerer: endpointFigures(
+      outcome.simBefore.endpoints.answerer!,
+      outcome.simAfter.endpoints.answerer!,
+      outcome.windowMs,
+      run.concurrency.answerer,
+      run.configuredLatencyMs,
+    ),
   };
   const totalPerS = endpoints.questioner.calls_per_s + endpoints.answerer.calls_per_s;
-  const callsFor = (name: string): number => (name === 'questioner' ? endpoints.questioner.calls_per_s : name.startsWith('answerer') ? endpoints.answerer.calls_per_s : totalPerS);
+  const callsFor = (name: string): number =>
+    name === 'questioner' ? endpoints.questioner.calls_per_s : name.startsWith('answerer') ? endpoints.answerer.calls_per_s : totalPerS;
   const roles: Record<string, RoleFigures> = {};
   const allHops: number[] = [];
   for (const [name, after] of Object.entries(outcome.rolesAfter)) {
@@ -485,7 +593,10 @@ async function streamingPhase(ctx: BenchContext, run: Omit<StreamRun, 'sampleEve
     hop: hopFigures(allHops),
     roles,
     simulator_cpu_cores: cpuCores(outcome.simBefore.cpu, outcome.simAfter.cpu, outcome.windowMs),
-    simulator_cpu_ms_per_call: cpuMsPerCall((outcome.simAfter.cpu.user - outcome.simBefore.cpu.user + outcome.simAfter.cpu.system - outcome.simBefore.cpu.system) / 1000 / outcome.windowMs, totalPerS),
+    simulator_cpu_ms_per_call: cpuMsPerCall(
+      (outcome.simAfter.cpu.user - outcome.simBefore.cpu.user + outcome.simAfter.cpu.system - outcome.simBefore.cpu.system) / 1000 / outcome.windowMs,
+      totalPerS,
+    ),
     simulator_loop_delay_p99_ms: outcome.simAfter.loopDelayMs ? significant(outcome.simAfter.loopDelayMs.p99, 3) : null,
     host_load_1m: significant(loadavg()[0]!, 3),
   };

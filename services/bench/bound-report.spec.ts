@@ -4,12 +4,26 @@ import { Pool } from './lockstep';
 import { renderTable, tableRows, type BenchReport } from './report';
 import type { BoundBenchResult } from './bound-bench';
 
-const counters = (over: Partial<EndpointCounters>): EndpointCounters => ({ calls: 0, failed: 0, inFlight: 0, busyArea: 0, latencySumMs: 0, peakInFlight: 0, upstreamLatencySumMs: 0, ...over });
+const counters = (over: Partial<EndpointCounters>): EndpointCounters => ({
+  calls: 0,
+  failed: 0,
+  inFlight: 0,
+  busyArea: 0,
+  latencySumMs: 0,
+  peakInFlight: 0,
+  upstreamLatencySumMs: 0,
+  ...over,
+});
 
 describe('bound bench arithmetic', () => {
   it("derives calls/s, mean in-flight and the Little's-law bound of one endpoint over a window", () => {
     // 10 s window: 2,400 calls of 250 ms mean with 60 in flight on average, at C = 64.
-    const figures = endpointFigures(counters({ calls: 100, latencySumMs: 25_000, busyArea: 1_000 }), counters({ calls: 2_500, latencySumMs: 625_000, busyArea: 601_000, failed: 2 }), 10_000, 64);
+    const figures = endpointFigures(
+      counters({ calls: 100, latencySumMs: 25_000, busyArea: 1_000 }),
+      counters({ calls: 2_500, latencySumMs: 625_000, busyArea: 601_000, failed: 2 }),
+      10_000,
+      64,
+    );
     expect(figures.calls).toBe(2_400);
     expect(figures.calls_per_s).toBe(240);
     expect(figures.mean_latency_ms).toBe(250);
@@ -23,7 +37,13 @@ describe('bound bench arithmetic', () => {
 
   it('splits the served latency into handling and receiving the request and judges against the configured mean too', () => {
     // 2,000 calls served at 300 ms mean, of which 280 ms after the request was read, configured 250 ms, C = 64, 10 s.
-    const figures = endpointFigures(counters({}), counters({ calls: 2_000, latencySumMs: 600_000, upstreamLatencySumMs: 560_000, busyArea: 600_000 }), 10_000, 64, 250);
+    const figures = endpointFigures(
+      counters({}),
+      counters({ calls: 2_000, latencySumMs: 600_000, upstreamLatencySumMs: 560_000, busyArea: 600_000 }),
+      10_000,
+      64,
+      250,
+    );
     expect(figures.mean_latency_ms).toBe(300);
     expect(figures.mean_upstream_latency_ms).toBe(280);
     expect(figures.bound_calls_per_s).toBe(213.3);
@@ -54,7 +74,12 @@ describe('bound bench arithmetic', () => {
   });
 
   it('judges each target of issue 10 from its figure, and leaves unmeasured ones open', () => {
-    const checks = targetChecks({ utilisation: [0.95, 0.89], streamingOverLockStep: 1.8, hop: { count: 5, p50_ms: 3, p99_ms: 30, max_ms: 40 }, peakRssMibAt1000: null });
+    const checks = targetChecks({
+      utilisation: [0.95, 0.89],
+      streamingOverLockStep: 1.8,
+      hop: { count: 5, p50_ms: 3, p99_ms: 30, max_ms: 40 },
+      peakRssMibAt1000: null,
+    });
     expect(checks.map((c) => [c.target.split(' ')[0], c.value, c.met])).toEqual([
       ['utilisation', 0.89, false],
       ['streaming', 1.8, true],
@@ -94,7 +119,19 @@ describe('lock-step Pool', () => {
 
 describe('bound bench table', () => {
   it('prints each figure with its same-run bound or baseline and the ratio, and the target verdicts', () => {
-    const endpoint = { calls: 2_400, calls_per_s: 240, mean_in_flight: 60, mean_latency_ms: 300, bound_calls_per_s: 213, utilisation: 1.13, concurrency: 64, failed: 0, mean_upstream_latency_ms: 280, configured_bound_calls_per_s: 256, utilisation_of_configured: 0.938 };
+    const endpoint = {
+      calls: 2_400,
+      calls_per_s: 240,
+      mean_in_flight: 60,
+      mean_latency_ms: 300,
+      bound_calls_per_s: 213,
+      utilisation: 1.13,
+      concurrency: 64,
+      failed: 0,
+      mean_upstream_latency_ms: 280,
+      configured_bound_calls_per_s: 256,
+      utilisation_of_configured: 0.938,
+    };
     const bound: BoundBenchResult = {
       concurrency: 64,
       latency_ms: 250,
@@ -108,17 +145,49 @@ describe('bound bench table', () => {
         endpoints: { questioner: endpoint, answerer: endpoint },
         games_per_s: 40,
         hop: { count: 10, p50_ms: 2, p99_ms: 20, max_ms: 30 },
-        roles: { sink: { cpu_cores: 0.1, peak_rss_mib: 120, heap_used_mib: 50, external_mib: 5, loop_delay_p99_ms: 12, hop: { count: 2, p50_ms: 1, p99_ms: 2, max_ms: 2 }, cpu_ms_per_call: 0.208 } },
+        roles: {
+          sink: {
+            cpu_cores: 0.1,
+            peak_rss_mib: 120,
+            heap_used_mib: 50,
+            external_mib: 5,
+            loop_delay_p99_ms: 12,
+            hop: { count: 2, p50_ms: 1, p99_ms: 2, max_ms: 2 },
+            cpu_ms_per_call: 0.208,
+          },
+        },
         simulator_cpu_cores: 0.3,
         simulator_cpu_ms_per_call: 0.625,
         simulator_loop_delay_p99_ms: 20,
         host_load_1m: 1.5,
       },
-      lock_step: { games_in_flight: 256, window_s: 30, model_calls_per_s: 240, batches: 20, games_per_s: 20, endpoints: { questioner: endpoint, answerer: endpoint } },
+      lock_step: {
+        games_in_flight: 256,
+        window_s: 30,
+        model_calls_per_s: 240,
+        batches: 20,
+        games_per_s: 20,
+        endpoints: { questioner: endpoint, answerer: endpoint },
+      },
       streaming_over_lock_step: 2,
-      targets: targetChecks({ utilisation: [0.938, 0.938], streamingOverLockStep: 2, hop: { count: 10, p50_ms: 2, p99_ms: 20, max_ms: 30 }, peakRssMibAt1000: null }),
+      targets: targetChecks({
+        utilisation: [0.938, 0.938],
+        streamingOverLockStep: 2,
+        hop: { count: 10, p50_ms: 2, p99_ms: 20, max_ms: 30 },
+        peakRssMibAt1000: null,
+      }),
     };
-    const report: BenchReport = { started_at: '', finished_at: '', quick: true, host: { cpus: 2, node: 'v24', platform: 'linux-x64', load_average_1m_before: 1, load_average_1m_after: 1 }, stack_started_by_bench: false, order: ['bound'], bound, runs: {}, ok: true };
+    const report: BenchReport = {
+      started_at: '',
+      finished_at: '',
+      quick: true,
+      host: { cpus: 2, node: 'v24', platform: 'linux-x64', load_average_1m_before: 1, load_average_1m_after: 1 },
+      stack_started_by_bench: false,
+      order: ['bound'],
+      bound,
+      runs: {},
+      ok: true,
+    };
     const rows = tableRows(report);
     expect(rows.find((r) => r.figure.startsWith('model calls/s'))).toMatchObject({ measured: '480', baseline: "Little's law C/latency 512", ratio: '0.938' });
     expect(rows.find((r) => r.figure === 'lock-step model calls/s')).toMatchObject({ measured: '240', ratio: '2x' });
@@ -126,7 +195,11 @@ describe('bound bench table', () => {
     expect(rows.find((r) => r.figure.startsWith('target: RSS'))).toMatchObject({ baseline: 'not measured' });
     expect(renderTable(rows)).toContain('sink: CPU cores, RSS MiB, loop p99 ms');
     expect(rows.find((r) => r.figure === 'sink: CPU ms per model call')).toMatchObject({ measured: '0.208', baseline: 'per call of both endpoints' });
-    expect(rows.find((r) => r.figure.startsWith('questioner: served latency'))).toMatchObject({ measured: '300 (280; 20)', baseline: 'configured mean 250 ms: bound 256', ratio: '0.938' });
+    expect(rows.find((r) => r.figure.startsWith('questioner: served latency'))).toMatchObject({
+      measured: '300 (280; 20)',
+      baseline: 'configured mean 250 ms: bound 256',
+      ratio: '0.938',
+    });
     expect(rows.find((r) => r.figure.startsWith('simulator: CPU ms per model call'))).toMatchObject({ measured: '0.625, 20' });
   });
 });

@@ -27,7 +27,13 @@ export interface EndpointFigures {
 }
 
 /** One endpoint's figures over a window, from its counters at the window's start and end. */
-export function endpointFigures(before: EndpointCounters, after: EndpointCounters, windowMs: number, concurrency: number, configuredMeanMs?: number): EndpointFigures {
+export function endpointFigures(
+  before: EndpointCounters,
+  after: EndpointCounters,
+  windowMs: number,
+  concurrency: number,
+  configuredMeanMs?: number,
+): EndpointFigures {
   if (!(windowMs > 0)) throw new RangeError(`window must be positive, got ${windowMs} ms`);
   const calls = after.calls - before.calls;
   const latencySum = after.latencySumMs - before.latencySumMs;
@@ -43,7 +49,10 @@ export function endpointFigures(before: EndpointCounters, after: EndpointCounter
     utilisation: ratioFigure(callsPerS, bound),
     concurrency,
     failed: after.failed - before.failed,
-    mean_upstream_latency_ms: calls > 0 && after.upstreamLatencySumMs !== undefined && before.upstreamLatencySumMs !== undefined ? significant((after.upstreamLatencySumMs - before.upstreamLatencySumMs) / calls) : null,
+    mean_upstream_latency_ms:
+      calls > 0 && after.upstreamLatencySumMs !== undefined && before.upstreamLatencySumMs !== undefined
+        ? significant((after.upstreamLatencySumMs - before.upstreamLatencySumMs) / calls)
+        : null,
     configured_bound_calls_per_s: configuredMeanMs !== undefined && configuredMeanMs > 0 ? significant((concurrency * 1000) / configuredMeanMs) : null,
     utilisation_of_configured: configuredMeanMs !== undefined && configuredMeanMs > 0 ? ratioFigure(callsPerS, (concurrency * 1000) / configuredMeanMs) : null,
   };

@@ -79,7 +79,12 @@ async function runBusBench(ctx: BenchContext): Promise<BusBenchResult> {
     await bus.publishBatch(events.slice(i, i + PUBLISH_BATCH).map((value) => ({ topic: 'gameCurated' as const, key: value.game.header.gameId, value })));
   }
   const published = performance.now();
-  await pollUntil(ctx, () => handled, (n) => n >= count, 5);
+  await pollUntil(
+    ctx,
+    () => handled,
+    (n) => n >= count,
+    5,
+  );
   const consumed = performance.now();
   const busPublish = perSecond(count, published - started);
   const busEndToEnd = perSecond(count, consumed - started);
@@ -115,7 +120,13 @@ async function topicPartitions(ctx: BenchContext, prefix: string): Promise<numbe
   }
 }
 
-async function rawRun(ctx: BenchContext, prefix: string, events: readonly GameCurated[], bytes: readonly Buffer[], partitions: number): Promise<{ publish: number; endToEnd: number }> {
+async function rawRun(
+  ctx: BenchContext,
+  prefix: string,
+  events: readonly GameCurated[],
+  bytes: readonly Buffer[],
+  partitions: number,
+): Promise<{ publish: number; endToEnd: number }> {
   const topic = `${prefix}raw.game-curated`;
   const kafka = rawKafka(ctx.config, 'dg-bench-raw');
   const admin = kafka.admin();
@@ -142,7 +153,12 @@ async function rawRun(ctx: BenchContext, prefix: string, events: readonly GameCu
       received += batch.messages.length;
     },
   });
-  await pollUntil(ctx, () => joined, (j) => j, 20);
+  await pollUntil(
+    ctx,
+    () => joined,
+    (j) => j,
+    20,
+  );
 
   const started = performance.now();
   for (let i = 0; i < bytes.length; i += PUBLISH_BATCH) {
@@ -151,7 +167,12 @@ async function rawRun(ctx: BenchContext, prefix: string, events: readonly GameCu
     await producer.sendBatch({ acks: -1, topicMessages: [{ topic, messages }] });
   }
   const published = performance.now();
-  await pollUntil(ctx, () => received, (n) => n >= bytes.length, 5);
+  await pollUntil(
+    ctx,
+    () => received,
+    (n) => n >= bytes.length,
+    5,
+  );
   const consumed = performance.now();
   await consumer.disconnect();
   await producer.disconnect();

@@ -68,7 +68,14 @@ describe('runBench', () => {
   it('stops when interrupted', async () => {
     const interrupt = new AbortController();
     interrupt.abort(new Error('interrupted'));
-    const outcome = await run({ name: 'late', timeoutMs: 10_000, run: (ctx) => new Promise<never>((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))) }, interrupt.signal);
+    const outcome = await run(
+      {
+        name: 'late',
+        timeoutMs: 10_000,
+        run: (ctx) => new Promise<never>((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))),
+      },
+      interrupt.signal,
+    );
     expect(outcome).toMatchObject({ ok: false, error: 'interrupted' });
   });
 });

@@ -108,7 +108,12 @@ async function withTimeout<T>(work: Promise<T>, ms: number, message: string): Pr
  * Polls `check` until it returns a value `done` accepts. Stops with the abort reason when the
  * bench is aborted (its hard timeout is the deadline).
  */
-export async function pollUntil<T>(ctx: Pick<BenchContext, 'signal' | 'checkpoint'>, check: () => Promise<T> | T, done: (value: T) => boolean, intervalMs: number): Promise<T> {
+export async function pollUntil<T>(
+  ctx: Pick<BenchContext, 'signal' | 'checkpoint'>,
+  check: () => Promise<T> | T,
+  done: (value: T) => boolean,
+  intervalMs: number,
+): Promise<T> {
   for (;;) {
     ctx.checkpoint();
     const value = await check();

@@ -106,7 +106,12 @@ async function runE2eBench(ctx: BenchContext, inFlight: number): Promise<E2eBenc
     return 'dropped';
   });
 
-  const sim = await startSimVlm({ host: '127.0.0.1', port: 0, defaults: { errorRate: 0, latencyMs: 0, latencyJitterMs: 0, failureRate: 0 }, models: DEFAULT_MODEL_PRESETS });
+  const sim = await startSimVlm({
+    host: '127.0.0.1',
+    port: 0,
+    defaults: { errorRate: 0, latencyMs: 0, latencyJitterMs: 0, failureRate: 0 },
+    models: DEFAULT_MODEL_PRESETS,
+  });
   ctx.defer('simulated VLM', () => sim.close());
   const config = ctx.configWith({
     DG_TOPIC_PREFIX: prefix,
@@ -126,7 +131,11 @@ async function runE2eBench(ctx: BenchContext, inFlight: number): Promise<E2eBenc
   // Registered before it resolves: roles still starting when the bench is aborted are closed too.
   const starting = startRoles(config, ROLE_NAMES);
   let closing: Promise<void> | undefined;
-  const closeRoles = (): Promise<void> => (closing ??= starting.then((app) => app.close(), () => undefined));
+  const closeRoles = (): Promise<void> =>
+    (closing ??= starting.then(
+      (app) => app.close(),
+      () => undefined,
+    ));
   ctx.defer('roles', closeRoles);
   await starting;
   const bus = standaloneBus(config);
@@ -259,7 +268,8 @@ async function playWindowed(
     if (now > finished) lastProgress = performance.now();
     finished = now;
     // A lost game would otherwise hold the bench until its hard timeout.
-    if (performance.now() - lastProgress > STALL_MS) throw new Error(`no game of run ${run.plan.runId} finished for ${STALL_MS / 1000} s (${finished} of ${run.count} finished, ${launched} launched)`);
+    if (performance.now() - lastProgress > STALL_MS)
+      throw new Error(`no game of run ${run.plan.runId} finished for ${STALL_MS / 1000} s (${finished} of ${run.count} finished, ${launched} launched)`);
   }
   return performance.now() - started;
 }

@@ -54,7 +54,9 @@ export async function deleteSubjects(config: DgConfig, prefix: string): Promise<
   const counts = { deleted: 0, kept: 0 };
   for (const key of TOPIC_KEYS) {
     const subject = encodeURIComponent(subjectFor(topicName(key, prefix)));
-    const response = await fetch(`${config.schemaRegistry.url}/subjects/${subject}`, { method: 'DELETE', signal: AbortSignal.timeout(5_000) }).catch(() => undefined);
+    const response = await fetch(`${config.schemaRegistry.url}/subjects/${subject}`, { method: 'DELETE', signal: AbortSignal.timeout(5_000) }).catch(
+      () => undefined,
+    );
     if (response?.ok) counts.deleted++;
     else if (response?.status !== 404) counts.kept++;
   }

@@ -1,6 +1,17 @@
 import type { GameState } from '../../schemas/generated/events';
 import { ImageUrlResolver, turnSeed } from '../role-runtime';
-import { answererRequestKind, buildAnswererMessages, buildQuestionerMessages, decideAnswererStep, decideQuestionerStep, nextSpeaker, parseAnswererOutput, parseQuestionerOutput, type ModelCall, loadPrompts } from '../game';
+import {
+  answererRequestKind,
+  buildAnswererMessages,
+  buildQuestionerMessages,
+  decideAnswererStep,
+  decideQuestionerStep,
+  nextSpeaker,
+  parseAnswererOutput,
+  parseQuestionerOutput,
+  type ModelCall,
+  loadPrompts,
+} from '../game';
 
 /**
  * The lock-step baseline: how batch pipelines (distilabel- or clembench-style runners) play games.

@@ -96,7 +96,12 @@ export function tableRows(report: BenchReport): TableRow[] {
       add('e2e', 'model calls/s', f(r.model_calls_per_s), `sim-only ${f(r.simulator_bound_model_calls_per_s)}`);
       add('e2e', 'CPU busy, cores: this process / host', `${f(r.process_cpu_cores)} / ${f(r.host_busy_cores)}`, `of ${report.host.cpus}`);
       add('e2e', 'game latency p50 / p95 ms', `${f(r.game_latency_ms.p50)} / ${f(r.game_latency_ms.p95)}`);
-      add('e2e', 'per call: transport gap p50 / p95 ms', `${f(r.transport_gap_ms.p50)} / ${f(r.transport_gap_ms.p95)}`, `model call ${f(r.model_call_ms.p50)} / ${f(r.model_call_ms.p95)}`);
+      add(
+        'e2e',
+        'per call: transport gap p50 / p95 ms',
+        `${f(r.transport_gap_ms.p50)} / ${f(r.transport_gap_ms.p95)}`,
+        `model call ${f(r.model_call_ms.p50)} / ${f(r.model_call_ms.p95)}`,
+      );
       add('e2e', 'peak RSS / heap MiB', `${f(r.peak_rss_mib)} / ${f(r.peak_heap_used_mib)}`, `idle ${f(r.idle_rss_mib)} / ${f(r.idle_heap_used_mib)}`);
       add('e2e', `RSS growth per in-flight game KiB`, f(r.rss_growth_per_in_flight_game_kib), `${r.games_in_flight} in flight`);
       add('e2e', 'success rate', f(r.success_rate), `${r.games} games`);
@@ -118,24 +123,72 @@ function boundRows(r: BoundBenchResult, add: (bench: string, figure: string, mea
     add(b, `model calls/s, ${s.games_in_flight} games in flight`, f(s.model_calls_per_s), `Little's law C/latency ${f(s.bound_calls_per_s)}`, f(s.utilisation));
     for (const role of ['questioner', 'answerer'] as const) {
       const e = s.endpoints[role];
-      add(b, `${role}: calls/s, mean in-flight`, `${f(e.calls_per_s)}, ${f(e.mean_in_flight)}`, `bound ${f(e.bound_calls_per_s)} (${e.concurrency}/${f(e.mean_latency_ms)} ms)`, f(e.utilisation));
+      add(
+        b,
+        `${role}: calls/s, mean in-flight`,
+        `${f(e.calls_per_s)}, ${f(e.mean_in_flight)}`,
+        `bound ${f(e.bound_calls_per_s)} (${e.concurrency}/${f(e.mean_latency_ms)} ms)`,
+        f(e.utilisation),
+      );
       if (e.configured_bound_calls_per_s !== undefined && e.configured_bound_calls_per_s !== null) {
-        add(b, `${role}: served latency ms (handling; receiving)`, `${f(e.mean_latency_ms)} (${f(e.mean_upstream_latency_ms ?? null)}; ${e.mean_upstream_latency_ms == null ? '-' : f(significant(e.mean_latency_ms - e.mean_upstream_latency_ms, 3))})`, `configured mean ${r.latency_ms} ms: bound ${f(e.configured_bound_calls_per_s)}`, f(e.utilisation_of_configured ?? null));
+        add(
+          b,
+          `${role}: served latency ms (handling; receiving)`,
+          `${f(e.mean_latency_ms)} (${f(e.mean_upstream_latency_ms ?? null)}; ${e.mean_upstream_latency_ms == null ? '-' : f(significant(e.mean_latency_ms - e.mean_upstream_latency_ms, 3))})`,
+          `configured mean ${r.latency_ms} ms: bound ${f(e.configured_bound_calls_per_s)}`,
+          f(e.utilisation_of_configured ?? null),
+        );
       }
     }
     add(b, 'games/s', f(s.games_per_s));
     add(b, 'per-hop publish→handler p50 / p99 ms', `${f(s.hop.p50_ms)} / ${f(s.hop.p99_ms)}`, 'target 5 / 25');
     for (const [name, role] of Object.entries(s.roles)) {
-      add(b, `${name}: CPU cores, RSS MiB, loop p99 ms`, `${f(role.cpu_cores)}, ${f(role.peak_rss_mib)}, ${f(role.loop_delay_p99_ms)}`, `hop p50/p99 ${f(role.hop.p50_ms)}/${f(role.hop.p99_ms)}`);
-      if (role.cpu_ms_per_call !== undefined) add(b, `${name}: CPU ms per model call`, f(role.cpu_ms_per_call), name === 'questioner' || name.startsWith('answerer') ? 'per call of its endpoint' : 'per call of both endpoints');
+      add(
+        b,
+        `${name}: CPU cores, RSS MiB, loop p99 ms`,
+        `${f(role.cpu_cores)}, ${f(role.peak_rss_mib)}, ${f(role.loop_delay_p99_ms)}`,
+        `hop p50/p99 ${f(role.hop.p50_ms)}/${f(role.hop.p99_ms)}`,
+      );
+      if (role.cpu_ms_per_call !== undefined)
+        add(
+          b,
+          `${name}: CPU ms per model call`,
+          f(role.cpu_ms_per_call),
+          name === 'questioner' || name.startsWith('answerer') ? 'per call of its endpoint' : 'per call of both endpoints',
+        );
     }
     add(b, 'simulator CPU cores; host load (1 min)', `${f(s.simulator_cpu_cores)}; ${f(s.host_load_1m)}`);
-    if (s.simulator_cpu_ms_per_call !== undefined) add(b, 'simulator: CPU ms per model call, loop p99 ms', `${f(s.simulator_cpu_ms_per_call)}, ${f(s.simulator_loop_delay_p99_ms ?? null)}`);
+    if (s.simulator_cpu_ms_per_call !== undefined)
+      add(b, 'simulator: CPU ms per model call, loop p99 ms', `${f(s.simulator_cpu_ms_per_call)}, ${f(s.simulator_loop_delay_p99_ms ?? null)}`);
   }
-  if (r.lock_step) add(b, 'lock-step model calls/s', f(r.lock_step.model_calls_per_s), `streaming ${f(s?.model_calls_per_s)}`, `${f(r.streaming_over_lock_step ?? null)}x`);
-  if (r.scale_out) add(b, 'scale-out (2 answerers, C split) calls/s', f(r.scale_out.model_calls_per_s), `one answerer ${f(s?.model_calls_per_s)}`, f(r.scale_out_over_streaming ?? null));
-  if (r.memory) add(b, `max RSS per role, ${r.memory.games_in_flight} in flight MiB`, f(r.memory.max_role_rss_mib), 'target 250 MB', Object.entries(r.memory.peak_rss_mib).map(([k, v]) => `${k} ${f(v)}`).join(' '));
-  if (r.soak) add(b, `soak RSS drift MiB (${r.soak.duration_s} s)`, Object.entries(r.soak.rss_drift_mib).map(([k, v]) => `${k} ${f(v)}`).join(', '));
+  if (r.lock_step)
+    add(b, 'lock-step model calls/s', f(r.lock_step.model_calls_per_s), `streaming ${f(s?.model_calls_per_s)}`, `${f(r.streaming_over_lock_step ?? null)}x`);
+  if (r.scale_out)
+    add(
+      b,
+      'scale-out (2 answerers, C split) calls/s',
+      f(r.scale_out.model_calls_per_s),
+      `one answerer ${f(s?.model_calls_per_s)}`,
+      f(r.scale_out_over_streaming ?? null),
+    );
+  if (r.memory)
+    add(
+      b,
+      `max RSS per role, ${r.memory.games_in_flight} in flight MiB`,
+      f(r.memory.max_role_rss_mib),
+      'target 250 MB',
+      Object.entries(r.memory.peak_rss_mib)
+        .map(([k, v]) => `${k} ${f(v)}`)
+        .join(' '),
+    );
+  if (r.soak)
+    add(
+      b,
+      `soak RSS drift MiB (${r.soak.duration_s} s)`,
+      Object.entries(r.soak.rss_drift_mib)
+        .map(([k, v]) => `${k} ${f(v)}`)
+        .join(', '),
+    );
   for (const t of r.targets) add(b, `target: ${t.target}`, f(t.value), t.met === null ? 'not measured' : t.met ? 'met' : 'MISSED');
 }
 
@@ -145,6 +198,14 @@ export function renderTable(rows: readonly TableRow[]): string {
   const width = (key: keyof TableRow): number => Math.max(...all.map((r) => r[key].length));
   const widths = { bench: width('bench'), figure: width('figure'), measured: width('measured'), baseline: width('baseline'), ratio: width('ratio') };
   const line = (r: TableRow): string =>
-    [r.bench.padEnd(widths.bench), r.figure.padEnd(widths.figure), r.measured.padStart(widths.measured), r.baseline.padEnd(widths.baseline), r.ratio.padStart(widths.ratio)].join('  ').trimEnd();
+    [
+      r.bench.padEnd(widths.bench),
+      r.figure.padEnd(widths.figure),
+      r.measured.padStart(widths.measured),
+      r.baseline.padEnd(widths.baseline),
+      r.ratio.padStart(widths.ratio),
+    ]
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }

@@ -45,7 +45,13 @@ export async function runBenches(options: RunBenchesOptions): Promise<BenchRepor
     started_at: new Date().toISOString(),
     finished_at: '',
     quick: options.quick,
-    host: { cpus: cpus().length, node: process.version, platform: `${process.platform}-${process.arch}`, load_average_1m_before: significant(loadavg()[0]!, 3), load_average_1m_after: 0 },
+    host: {
+      cpus: cpus().length,
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+      load_average_1m_before: significant(loadavg()[0]!, 3),
+      load_average_1m_after: 0,
+    },
     stack_started_by_bench: options.stackStartedByBench,
     order,
     runs: {},
@@ -55,7 +61,13 @@ export async function runBenches(options: RunBenchesOptions): Promise<BenchRepor
     if (options.interrupt.aborted) break;
     const bench = benches[name]();
     options.progress(`${name}: running (hard timeout ${bench.timeoutMs / 1000} s)`);
-    const outcome = await runBench(bench, { quick: options.quick, config: options.config, configWith: options.configWith, interrupt: options.interrupt, progress: options.progress });
+    const outcome = await runBench(bench, {
+      quick: options.quick,
+      config: options.config,
+      configWith: options.configWith,
+      interrupt: options.interrupt,
+      progress: options.progress,
+    });
     (report as unknown as Record<BenchName, unknown>)[name] = outcome.ok ? outcome.result : { error: outcome.error };
     report.runs[name] = { elapsed_s: significant(outcome.elapsedMs / 1000, 3), cleanup_notes: outcome.cleanupNotes, cleanup_problems: outcome.cleanupProblems };
     if (!outcome.ok || outcome.cleanupProblems.length > 0) report.ok = false;

@@ -3,7 +3,18 @@ import { ImageUrlResolver, turnSeed } from '../role-runtime';
 import { loadImageBytes } from '../datasets/image-bytes';
 import { MissingSceneError, readSceneFromPng } from '../datasets/png-text';
 import type { Scene } from '../datasets/scene';
-import { answererRequestKind, buildAnswererMessages, buildQuestionerMessages, decideAnswererStep, decideQuestionerStep, nextSpeaker, parseAnswererOutput, parseQuestionerOutput, type ModelCall, loadPrompts } from '../game';
+import {
+  answererRequestKind,
+  buildAnswererMessages,
+  buildQuestionerMessages,
+  decideAnswererStep,
+  decideQuestionerStep,
+  nextSpeaker,
+  parseAnswererOutput,
+  parseQuestionerOutput,
+  type ModelCall,
+  loadPrompts,
+} from '../game';
 import { DEFAULT_BEHAVIOUR, simulateCompletion, type SimBehaviour } from '../sim-vlm';
 
 export interface SimBoundResult {
@@ -36,7 +47,12 @@ export async function simulatorBound(games: readonly GameState[], options: { sig
       if (nextSpeaker(game) === 'questioner') {
         const messages = buildQuestionerMessages(game, await images.urlsFor(game.setup.candidates), loadPrompts(game.setup.questioner.promptVersion));
         const completion = await simulateCompletion({ messages, behaviour, seed: turnSeed(game) }, sceneOfImageUrl);
-        const decided = decideQuestionerStep(game, parseQuestionerOutput(completion.content, game.setup.candidates.length), call(completion.content), Date.now());
+        const decided = decideQuestionerStep(
+          game,
+          parseQuestionerOutput(completion.content, game.setup.candidates.length),
+          call(completion.content),
+          Date.now(),
+        );
         if (decided.kind === 'end') {
           if (decided.event.ending.kind === 'guess' && decided.event.ending.guessedIndex === game.setup.targetIndex) successes++;
           break;

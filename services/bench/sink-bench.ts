@@ -32,7 +32,6 @@ export interface SinkBenchResult {
   rows_verified: number;
 }
 
-
 /**
  * Rows per second into ClickHouse through the sink's BatchWriter against one raw insert per table
  * of the same rows, in a database of its own (migrated, dropped afterwards). The writer runs twice
@@ -94,8 +93,18 @@ async function runSinkBench(ctx: BenchContext): Promise<SinkBenchResult> {
 
     const rawStarted = performance.now();
     await Promise.all([
-      raw.insert({ table: `${database}.${GAMES_TABLE.name}`, values: forRaw.games, format: 'JSONEachRow', columns: [...GAMES_TABLE.columns] as [string, ...string[]] }),
-      raw.insert({ table: `${database}.${TURNS_TABLE.name}`, values: forRaw.turns, format: 'JSONEachRow', columns: [...TURNS_TABLE.columns] as [string, ...string[]] }),
+      raw.insert({
+        table: `${database}.${GAMES_TABLE.name}`,
+        values: forRaw.games,
+        format: 'JSONEachRow',
+        columns: [...GAMES_TABLE.columns] as [string, ...string[]],
+      }),
+      raw.insert({
+        table: `${database}.${TURNS_TABLE.name}`,
+        values: forRaw.turns,
+        format: 'JSONEachRow',
+        columns: [...TURNS_TABLE.columns] as [string, ...string[]],
+      }),
     ]);
     const rawMs = performance.now() - rawStarted;
     rowsWritten += 3 * rowsPerRound;

@@ -26,7 +26,14 @@ export interface ChaosFigures {
   /** Partitions of a role group's input topics with uncommitted messages left. */
   stuckPartitions: Array<{ group: string; topic: string; partition: number; lag: number }>;
   /** total counts one letter per reading group (gameRequested has two); poisonRecordsDeadLettered counts distinct poison records. */
-  deadLetters: { total: number; injected: number; poisonRecordsDeadLettered: number; unexpected: number; bySource: Record<string, number>; unexpectedSamples: string[] };
+  deadLetters: {
+    total: number;
+    injected: number;
+    poisonRecordsDeadLettered: number;
+    unexpected: number;
+    bySource: Record<string, number>;
+    unexpectedSamples: string[];
+  };
   modelCalls: { served: number; failed: Record<string, number>; turnsRecorded: number };
 }
 
@@ -154,7 +161,14 @@ async function readDeadLetters(kafka: Kafka, admin: Admin, input: ChecksInput): 
   const topic = topicName('deadLetter', input.config.topics.prefix);
   const ends = await admin.fetchTopicOffsets(topic);
   const expected = ends.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
-  const result: ChaosFigures['deadLetters'] = { total: expected, injected: input.injectedPoison, poisonRecordsDeadLettered: 0, unexpected: 0, bySource: {}, unexpectedSamples: [] };
+  const result: ChaosFigures['deadLetters'] = {
+    total: expected,
+    injected: input.injectedPoison,
+    poisonRecordsDeadLettered: 0,
+    unexpected: 0,
+    bySource: {},
+    unexpectedSamples: [],
+  };
   const poisonKeys = new Set<string>();
   if (expected === 0) return result;
   const highs = new Map(ends.map((p) => [p.partition, Number(p.high)]));
@@ -176,7 +190,8 @@ async function readDeadLetters(kafka: Kafka, admin: Admin, input: ChecksInput): 
           if (key.startsWith(input.poisonKeyPrefix)) poisonKeys.add(key);
           else {
             result.unexpected++;
-            if (result.unexpectedSamples.length < 5) result.unexpectedSamples.push(`${source} key=${key}: ${letter.errorKind} ${letter.errorName}: ${letter.errorMessage.slice(0, 200)}`);
+            if (result.unexpectedSamples.length < 5)
+              result.unexpectedSamples.push(`${source} key=${key}: ${letter.errorKind} ${letter.errorName}: ${letter.errorMessage.slice(0, 200)}`);
           }
         } catch (err) {
           result.unexpected++;

@@ -25,7 +25,10 @@ export async function startModelCounter(upstreamBaseUrl: string): Promise<ModelC
     try {
       const response = await fetch(`${upstream}${path}`, {
         method: req.method ?? 'GET',
-        headers: { 'content-type': req.headers['content-type'] ?? 'application/json', ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) },
+        headers: {
+          'content-type': req.headers['content-type'] ?? 'application/json',
+          ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+        },
         ...(req.method === 'POST' ? { body: Buffer.concat(chunks) } : {}),
       });
       const body = Buffer.from(await response.arrayBuffer());

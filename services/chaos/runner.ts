@@ -133,11 +133,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
   const infraOwned = stackComponents(options.stack).every((c) => readPidRecord(join(c.homeDir, 'pid.json')) !== undefined);
   if ((options.restartBroker || options.clickhouseStopMs > 0) && !infraOwned) {
-    throw new Error(`dg chaos: the stack in ${options.stack.stackDir} has no pid records of its own processes, so its broker and ClickHouse cannot be restarted; use --scratch-stack, or --no-broker-restart --clickhouse-stop 0`);
+    throw new Error(
+      `dg chaos: the stack in ${options.stack.stackDir} has no pid records of its own processes, so its broker and ClickHouse cannot be restarted; use --scratch-stack, or --no-broker-restart --clickhouse-stop 0`,
+    );
   }
 
   try {
-    log(`run ${runId}: ${options.games} games, seed ${options.seed}, window ${options.durationMs / 1000}s, kill every ${options.killEveryMs / 1000}s, broker restart ${options.restartBroker}, ClickHouse stop ${options.clickhouseStopMs / 1000}s, model faults "${options.modelFaults}", poison ${options.poison}`);
+    log(
+      `run ${runId}: ${options.games} games, seed ${options.seed}, window ${options.durationMs / 1000}s, kill every ${options.killEveryMs / 1000}s, broker restart ${options.restartBroker}, ClickHouse stop ${options.clickhouseStopMs / 1000}s, model faults "${options.modelFaults}", poison ${options.poison}`,
+    );
     await migrateClickHouse({ ...config.clickhouse });
     await ensureTopics(busConfigFrom(config).kafka, prefix);
     await codec.registerAll();
@@ -216,7 +220,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         const count = Math.min(perBatch, options.games - from);
         const now = Date.now();
         const requests: GameRequested[] = Array.from({ length: count }, (_, i) => buildGameRequest(plan, images, from + i, now, `${runId}-g${from + i}`));
-        await retrying(() => launchBus.publishBatch(requests.map((value) => ({ topic: 'gameRequested' as const, key: value.game.header.gameId, value }))), `launch batch ${b}`, log);
+        await retrying(
+          () => launchBus.publishBatch(requests.map((value) => ({ topic: 'gameRequested' as const, key: value.game.header.gameId, value }))),
+          `launch batch ${b}`,
+          log,
+        );
         requestedIds.push(...requests.map((r) => r.game.header.gameId));
         for (const after of poisonAfter) if (after === b) await sendPoison();
       }
@@ -225,7 +233,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     })();
 
     // Faults.
-    const schedule = chaosSchedule({ seed: options.seed, durationMs: options.durationMs, killEveryMs: options.killEveryMs, restartBroker: options.restartBroker, clickhouseStopMs: options.clickhouseStopMs });
+    const schedule = chaosSchedule({
+      seed: options.seed,
+      durationMs: options.durationMs,
+      killEveryMs: options.killEveryMs,
+      restartBroker: options.restartBroker,
+      clickhouseStopMs: options.clickhouseStopMs,
+    });
     const infraFaults: Array<Promise<void>> = [];
     const infraErrors: unknown[] = [];
     const infra = (task: () => Promise<void>): void => {
@@ -243,7 +257,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           entry.killedOnPurpose = true;
           const pid = entry.child.pid;
           entry.child.kill('SIGKILL');
-          executed.push({ atS: at(), kind: fault.kind, role: fault.role, pid, detail: `kill -9 ${fault.role} (pid ${pid}), restart in ${options.restartDelayMs / 1000}s` });
+          executed.push({
+            atS: at(),
+            kind: fault.kind,
+            role: fault.role,
+            pid,
+            detail: `kill -9 ${fault.role} (pid ${pid}), restart in ${options.restartDelayMs / 1000}s`,
+          });
           log(`kill -9 ${fault.role} (pid ${pid})`);
           roleRestarts[fault.role] = (roleRestarts[fault.role] ?? 0) + 1;
           setTimeout(() => {
@@ -267,7 +287,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
             await new Promise((r) => setTimeout(r, fault.forMs));
             const t = Date.now();
             await stackUp(options.stack, { provisioners: [] });
-            executed.push({ atS: startedAtS, kind: fault.kind, detail: `ClickHouse stopped for ${fault.forMs / 1000}s (up again in ${((Date.now() - t) / 1000).toFixed(1)}s)` });
+            executed.push({
+              atS: startedAtS,
+              kind: fault.kind,
+              detail: `ClickHouse stopped for ${fault.forMs / 1000}s (up again in ${((Date.now() - t) / 1000).toFixed(1)}s)`,
+            });
             log('ClickHouse started again');
           });
         }
@@ -278,7 +302,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     let allVerdictsAtS: number | null = null;
     const games = table(config.clickhouse.database, 'games');
     const countGames = async (): Promise<number> => {
-      const [row] = await clickhouse.query<{ n: number | string }>(sql`SELECT count() AS n FROM (SELECT game_id FROM ${games} WHERE run_id = ${runId} GROUP BY game_id)`);
+      const [row] = await clickhouse.query<{ n: number | string }>(
+        sql`SELECT count() AS n FROM (SELECT game_id FROM ${games} WHERE run_id = ${runId} GROUP BY game_id)`,
+      );
       return Number(row?.n ?? 0);
     };
     let lastProgress = 0;
@@ -286,7 +312,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const n = await countGames().catch(() => -1);
       if (Date.now() - lastProgress >= 10_000) {
         lastProgress = Date.now();
-        log(`verdicts ${n < 0 ? '? (ClickHouse down)' : n}/${requestedIds.length} launched, model calls ${counter.served} served ${JSON.stringify(counter.failed)}`);
+        log(
+          `verdicts ${n < 0 ? '? (ClickHouse down)' : n}/${requestedIds.length} launched, model calls ${counter.served} served ${JSON.stringify(counter.failed)}`,
+        );
       }
       return n;
     };
@@ -298,7 +326,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     }
     await faultsDone;
     await Promise.all(infraFaults);
-    if (infraErrors.length > 0) throw new Error(`dg chaos: an infrastructure fault could not be carried out: ${String(infraErrors[0])}`, { cause: infraErrors[0] });
+    if (infraErrors.length > 0)
+      throw new Error(`dg chaos: an infrastructure fault could not be carried out: ${String(infraErrors[0])}`, { cause: infraErrors[0] });
     executed.sort((x, y) => x.atS - y.atS);
     const drainDeadline = Date.now() + options.drainTimeoutMs;
     // Stop waiting early once nothing moves: no new verdict for STALL_MS while no partition has lag left
@@ -307,23 +336,27 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await lagAdmin.connect().catch(() => undefined);
     let lastCount = -1;
     let lastChange = Date.now();
-    await pollUntil(async () => {
-      const n = await progress();
-      if (n >= requestedIds.length && allVerdictsAtS === null) allVerdictsAtS = at();
-      if (n >= requestedIds.length) return true;
-      if (n !== lastCount) {
-        lastCount = n;
-        lastChange = Date.now();
+    await pollUntil(
+      async () => {
+        const n = await progress();
+        if (n >= requestedIds.length && allVerdictsAtS === null) allVerdictsAtS = at();
+        if (n >= requestedIds.length) return true;
+        if (n !== lastCount) {
+          lastCount = n;
+          lastChange = Date.now();
+          return false;
+        }
+        if (Date.now() - lastChange < STALL_MS) return false;
+        const lag = await lagOf(lagAdmin, prefix).catch(() => -1);
+        if (lag === 0) {
+          log(`no new verdict for ${STALL_MS / 1000}s and no lag left: ${requestedIds.length - n} games will not get one`);
+          return true;
+        }
         return false;
-      }
-      if (Date.now() - lastChange < STALL_MS) return false;
-      const lag = await lagOf(lagAdmin, prefix).catch(() => -1);
-      if (lag === 0) {
-        log(`no new verdict for ${STALL_MS / 1000}s and no lag left: ${requestedIds.length - n} games will not get one`);
-        return true;
-      }
-      return false;
-    }, options.drainTimeoutMs, 1_000);
+      },
+      options.drainTimeoutMs,
+      1_000,
+    );
     await lagAdmin.disconnect().catch(() => undefined);
     // Verdicts are in; the last commits (and any straggling redelivery) settle before the roles stop.
     const kafka = kafkaAdminFor(config, 'dg-chaos-drain');
@@ -379,10 +412,19 @@ export function findProblems(f: ChaosFigures, unrequestedGames: number, injected
   if (f.dataset.duplicateLines > 0) problems.push(`${f.dataset.duplicateLines} duplicate dataset lines`);
   if (f.dataset.keptWithoutLine > 0) problems.push(`${f.dataset.keptWithoutLine} kept games have no dataset line`);
   if (f.dataset.linesNotKept > 0) problems.push(`${f.dataset.linesNotKept} dataset lines belong to games not kept`);
-  if (f.stuckPartitions.length > 0) problems.push(`${f.stuckPartitions.length} partitions with lag left: ${f.stuckPartitions.slice(0, 5).map((p) => `${p.group} ${p.topic}[${p.partition}] lag ${p.lag}`).join('; ')}`);
-  if (f.deadLetters.unexpected > 0) problems.push(`${f.deadLetters.unexpected} dead letters that are not injected poison: ${f.deadLetters.unexpectedSamples.join(' | ')}`);
-  if (f.deadLetters.poisonRecordsDeadLettered < injectedPoison) problems.push(`only ${f.deadLetters.poisonRecordsDeadLettered} of ${injectedPoison} poison records reached the dead-letter topic`);
-  if (f.modelCalls.served < f.modelCalls.turnsRecorded) problems.push(`fewer model calls served (${f.modelCalls.served}) than model turns recorded (${f.modelCalls.turnsRecorded})`);
+  if (f.stuckPartitions.length > 0)
+    problems.push(
+      `${f.stuckPartitions.length} partitions with lag left: ${f.stuckPartitions
+        .slice(0, 5)
+        .map((p) => `${p.group} ${p.topic}[${p.partition}] lag ${p.lag}`)
+        .join('; ')}`,
+    );
+  if (f.deadLetters.unexpected > 0)
+    problems.push(`${f.deadLetters.unexpected} dead letters that are not injected poison: ${f.deadLetters.unexpectedSamples.join(' | ')}`);
+  if (f.deadLetters.poisonRecordsDeadLettered < injectedPoison)
+    problems.push(`only ${f.deadLetters.poisonRecordsDeadLettered} of ${injectedPoison} poison records reached the dead-letter topic`);
+  if (f.modelCalls.served < f.modelCalls.turnsRecorded)
+    problems.push(`fewer model calls served (${f.modelCalls.served}) than model turns recorded (${f.modelCalls.turnsRecorded})`);
   return problems;
 }
 
@@ -461,7 +503,9 @@ async function deleteRunResources(config: DgConfig, clickhouse: ClickHouseConnec
   }
   const response = await fetch(`${config.schemaRegistry.url}/subjects`, { signal: AbortSignal.timeout(5_000) });
   for (const subject of ((await response.json()) as string[]).filter((s) => s.startsWith(prefix))) {
-    await fetch(`${config.schemaRegistry.url}/subjects/${encodeURIComponent(subject)}`, { method: 'DELETE', signal: AbortSignal.timeout(5_000) }).catch(() => undefined);
+    await fetch(`${config.schemaRegistry.url}/subjects/${encodeURIComponent(subject)}`, { method: 'DELETE', signal: AbortSignal.timeout(5_000) }).catch(
+      () => undefined,
+    );
   }
   await clickhouse.command(sql`DROP DATABASE IF EXISTS ${identifier(config.clickhouse.database)}`);
 }

@@ -5,7 +5,10 @@ describe('chaos schedule', () => {
 
   it('is the same for the same seed and differs for another', () => {
     expect(chaosSchedule(base)).toEqual(chaosSchedule(base));
-    const roles = (seed: number) => chaosSchedule({ ...base, seed }).filter((f) => f.kind === 'kill-role').map((f) => (f as { role: string }).role);
+    const roles = (seed: number) =>
+      chaosSchedule({ ...base, seed })
+        .filter((f) => f.kind === 'kill-role')
+        .map((f) => (f as { role: string }).role);
     expect(roles(7)).not.toEqual(roles(8));
   });
 
@@ -25,7 +28,11 @@ describe('chaos schedule', () => {
 
   it('leaves out what is switched off', () => {
     expect(chaosSchedule({ ...base, killEveryMs: 0, restartBroker: false, clickhouseStopMs: 0 })).toEqual([]);
-    expect(chaosSchedule({ ...base, roles: ['sink'] }).filter((f) => f.kind === 'kill-role').every((f) => (f as { role: string }).role === 'sink')).toBe(true);
+    expect(
+      chaosSchedule({ ...base, roles: ['sink'] })
+        .filter((f) => f.kind === 'kill-role')
+        .every((f) => (f as { role: string }).role === 'sink'),
+    ).toBe(true);
   });
 
   it('seededRandom is deterministic and in [0, 1)', () => {

@@ -6,9 +6,7 @@ import { ROLE_NAMES, type RoleName } from '../core/bus';
  */
 
 export type ChaosFault =
-  | { atMs: number; kind: 'kill-role'; role: RoleName }
-  | { atMs: number; kind: 'restart-broker' }
-  | { atMs: number; kind: 'stop-clickhouse'; forMs: number };
+  { atMs: number; kind: 'kill-role'; role: RoleName } | { atMs: number; kind: 'restart-broker' } | { atMs: number; kind: 'stop-clickhouse'; forMs: number };
 
 export interface ScheduleOptions {
   seed: number;

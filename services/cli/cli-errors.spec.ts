@@ -4,7 +4,9 @@ describe('describeCliError', () => {
   it('turns a kafkajs connection failure into an actionable line', () => {
     const cause = Object.assign(new Error('Connection error: connect ECONNREFUSED 127.0.0.1:1'), { name: 'KafkaJSConnectionError', code: 'ECONNREFUSED' });
     const err = Object.assign(new Error('Connection error'), { name: 'KafkaJSNumberOfRetriesExceeded', cause });
-    expect(describeCliError(err, { brokers: '127.0.0.1:1' })).toBe('cannot reach Kafka at 127.0.0.1:1 (ECONNREFUSED); is the stack up? Try `npx dg stack up` or set KAFKA_BROKERS');
+    expect(describeCliError(err, { brokers: '127.0.0.1:1' })).toBe(
+      'cannot reach Kafka at 127.0.0.1:1 (ECONNREFUSED); is the stack up? Try `npx dg stack up` or set KAFKA_BROKERS',
+    );
   });
 
   it('keeps other messages as they are', () => {
@@ -27,7 +29,11 @@ describe('human errors at the terminal', () => {
   it('name the command and keep a multi-line cause readable', () => {
     const cause = Object.assign(new Error('Connection error: connect ECONNREFUSED 127.0.0.1:1'), { name: 'KafkaJSConnectionError', code: 'ECONNREFUSED' });
     const err = Object.assign(new Error('Connection error'), { name: 'KafkaJSNumberOfRetriesExceeded', cause });
-    expect(humanErrorMessage('start', err, { brokers: '127.0.0.1:1' })).toBe('dg start: cannot reach Kafka at 127.0.0.1:1 (ECONNREFUSED); is the stack up? Try `npx dg stack up` or set KAFKA_BROKERS');
-    expect(humanErrorMessage(undefined, new Error('invalid configuration:\nKAFKA_BROKERS: expected host:port list'))).toBe('dg: invalid configuration:\n  KAFKA_BROKERS: expected host:port list');
+    expect(humanErrorMessage('start', err, { brokers: '127.0.0.1:1' })).toBe(
+      'dg start: cannot reach Kafka at 127.0.0.1:1 (ECONNREFUSED); is the stack up? Try `npx dg stack up` or set KAFKA_BROKERS',
+    );
+    expect(humanErrorMessage(undefined, new Error('invalid configuration:\nKAFKA_BROKERS: expected host:port list'))).toBe(
+      'dg: invalid configuration:\n  KAFKA_BROKERS: expected host:port list',
+    );
   });
 });

@@ -17,7 +17,10 @@ export function describeCliError(err: unknown, env: { brokers?: string } = {}): 
  * logs) stdout or stderr is a terminal. Then logs are pretty lines and a failing command prints one
  * readable message instead of a JSON log line.
  */
-export function wantsHumanErrors(env: NodeJS.ProcessEnv = process.env, streams: { stdout: { isTTY?: boolean }; stderr: { isTTY?: boolean } } = process): boolean {
+export function wantsHumanErrors(
+  env: NodeJS.ProcessEnv = process.env,
+  streams: { stdout: { isTTY?: boolean }; stderr: { isTTY?: boolean } } = process,
+): boolean {
   const format = env.DG_LOG_FORMAT?.trim().toLowerCase();
   if (format === 'pretty') return true;
   if (format === 'json') return false;

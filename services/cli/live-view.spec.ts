@@ -1,6 +1,14 @@
 import { formatSnapshot, type LiveSnapshot } from './live-view';
 
-const outcome = (games: number, succeeded: number, kept: number) => ({ games, succeeded, failed: games - succeeded, kept, successRate: games ? succeeded / games : 0, avgQuestions: 3, costUsd: 0 });
+const outcome = (games: number, succeeded: number, kept: number) => ({
+  games,
+  succeeded,
+  failed: games - succeeded,
+  kept,
+  successRate: games ? succeeded / games : 0,
+  avgQuestions: 3,
+  costUsd: 0,
+});
 
 describe('formatSnapshot', () => {
   it('shows finished games, overall and last-minute success, kept and rate', () => {

@@ -25,14 +25,16 @@ const FAILURE_REASONS = ['wrong_guess', 'no_guess', 'turn_limit', 'unparseable_o
 function intParam(params: URLSearchParams, name: string, min: number, max: number): number | undefined {
   const raw = params.get(name);
   if (raw === null || raw === '') return undefined;
-  if (!/^-?\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) throw new BadRequest(`query parameter ${name} must be an integer between ${min} and ${max}, got ${JSON.stringify(raw)}`);
+  if (!/^-?\d+$/.test(raw) || Number(raw) < min || Number(raw) > max)
+    throw new BadRequest(`query parameter ${name} must be an integer between ${min} and ${max}, got ${JSON.stringify(raw)}`);
   return Number(raw);
 }
 
 function oneOfParam<T extends string>(params: URLSearchParams, name: string, values: readonly T[]): T | undefined {
   const raw = params.get(name);
   if (raw === null || raw === '') return undefined;
-  if (!(values as readonly string[]).includes(raw)) throw new BadRequest(`query parameter ${name} must be one of ${values.join(', ')}, got ${JSON.stringify(raw)}`);
+  if (!(values as readonly string[]).includes(raw))
+    throw new BadRequest(`query parameter ${name} must be one of ${values.join(', ')}, got ${JSON.stringify(raw)}`);
   return raw as T;
 }
 
@@ -89,7 +91,10 @@ export class DashboardApi {
     if (filter.runId !== undefined) seriesFilter.runId = filter.runId;
     if (filter.iteration !== undefined) seriesFilter.iteration = filter.iteration;
     if (filter.dataset !== undefined) seriesFilter.dataset = filter.dataset;
-    const gameFilter = { ...(filter.runId !== undefined ? { runId: filter.runId } : {}), ...(filter.iteration !== undefined ? { iteration: filter.iteration } : {}) };
+    const gameFilter = {
+      ...(filter.runId !== undefined ? { runId: filter.runId } : {}),
+      ...(filter.iteration !== undefined ? { iteration: filter.iteration } : {}),
+    };
     const [totals, comparison, failures, rejections, toSuccess, series] = await Promise.all([
       dashboardTotals(this.deps.ch, this.db, filter),
       iterationComparison(this.deps.ch, this.db, filter),
@@ -98,7 +103,16 @@ export class DashboardApi {
       turnsToSuccess(this.deps.ch, this.db, filter),
       minuteSeries(this.deps.ch, this.db, { fromMs, toMs }, seriesFilter),
     ]);
-    return { nowMs, window: { fromMs, toMs, minutes }, totals, comparison, failuresByReason: failures, filterRejections: rejections, turnsToSuccess: toSuccess, series };
+    return {
+      nowMs,
+      window: { fromMs, toMs, minutes },
+      totals,
+      comparison,
+      failuresByReason: failures,
+      filterRejections: rejections,
+      turnsToSuccess: toSuccess,
+      series,
+    };
   }
 
   async facets(): Promise<unknown> {
@@ -119,7 +133,10 @@ export class DashboardApi {
     const filter = filterFromQuery(params);
     const limit = intParam(params, 'limit', 1, 500) ?? 50;
     const offset = intParam(params, 'offset', 0, 1_000_000) ?? 0;
-    const [rows, count] = await Promise.all([this.deps.ch.query<Row>(gameListSql(this.db, filter, { limit, offset })), this.deps.ch.query<Row>(gameCountSql(this.db, filter))]);
+    const [rows, count] = await Promise.all([
+      this.deps.ch.query<Row>(gameListSql(this.db, filter, { limit, offset })),
+      this.deps.ch.query<Row>(gameCountSql(this.db, filter)),
+    ]);
     return {
       total: Number(count[0]?.games ?? 0),
       limit,
@@ -153,7 +170,10 @@ export class DashboardApi {
   async game(gameId: string): Promise<unknown | undefined> {
     const row = await this.gameRow(gameId);
     if (!row) return undefined;
-    const [turns, decisions] = await Promise.all([this.deps.ch.query<Row>(gameTurnsSql(this.db, gameId)), this.deps.ch.query<Row>(gameFilterDecisionsSql(this.db, gameId))]);
+    const [turns, decisions] = await Promise.all([
+      this.deps.ch.query<Row>(gameTurnsSql(this.db, gameId)),
+      this.deps.ch.query<Row>(gameFilterDecisionsSql(this.db, gameId)),
+    ]);
     const candidateIds = row.candidate_ids as string[];
     const targetIndex = Number(row.target_index);
     const guessedIndex = row.guessed_index === null || row.guessed_index === undefined ? null : Number(row.guessed_index);
@@ -175,8 +195,24 @@ export class DashboardApi {
       })),
       targetIndex,
       targetId: row.target_id,
-      questioner: { model: row.questioner_model, endpoint: row.questioner_endpoint, promptVersion: row.questioner_prompt_version, promptTokens: n('questioner_prompt_tokens'), completionTokens: n('questioner_completion_tokens'), costUsd: n('questioner_cost_usd'), latencyMs: n('questioner_latency_ms') },
-      answerer: { model: row.answerer_model, endpoint: row.answerer_endpoint, promptVersion: row.answerer_prompt_version, promptTokens: n('answerer_prompt_tokens'), completionTokens: n('answerer_completion_tokens'), costUsd: n('answerer_cost_usd'), latencyMs: n('answerer_latency_ms') },
+      questioner: {
+        model: row.questioner_model,
+        endpoint: row.questioner_endpoint,
+        promptVersion: row.questioner_prompt_version,
+        promptTokens: n('questioner_prompt_tokens'),
+        completionTokens: n('questioner_completion_tokens'),
+        costUsd: n('questioner_cost_usd'),
+        latencyMs: n('questioner_latency_ms'),
+      },
+      answerer: {
+        model: row.answerer_model,
+        endpoint: row.answerer_endpoint,
+        promptVersion: row.answerer_prompt_version,
+        promptTokens: n('answerer_prompt_tokens'),
+        completionTokens: n('answerer_completion_tokens'),
+        costUsd: n('answerer_cost_usd'),
+        latencyMs: n('answerer_latency_ms'),
+      },
       turns: turns.map((t) => ({
         index: Number(t.turn_index),
         speaker: t.speaker,
@@ -189,7 +225,14 @@ export class DashboardApi {
         completionTokens: Number(t.completion_tokens),
         costUsd: Number(t.cost_usd),
       })),
-      ending: { kind: row.ending_kind_text, endedBy: row.ended_by_text, rawGuess: row.raw_guess ?? null, guessedIndex, guessedImageId: row.guessed_image_id ?? null, errorMessage: row.error_message ?? null },
+      ending: {
+        kind: row.ending_kind_text,
+        endedBy: row.ended_by_text,
+        rawGuess: row.raw_guess ?? null,
+        guessedIndex,
+        guessedImageId: row.guessed_image_id ?? null,
+        errorMessage: row.error_message ?? null,
+      },
       verdict: row.verdict_text,
       failureReason: row.failure_reason_text,
       judgementDetail: row.judgement_detail,

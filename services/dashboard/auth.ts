@@ -24,7 +24,9 @@ export function requiredToken(host: string, token: string): string | null {
     return token;
   }
   if (!isLoopbackHost(host)) {
-    throw new Error(`DG_DASHBOARD_TOKEN must be set when the dashboard binds to ${host}, which is not a loopback address (or bind DG_DASHBOARD_HOST=127.0.0.1)`);
+    throw new Error(
+      `DG_DASHBOARD_TOKEN must be set when the dashboard binds to ${host}, which is not a loopback address (or bind DG_DASHBOARD_HOST=127.0.0.1)`,
+    );
   }
   return null;
 }

@@ -26,7 +26,8 @@ export class CandidateImages {
     const images = await this.dataset(datasetName);
     const image = images.get(imageId);
     if (!image) throw new ImageNotServed(`image ${imageId} is not in dataset ${datasetName}`, 404);
-    if (!image.uri.startsWith('data:') && localPathOf(image.uri) === undefined) throw new ImageNotServed(`image ${imageId} is remote (${new URL(image.uri).protocol}); the dashboard serves local dataset files only`, 404);
+    if (!image.uri.startsWith('data:') && localPathOf(image.uri) === undefined)
+      throw new ImageNotServed(`image ${imageId} is remote (${new URL(image.uri).protocol}); the dashboard serves local dataset files only`, 404);
     try {
       return await loadImageBytes(image.uri, { sha256: image.sha256 });
     } catch (err) {

@@ -78,7 +78,9 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
     if (token !== null) {
       const how = presentedToken(req, url, token);
       if (how === null) {
-        sendJson(res, 401, { error: 'this dashboard needs its token: Authorization: Bearer <DG_DASHBOARD_TOKEN>, or open the page once with ?token=<DG_DASHBOARD_TOKEN>' });
+        sendJson(res, 401, {
+          error: 'this dashboard needs its token: Authorization: Bearer <DG_DASHBOARD_TOKEN>, or open the page once with ?token=<DG_DASHBOARD_TOKEN>',
+        });
         return;
       }
       if (how === 'query') res.setHeader('Set-Cookie', `${TOKEN_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`);
@@ -119,7 +121,13 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
     if (index >= ids.length) return sendJson(res, 404, { error: `game ${gameId} has ${ids.length} candidates, no index ${index}` });
     try {
       const { bytes, mediaType, sha256 } = await images.bytes(String(row.dataset), ids[index]);
-      res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': mediaType, 'Content-Length': bytes.length, ETag: `"${sha256}"`, 'Cache-Control': 'private, max-age=3600' });
+      res.writeHead(200, {
+        ...SECURITY_HEADERS,
+        'Content-Type': mediaType,
+        'Content-Length': bytes.length,
+        ETag: `"${sha256}"`,
+        'Cache-Control': 'private, max-age=3600',
+      });
       res.end(bytes);
     } catch (err) {
       if (err instanceof ImageNotServed) return sendJson(res, err.status, { error: err.message });
@@ -143,7 +151,13 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'EADDRINUSE' ? new Error(`cannot start the dashboard: ${options.host}:${options.port} is in use (set DG_DASHBOARD_PORT, or --port 0 for any free port)`, { cause: err }) : err),
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new Error(`cannot start the dashboard: ${options.host}:${options.port} is in use (set DG_DASHBOARD_PORT, or --port 0 for any free port)`, {
+              cause: err,
+            })
+          : err,
+      ),
     );
     server.listen(options.port, options.host, () => resolve());
   });

@@ -57,8 +57,16 @@ export function isNonPublicAddress(address: string): boolean {
   if (family === 4) {
     const [a, b] = address.split('.').map(Number) as [number, number, number, number];
     return (
-      a === 0 || a === 10 || a === 127 || (a === 100 && b >= 64 && b <= 127) || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) ||
-      (a === 192 && b === 168) || (a === 192 && b === 0) || (a === 198 && (b === 18 || b === 19)) || a >= 224
+      a === 0 ||
+      a === 10 ||
+      a === 127 ||
+      (a === 100 && b >= 64 && b <= 127) ||
+      (a === 169 && b === 254) ||
+      (a === 172 && b >= 16 && b <= 31) ||
+      (a === 192 && b === 168) ||
+      (a === 192 && b === 0) ||
+      (a === 198 && (b === 18 || b === 19)) ||
+      a >= 224
     );
   }
   if (family === 6) {
@@ -86,9 +94,11 @@ function hostAllowed(host: string, allowHosts: readonly string[]): boolean {
  * covered; put a proxy or the allow-list in front for hostile inputs.)
  */
 export async function checkFetchTarget(url: URL, policy: FetchPolicy): Promise<void> {
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new BadInputError(`image fetch refused: scheme ${url.protocol} is not http(s) (${url.href})`, { code: 'BAD_IMAGE' });
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new BadInputError(`image fetch refused: scheme ${url.protocol} is not http(s) (${url.href})`, { code: 'BAD_IMAGE' });
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (!hostAllowed(host, policy.allowHosts)) throw new BadInputError(`image fetch refused: host ${host} is not in the allow-list (${policy.allowHosts.join(', ')})`, { code: 'BAD_IMAGE' });
+  if (!hostAllowed(host, policy.allowHosts))
+    throw new BadInputError(`image fetch refused: host ${host} is not in the allow-list (${policy.allowHosts.join(', ')})`, { code: 'BAD_IMAGE' });
   if (policy.allowPrivate) return;
   let addresses: string[];
   if (isIP(host)) {
@@ -102,7 +112,9 @@ export async function checkFetchTarget(url: URL, policy: FetchPolicy): Promise<v
   }
   const blocked = addresses.find(isNonPublicAddress);
   if (blocked !== undefined) {
-    throw new BadInputError(`image fetch refused: ${host} resolves to the non-public address ${blocked} (set DG_IMAGE_FETCH_ALLOW_PRIVATE=true to allow)`, { code: 'BAD_IMAGE' });
+    throw new BadInputError(`image fetch refused: ${host} resolves to the non-public address ${blocked} (set DG_IMAGE_FETCH_ALLOW_PRIVATE=true to allow)`, {
+      code: 'BAD_IMAGE',
+    });
   }
 }
 
@@ -121,7 +133,8 @@ async function fetchWithPolicy(uri: string, policy: FetchPolicy, signal: AbortSi
       throw new RetriableError(`cannot fetch image ${url.href}: ${reason}`, { cause: err, code: 'IMAGE_FETCH' });
     }
     if (response.status >= 300 && response.status < 400 && response.headers.get('location')) {
-      if (hop >= (policy.maxRedirects ?? 3)) throw new BadInputError(`cannot fetch image ${uri}: more than ${policy.maxRedirects ?? 3} redirects`, { code: 'BAD_IMAGE' });
+      if (hop >= (policy.maxRedirects ?? 3))
+        throw new BadInputError(`cannot fetch image ${uri}: more than ${policy.maxRedirects ?? 3} redirects`, { code: 'BAD_IMAGE' });
       url = new URL(response.headers.get('location')!, url);
       continue;
     }
@@ -229,7 +242,8 @@ export async function loadImageBytes(uri: string, options: LoadImageOptions = {}
       bytes = await readFile(filePath);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      const reason = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (err as Error).message;
+      const reason =
+        code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (err as Error).message;
       throw new BadInputError(`cannot read image ${filePath}: ${reason}`, { cause: err, code: 'BAD_IMAGE' });
     }
   }

@@ -41,7 +41,9 @@ describe('fetching images under the policy', () => {
   });
 
   it('refuses a redirect to the metadata address even when the first host is allowed', async () => {
-    await expect(loadImageBytes(`${base}/to-metadata`, { fetchPolicy: { ...allowLocal, allowHosts: ['127.0.0.1', '169.254.169.254'], allowPrivate: false } })).rejects.toThrow(/non-public/);
+    await expect(
+      loadImageBytes(`${base}/to-metadata`, { fetchPolicy: { ...allowLocal, allowHosts: ['127.0.0.1', '169.254.169.254'], allowPrivate: false } }),
+    ).rejects.toThrow(/non-public/);
     await expect(loadImageBytes(`${base}/to-metadata`, { fetchPolicy: allowLocal })).rejects.toThrow(/allow-list/);
   });
 
@@ -57,7 +59,11 @@ describe('fetching images under the policy', () => {
     const { loadImage } = await import('@napi-rs/canvas');
     const image = await loadImage(inlined);
     expect([image.width, image.height]).toEqual([768, 384]);
-    await expect(resolver.urlFor({ id: 'bad-hash', uri: `${base}/big.png`, sha256: 'ab'.repeat(32), mediaType: 'image/png', caption: null })).rejects.toThrow(UnusableImageError);
-    await expect(resolver.urlFor({ id: 'missing', uri: `${base}/nope.png`, sha256: 'ab'.repeat(32), mediaType: 'image/png', caption: null })).rejects.toThrow(/HTTP 404/);
+    await expect(resolver.urlFor({ id: 'bad-hash', uri: `${base}/big.png`, sha256: 'ab'.repeat(32), mediaType: 'image/png', caption: null })).rejects.toThrow(
+      UnusableImageError,
+    );
+    await expect(resolver.urlFor({ id: 'missing', uri: `${base}/nope.png`, sha256: 'ab'.repeat(32), mediaType: 'image/png', caption: null })).rejects.toThrow(
+      /HTTP 404/,
+    );
   });
 });

@@ -102,7 +102,13 @@ describe('ImageUrlResolver with local files (hash checked, then downscaled)', ()
       const corrupt = Buffer.concat([big.subarray(0, 16), Buffer.alloc(100, 1)]);
       writeFileSync(join(dir, 'corrupt.png'), corrupt);
       const resolver = new ImageUrlResolver({ retry: { maxAttempts: 1, initialDelayMs: 1, maxDelayMs: 1 } });
-      const ref = (id: string, file: string, sha256: string) => ({ id, uri: pathToFileURL(join(dir, file)).href, sha256, mediaType: 'image/png', caption: null });
+      const ref = (id: string, file: string, sha256: string) => ({
+        id,
+        uri: pathToFileURL(join(dir, file)).href,
+        sha256,
+        mediaType: 'image/png',
+        caption: null,
+      });
       const url = await resolver.urlFor(ref('big', 'big.png', sha256Hex(big)));
       const sent = await loadImage(Buffer.from(url.split(',')[1]!, 'base64'));
       expect([sent.width, sent.height]).toEqual([384, 768]);

@@ -42,7 +42,13 @@ describe('dataset loaders', () => {
       expect(dataset.name).toBe(path.basename(dir));
       expect(dataset.images.map((i) => i.id)).toEqual(['b-scene', 'nested/a', 'nested/deeper/c']);
       const [sceneImage, jpeg, gif] = dataset.images;
-      expect(sceneImage).toMatchObject({ uri: pathToFileURL(path.join(dir, 'b-scene.png')).href, sha256: sha256Hex(scenePng), mediaType: 'image/png', caption: describeScene(scene), attributes: scene });
+      expect(sceneImage).toMatchObject({
+        uri: pathToFileURL(path.join(dir, 'b-scene.png')).href,
+        sha256: sha256Hex(scenePng),
+        mediaType: 'image/png',
+        caption: describeScene(scene),
+        attributes: scene,
+      });
       expect(jpeg).toMatchObject({ mediaType: 'image/jpeg', caption: null });
       expect(gif?.mediaType).toBe('image/gif');
       expect(dataset.problems).toEqual([
@@ -83,8 +89,22 @@ describe('dataset loaders', () => {
       const dataset = await loadJsonlManifest(manifest);
       expect(dataset.name).toBe('set');
       expect(dataset.images).toEqual([
-        { id: 'one', uri: pathToFileURL(path.join(dir, 'img', 'one.png')).href, sha256: sha256Hex(scenePng), mediaType: 'image/png', caption: describeScene(scene), attributes: scene },
-        { id: 'two', uri: pathToFileURL(path.join(dir, 'two.jpg')).href, sha256: sha256Hex(JPEG), mediaType: 'image/jpeg', caption: 'a photo', attributes: { source: 'camera' } },
+        {
+          id: 'one',
+          uri: pathToFileURL(path.join(dir, 'img', 'one.png')).href,
+          sha256: sha256Hex(scenePng),
+          mediaType: 'image/png',
+          caption: describeScene(scene),
+          attributes: scene,
+        },
+        {
+          id: 'two',
+          uri: pathToFileURL(path.join(dir, 'two.jpg')).href,
+          sha256: sha256Hex(JPEG),
+          mediaType: 'image/jpeg',
+          caption: 'a photo',
+          attributes: { source: 'camera' },
+        },
         { id: 'remote', uri: 'https://example.org/x.png', sha256: 'a'.repeat(64), mediaType: 'image/png', caption: null },
       ]);
       expect(dataset.problems).toEqual([

@@ -17,7 +17,10 @@ const manifestLineSchema = z.object({
     .string()
     .regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters')
     .optional(),
-  mediaType: z.string().regex(/^image\/[\w.+-]+$/, 'must be an image/* media type').optional(),
+  mediaType: z
+    .string()
+    .regex(/^image\/[\w.+-]+$/, 'must be an image/* media type')
+    .optional(),
   caption: z.string().nullable().optional(),
   attributes: z.record(z.string(), z.unknown()).optional(),
 });
@@ -146,7 +149,10 @@ export async function loadJsonlManifest(manifestPath: string, name?: string): Pr
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new BadInputError(`cannot read dataset manifest ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err, code: 'BAD_MANIFEST' });
+    throw new BadInputError(`cannot read dataset manifest ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
+      cause: err,
+      code: 'BAD_MANIFEST',
+    });
   }
   const baseDir = path.dirname(file);
   const lineErrors: DatasetProblem[] = [];

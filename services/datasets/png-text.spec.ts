@@ -80,7 +80,11 @@ describe('scene metadata', () => {
   it('says when a PNG carries no scene or an invalid one', () => {
     expect(() => readSceneFromPng(tinyPng())).toThrow(MissingSceneError);
     expect(() => readSceneFromPng(tinyPng())).toThrow(SCENE_TEXT_KEYWORD);
-    const bad = insertPngText(tinyPng(), SCENE_TEXT_KEYWORD, JSON.stringify({ version: 1, width: 10, height: 10, background: 'white', objects: [{ color: 'teal' }] }));
+    const bad = insertPngText(
+      tinyPng(),
+      SCENE_TEXT_KEYWORD,
+      JSON.stringify({ version: 1, width: 10, height: 10, background: 'white', objects: [{ color: 'teal' }] }),
+    );
     expect(() => readSceneFromPng(bad)).toThrow(/objects\.0\.color/);
     expect(() => readSceneFromPng(insertPngText(tinyPng(), SCENE_TEXT_KEYWORD, '{nope'))).toThrow(/not JSON/);
   });

@@ -39,10 +39,19 @@ function polygonFor(shape: Exclude<Shape, 'circle'>, r: number): Point[] {
   switch (shape) {
     case 'square': {
       const h = r * 0.85;
-      return [[-h, -h], [h, -h], [h, h], [-h, h]];
+      return [
+        [-h, -h],
+        [h, -h],
+        [h, h],
+        [-h, h],
+      ];
     }
     case 'triangle':
-      return [[0, -r], [r * 0.95, r * 0.72], [-r * 0.95, r * 0.72]];
+      return [
+        [0, -r],
+        [r * 0.95, r * 0.72],
+        [-r * 0.95, r * 0.72],
+      ];
     case 'star': {
       const points: Point[] = [];
       for (let k = 0; k < 10; k++) {

@@ -32,9 +32,13 @@ export async function loadDataset(source: string, options: ResolveDatasetOptions
     const kind = await kindOf(candidate);
     if (kind === 'file') return loadJsonlManifest(candidate);
     if (kind === 'dir') {
-      if ((await kindOf(path.join(candidate, MANIFEST_FILE))) === 'file') return loadJsonlManifest(path.join(candidate, MANIFEST_FILE), path.basename(candidate));
+      if ((await kindOf(path.join(candidate, MANIFEST_FILE))) === 'file')
+        return loadJsonlManifest(path.join(candidate, MANIFEST_FILE), path.basename(candidate));
       return loadImageDirectory(candidate);
     }
   }
-  throw new BadInputError(`dataset "${source}" not found (looked in ${candidates.join(', ')}); use ${SYNTHETIC_V1.name}, a directory of images or a JSONL manifest`, { code: 'BAD_DATASET' });
+  throw new BadInputError(
+    `dataset "${source}" not found (looked in ${candidates.join(', ')}); use ${SYNTHETIC_V1.name}, a directory of images or a JSONL manifest`,
+    { code: 'BAD_DATASET' },
+  );
 }

@@ -21,7 +21,11 @@ describe('sampleGame', () => {
   it('is deterministic for a seed and varies across seeds', () => {
     const a = sampleGame(dataset, { numCandidates: 4, seed: 17 });
     expect(sampleGame(dataset, { numCandidates: 4, seed: 17 })).toEqual(a);
-    const others = [1, 2, 3, 4, 5].map((seed) => sampleGame(dataset, { numCandidates: 4, seed }).candidates.map((c) => c.id).join());
+    const others = [1, 2, 3, 4, 5].map((seed) =>
+      sampleGame(dataset, { numCandidates: 4, seed })
+        .candidates.map((c) => c.id)
+        .join(),
+    );
     expect(new Set(others).size).toBeGreaterThan(1);
     expect(sampleGame(dataset, { numCandidates: 4, seed: 'run-1/game-7' })).toEqual(sampleGame(dataset, { numCandidates: 4, seed: 'run-1/game-7' }));
   });

@@ -77,9 +77,7 @@ export function objectPhrase(o: Pick<SceneObject, 'color' | 'shape' | 'size' | '
 
 /** Objects in reading order (top to bottom, left to right). */
 export function objectsInReadingOrder(scene: Scene): SceneObject[] {
-  return scene.objects
-    .slice()
-    .sort((a, b) => ROWS.indexOf(a.row) - ROWS.indexOf(b.row) || COLUMNS.indexOf(a.column) - COLUMNS.indexOf(b.column));
+  return scene.objects.slice().sort((a, b) => ROWS.indexOf(a.row) - ROWS.indexOf(b.row) || COLUMNS.indexOf(a.column) - COLUMNS.indexOf(b.column));
 }
 
 /** A short natural description, also used as the dataset caption and the simulator's description. */

@@ -21,7 +21,10 @@ describe('synthetic datasets', () => {
     const dataset = await generateSyntheticDataset(out, { count: 30, seed: 5 });
     expect(dataset.images).toHaveLength(30);
     expect(dataset.problems).toEqual([]);
-    const manifest = (await readFile(path.join(out, 'manifest.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { uri: string });
+    const manifest = (await readFile(path.join(out, 'manifest.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { uri: string });
     expect(manifest[0]?.uri).toBe('images/scene-00001.png');
     const keys = new Set<string>();
     for (const image of dataset.images) {

@@ -93,7 +93,15 @@ async function exists(p: string): Promise<boolean> {
 }
 
 function sameInfo(a: DatasetInfo | undefined, b: DatasetInfo): boolean {
-  return !!a && a.name === b.name && a.generator === b.generator && a.generatorVersion === b.generatorVersion && a.count === b.count && a.seed === b.seed && a.side === b.side;
+  return (
+    !!a &&
+    a.name === b.name &&
+    a.generator === b.generator &&
+    a.generatorVersion === b.generatorVersion &&
+    a.count === b.count &&
+    a.seed === b.seed &&
+    a.side === b.side
+  );
 }
 
 async function loadIfComplete(dir: string, wanted: DatasetInfo): Promise<Dataset | undefined> {
@@ -116,7 +124,10 @@ async function withDirLock<T>(lockPath: string, fn: () => Promise<T>): Promise<T
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const since = await stat(lockPath).then((s) => s.mtimeMs, () => undefined);
+      const since = await stat(lockPath).then(
+        (s) => s.mtimeMs,
+        () => undefined,
+      );
       if (since !== undefined && Date.now() - since > LOCK_STALE_MS) {
         await rm(lockPath, { recursive: true, force: true });
         continue;

@@ -89,8 +89,16 @@ interface LoadedBytes {
 /** Reads the kept (or all) games of some iterations from ClickHouse and writes them for a trainer. */
 export async function exportDataset(ch: SqlExecutor, database: string, options: ExportOptions): Promise<ExportResult> {
   if (options.iterations.length === 0) throw new Error('dg export: name at least one --iteration');
-  const games = await exportedGames(ch, database, { iterations: options.iterations, includeFailed: options.includeFailed, ...(options.runIds ? { runIds: options.runIds } : {}) });
-  const turns = await exportedTurns(ch, database, games.map((g) => g.game_id));
+  const games = await exportedGames(ch, database, {
+    iterations: options.iterations,
+    includeFailed: options.includeFailed,
+    ...(options.runIds ? { runIds: options.runIds } : {}),
+  });
+  const turns = await exportedTurns(
+    ch,
+    database,
+    games.map((g) => g.game_id),
+  );
 
   const datasetImages = new Map<string, Map<string, DatasetImage>>();
   for (const name of new Set(games.map((g) => g.dataset))) {
@@ -149,7 +157,14 @@ export async function exportDataset(ch: SqlExecutor, database: string, options: 
       const resolve = options.images === 'copy' ? copyImage : (sha: string) => toDataUrl(bytesBySha.get(sha)!.bytes, bytesBySha.get(sha)!.mediaType);
       content = Buffer.from(list.map((e) => openAiLine(e, resolve) + '\n').join(''), 'utf8');
     } else if (options.format === 'llamafactory') {
-      content = Buffer.from(JSON.stringify(list.map((e) => llamaFactoryRecord(e, copyImage)), null, 1) + '\n', 'utf8');
+      content = Buffer.from(
+        JSON.stringify(
+          list.map((e) => llamaFactoryRecord(e, copyImage)),
+          null,
+          1,
+        ) + '\n',
+        'utf8',
+      );
     } else {
       content = await parquetFile(list, (sha) => ({ bytes: bytesBySha.get(sha)!.bytes, path: imageFile(sha).slice('images/'.length) }));
     }
@@ -196,7 +211,15 @@ async function parquetFile(examples: readonly Example[], image: (sha: string) =>
   const buffer = parquetWriteBuffer({
     columnData: [
       { name: 'messages', data: rows.map((r) => r.messages) },
-      { name: 'images', data: rows.map((r) => r.imageShas.map((sha) => { const i = image(sha); return { bytes: new Uint8Array(i.bytes), path: i.path }; })) },
+      {
+        name: 'images',
+        data: rows.map((r) =>
+          r.imageShas.map((sha) => {
+            const i = image(sha);
+            return { bytes: new Uint8Array(i.bytes), path: i.path };
+          }),
+        ),
+      },
       { name: 'game_id', data: examples.map((e) => e.metadata.game_id) },
       { name: 'iteration', data: examples.map((e) => e.metadata.iteration) },
       { name: 'verdict', data: examples.map((e) => e.metadata.verdict) },
@@ -220,7 +243,14 @@ async function listFiles(dir: string): Promise<string[]> {
   return out;
 }
 
-async function buildCard(options: ExportOptions, database: string, games: readonly ExportedGameRow[], files: readonly ExportedFile[], skipped: Record<string, number>, images: number): Promise<DatasetCard> {
+async function buildCard(
+  options: ExportOptions,
+  database: string,
+  games: readonly ExportedGameRow[],
+  files: readonly ExportedFile[],
+  skipped: Record<string, number>,
+  images: number,
+): Promise<DatasetCard> {
   const dataFiles = [...files.map((f) => f.path)];
   if (options.format !== 'hf') dataFiles.push(...(await listFiles(options.outDir)).filter((p) => relative(options.outDir, p).startsWith('images/')));
   if (options.format === 'llamafactory') dataFiles.push(join(options.outDir, 'dataset_info.json'));
@@ -257,7 +287,12 @@ async function buildCard(options: ExportOptions, database: string, games: readon
     runs: uniq(games.map((g) => g.run_id)),
     files: hashed,
     content_hash: contentHash.digest('hex'),
-    provenance: { source: 'ClickHouse games + turns (FINAL), evaluation runs excluded', clickhouse_database: database, exported_at: new Date().toISOString(), tool: 'dg export' },
+    provenance: {
+      source: 'ClickHouse games + turns (FINAL), evaluation runs excluded',
+      clickhouse_database: database,
+      exported_at: new Date().toISOString(),
+      tool: 'dg export',
+    },
   };
 }
 
@@ -271,7 +306,9 @@ function cardMarkdown(card: DatasetCard): string {
     `Exported by \`dg export\` (format \`${card.format}\`, views ${card.views.join(', ')}) from the games of iteration(s) ${card.iterations.join(', ')}:`,
     `${card.counts.games} games (${card.counts.kept} kept${card.include_failed ? `, ${card.counts.failed_or_rejected} failed or rejected, marked in metadata` : ''}).`,
     '',
-    `- examples: ${Object.entries(card.counts.examples).map(([v, n]) => `${v} ${n}`).join(', ')}; images: ${card.counts.images} (${card.image_mode})`,
+    `- examples: ${Object.entries(card.counts.examples)
+      .map(([v, n]) => `${v} ${n}`)
+      .join(', ')}; images: ${card.counts.images} (${card.image_mode})`,
     `- filter versions: ${card.filter_versions.join(', ') || '-'}; referee versions: ${card.referee_versions.join(', ') || '-'}`,
     `- questioner models: ${card.models.questioner.join(', ') || '-'}; answerer models: ${card.models.answerer.join(', ') || '-'}`,
     `- datasets: ${card.datasets.join(', ') || '-'}; runs: ${card.runs.length}`,

@@ -43,7 +43,10 @@ function shaOfRef(url: string): string {
 export function openAiLine(example: Example, resolve: (sha256: string) => string): string {
   const messages = example.messages.map((m): ChatMessage => {
     if (m.role !== 'user' || typeof m.content === 'string') return m;
-    return { role: 'user', content: m.content.map((p) => (p.type === 'image_url' ? { type: 'image_url', image_url: { url: resolve(shaOfRef(p.image_url.url)) } } : p)) };
+    return {
+      role: 'user',
+      content: m.content.map((p) => (p.type === 'image_url' ? { type: 'image_url', image_url: { url: resolve(shaOfRef(p.image_url.url)) } } : p)),
+    };
   });
   return JSON.stringify({ messages, metadata: example.metadata });
 }
@@ -111,7 +114,12 @@ export function llamaFactoryDatasetInfo(fileName: string): Record<string, unknow
  * `images` list<struct<bytes, path>> (the Image feature's storage), and flat provenance columns.
  */
 export function hfParquetSchema(): Array<Record<string, unknown>> {
-  const utf8 = (name: string, repetition: 'REQUIRED' | 'OPTIONAL' = 'REQUIRED') => ({ name, type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: repetition });
+  const utf8 = (name: string, repetition: 'REQUIRED' | 'OPTIONAL' = 'REQUIRED') => ({
+    name,
+    type: 'BYTE_ARRAY',
+    converted_type: 'UTF8',
+    repetition_type: repetition,
+  });
   return [
     { name: 'root', num_children: 6 },
     { name: 'messages', repetition_type: 'REQUIRED', converted_type: 'LIST', num_children: 1 },

@@ -42,7 +42,10 @@ describe('questioner view', () => {
   });
 
   it("is the sink's fine-tuning example for a kept game that ended in a guess (one builder, game/fine-tuning.ts)", () => {
-    const game = withDialog(makeGame({ targetIndex: 1 }), [['Is it red?', 'yes'], ['Is it big?', 'no']]);
+    const game = withDialog(makeGame({ targetIndex: 1 }), [
+      ['Is it red?', 'yes'],
+      ['Is it big?', 'no'],
+    ]);
     const curated = {
       game,
       ending: { kind: 'guess', guessedIndex: 1 },
@@ -58,7 +61,22 @@ describe('formats', () => {
   const game = withDialog(makeGame(), [['Is it red?', 'yes']]);
   const example: Example = {
     messages: questionerConversation(game, 0, url)!,
-    metadata: { game_id: 'g', iteration: 1, verdict: 'success', kept: true, failure_reason: '', run_id: 'r', dataset: 'd', target_id: 't', view: 'questioner', questioner_model: 'q', answerer_model: 'a', filter_version: 'f', referee_version: 'r', transcript_hash: 'h' },
+    metadata: {
+      game_id: 'g',
+      iteration: 1,
+      verdict: 'success',
+      kept: true,
+      failure_reason: '',
+      run_id: 'r',
+      dataset: 'd',
+      target_id: 't',
+      view: 'questioner',
+      questioner_model: 'q',
+      answerer_model: 'a',
+      filter_version: 'f',
+      referee_version: 'r',
+      transcript_hash: 'h',
+    },
   };
   const shas = game.setup.candidates.map((c) => c.sha256);
 

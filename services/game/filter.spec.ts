@@ -13,20 +13,37 @@ function judged(game: GameState, judgement: Judgement = success): GameJudged {
   return { game, ending, judgement };
 }
 
-const clean = (): GameState => withDialog(makeGame({ questionMode: 'open' }), [['Is there a red circle?', 'yes, on the left'], ['Is it large?', 'no']]);
+const clean = (): GameState =>
+  withDialog(makeGame({ questionMode: 'open' }), [
+    ['Is there a red circle?', 'yes, on the left'],
+    ['Is it large?', 'no'],
+  ]);
 
 describe('curate', () => {
   it('keeps a successful clean game, stamping the filter version and transcript hash', () => {
     const game = clean();
-    expect(curate(judged(game), { now })).toEqual({ kept: true, reasons: [], filterVersion: FILTER_VERSION, transcriptHash: transcriptHash(game), curatedAtMs: now });
+    expect(curate(judged(game), { now })).toEqual({
+      kept: true,
+      reasons: [],
+      filterVersion: FILTER_VERSION,
+      transcriptHash: transcriptHash(game),
+      curatedAtMs: now,
+    });
   });
 
   it('rejects games that were not a success', () => {
-    expect(curate(judged(clean(), failure), { now, filterVersion: 'filter-test' })).toMatchObject({ kept: false, reasons: ['not_success'], filterVersion: 'filter-test' });
+    expect(curate(judged(clean(), failure), { now, filterVersion: 'filter-test' })).toMatchObject({
+      kept: false,
+      reasons: ['not_success'],
+      filterVersion: 'filter-test',
+    });
   });
 
   it('rejects repeated questions after normalisation', () => {
-    const game = withDialog(makeGame(), [['Is there a red circle?', 'yes'], ['is there a  RED circle', 'yes']]);
+    const game = withDialog(makeGame(), [
+      ['Is there a red circle?', 'yes'],
+      ['is there a  RED circle', 'yes'],
+    ]);
     expect(curate(judged(game), { now }).reasons).toEqual(['repeated_question']);
   });
 
@@ -38,7 +55,10 @@ describe('curate', () => {
   });
 
   it('lists every rule that fires, in rule order', () => {
-    const game = withDialog(makeGame(), [['Is it red?', 'the first one'], ['Is it red?', '']]);
+    const game = withDialog(makeGame(), [
+      ['Is it red?', 'the first one'],
+      ['Is it red?', ''],
+    ]);
     expect(curate(judged(game, failure), { now }).reasons).toEqual(['not_success', 'repeated_question', 'answer_names_candidate', 'empty_turn']);
     expect(FILTER_RULES.map((r) => r.id)).toEqual(['not_success', 'repeated_question', 'answer_names_candidate', 'empty_turn', 'duplicate_transcript']);
   });

@@ -32,7 +32,8 @@ const NUMBER = `(?:\\d{1,2}|${NUMBER_WORDS.join('|')})`;
 const ORDINAL = `(?:\\d{1,2}(?:st|nd|rd|th)|${ORDINAL_WORDS.join('|')})`;
 /** After "image 2": the end of a clause, so "in the image two circles are red" is not a label. */
 const LABEL_END = '(?=\\s*(?:$|[.,;:!?)\\]"\'\u2019]|(?:is|was|has|had|shows|contains|and|or|with|which|that|where|in|on)\\b))';
-const LIST_POSITION = '(?:(?:top|bottom|upper|lower)[\\s-]?(?:left|right)|(?:left|right)[\\s-]?most|left|right|top|bottom|upper|lower|middle|center|centre|last|final|previous|next)';
+const LIST_POSITION =
+  '(?:(?:top|bottom|upper|lower)[\\s-]?(?:left|right)|(?:left|right)[\\s-]?most|left|right|top|bottom|upper|lower|middle|center|centre|last|final|previous|next)';
 
 /**
  * References to the questioner's numbering or layout of the candidates, which the answerer must

@@ -27,7 +27,10 @@ function curated(game: GameState, overrides: Partial<GameCurated> = {}): GameCur
 }
 
 describe('toFineTuningExample', () => {
-  const game = withDialog(makeGame({ targetIndex: 2 }), [['Is there a red circle?', 'yes'], ['Is it large?', 'no']]);
+  const game = withDialog(makeGame({ targetIndex: 2 }), [
+    ['Is there a red circle?', 'yes'],
+    ['Is it large?', 'no'],
+  ]);
 
   it('is the questioner view of the game followed by its guess as JSON', () => {
     const example = toFineTuningExample(curated(game), prompts);
@@ -71,7 +74,9 @@ describe('toFineTuningExample', () => {
 
   it('lets the export choose image URLs (e.g. inline data URLs)', () => {
     const example = toFineTuningExample(curated(game), prompts, { imageUrl: (image) => `data:image/png;base64,${Buffer.from(image.id).toString('base64')}` });
-    const urls = example.messages.flatMap((m) => (typeof m.content === 'string' ? [] : m.content.flatMap((p) => (p.type === 'image_url' ? [p.image_url.url] : []))));
+    const urls = example.messages.flatMap((m) =>
+      typeof m.content === 'string' ? [] : m.content.flatMap((p) => (p.type === 'image_url' ? [p.image_url.url] : [])),
+    );
     expect(urls).toHaveLength(4);
     expect(urls.every((url) => url.startsWith('data:image/png;base64,'))).toBe(true);
   });

@@ -99,7 +99,12 @@ export function toFineTuningExample(curated: GameCurated, prompts: PromptSet, op
  * assistant turn. Shared by the sink's dataset lines (toFineTuningExample) and `dg export`'s
  * questioner view (services/export/views.ts).
  */
-export function questionerTrainingMessages(game: GameState, prompts: PromptSet, final: string | null, imageUrl: (image: ImageRef) => string = (image) => image.uri): ChatMessage[] {
+export function questionerTrainingMessages(
+  game: GameState,
+  prompts: PromptSet,
+  final: string | null,
+  imageUrl: (image: ImageRef) => string = (image) => image.uri,
+): ChatMessage[] {
   const images = new Map(game.setup.candidates.map((image) => [image.id, imageUrl(image)]));
   const messages: ChatMessage[] = [...buildQuestionerMessages(game, images, prompts)];
   if (final !== null) messages.push({ role: 'assistant', content: final });

@@ -12,8 +12,7 @@ const parts = (message: ChatMessage | undefined): ContentPart[] => {
   return typeof message.content === 'string' ? [{ type: 'text', text: message.content }] : message.content;
 };
 const texts = (messages: ChatMessage[]): string => messages.flatMap((m) => parts(m).map((p) => (p.type === 'text' ? p.text : ''))).join('\n');
-const imageUrls = (messages: ChatMessage[]): string[] =>
-  messages.flatMap((m) => parts(m).flatMap((p) => (p.type === 'image_url' ? [p.image_url.url] : [])));
+const imageUrls = (messages: ChatMessage[]): string[] => messages.flatMap((m) => parts(m).flatMap((p) => (p.type === 'image_url' ? [p.image_url.url] : [])));
 
 /** Small seeded PRNG so the randomised cases are reproducible. */
 function mulberry32(seed: number): () => number {
@@ -32,7 +31,13 @@ function randomGame(random: () => number, index: number): GameState {
   const maxTurns = Math.floor(random() * 12);
   const describeFirst = random() < 0.3;
   const ids = Array.from({ length: numCandidates }, (_, i) => `img-${index}-${i}-${Math.floor(random() * 1e6)}`);
-  const base = makeGame({ candidateIds: ids, targetIndex: Math.floor(random() * numCandidates), maxTurns, describeFirst, questionMode: random() < 0.5 ? 'yesno' : 'open' });
+  const base = makeGame({
+    candidateIds: ids,
+    targetIndex: Math.floor(random() * numCandidates),
+    maxTurns,
+    describeFirst,
+    questionMode: random() < 0.5 ? 'yesno' : 'open',
+  });
   const asked = Math.floor(random() * (maxTurns + 1));
   const pairs: Array<[string, string]> = Array.from({ length: asked }, (_, i) => [`Is there shape ${i}?`, random() < 0.5 ? 'yes' : 'no']);
   return withDialog(base, pairs, describeFirst ? 'A red circle and a blue square.' : undefined);

@@ -25,10 +25,7 @@ export interface ImagePart {
 
 export type ContentPart = TextPart | ImagePart;
 
-export type ChatMessage =
-  | { role: 'system'; content: string }
-  | { role: 'user'; content: string | ContentPart[] }
-  | { role: 'assistant'; content: string };
+export type ChatMessage = { role: 'system'; content: string } | { role: 'user'; content: string | ContentPart[] } | { role: 'assistant'; content: string };
 
 /** Protocol phrases the simulated VLM relies on (see the brief's model message format). */
 export const imageLabel = (displayNumber: number): string => `Image ${displayNumber}:`;

@@ -30,7 +30,13 @@ export function collapseWhitespace(text: string): string {
 /** Strips one layer of matching quotes around a whole string. */
 export function unquote(text: string): string {
   const trimmed = text.trim();
-  const pairs: Array<[string, string]> = [['"', '"'], ["'", "'"], ['“', '”'], ['‘', '’'], ['«', '»']];
+  const pairs: Array<[string, string]> = [
+    ['"', '"'],
+    ["'", "'"],
+    ['“', '”'],
+    ['‘', '’'],
+    ['«', '»'],
+  ];
   for (const [open, close] of pairs) {
     if (trimmed.length >= 2 && trimmed.startsWith(open) && trimmed.endsWith(close)) return trimmed.slice(open.length, -close.length).trim();
   }
@@ -86,7 +92,9 @@ function parseJsonLenient(span: string): JsonObject | undefined {
   // Single quotes are only rewritten when there are no double quotes, so apostrophes inside
   // double-quoted strings stay intact.
   if (!tidied.includes('"')) {
-    attempts.push(quoteBareKeys(tidied.replace(/[‘’]/g, "'").replace(/'((?:[^'\\]|\\.)*)'/g, (_m, inner: string) => JSON.stringify(inner.replace(/\\'/g, "'")))));
+    attempts.push(
+      quoteBareKeys(tidied.replace(/[‘’]/g, "'").replace(/'((?:[^'\\]|\\.)*)'/g, (_m, inner: string) => JSON.stringify(inner.replace(/\\'/g, "'")))),
+    );
   }
   for (const attempt of attempts) {
     const parsed = tryParseObject(attempt);
@@ -149,13 +157,41 @@ export function capLength(text: string, max: number): string {
 }
 
 export const NUMBER_WORDS = [
-  'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight',
-  'nine', 'ten', 'eleven', 'twelve', 'thirteen', 'fourteen', 'fifteen', 'sixteen',
+  'one',
+  'two',
+  'three',
+  'four',
+  'five',
+  'six',
+  'seven',
+  'eight',
+  'nine',
+  'ten',
+  'eleven',
+  'twelve',
+  'thirteen',
+  'fourteen',
+  'fifteen',
+  'sixteen',
 ] as const;
 
 export const ORDINAL_WORDS = [
-  'first', 'second', 'third', 'fourth', 'fifth', 'sixth', 'seventh', 'eighth',
-  'ninth', 'tenth', 'eleventh', 'twelfth', 'thirteenth', 'fourteenth', 'fifteenth', 'sixteenth',
+  'first',
+  'second',
+  'third',
+  'fourth',
+  'fifth',
+  'sixth',
+  'seventh',
+  'eighth',
+  'ninth',
+  'tenth',
+  'eleventh',
+  'twelfth',
+  'thirteenth',
+  'fourteenth',
+  'fifteenth',
+  'sixteenth',
 ] as const;
 
 /** 1-based number from digits, a number word, an ordinal word or a numeric ordinal ("3rd"). */

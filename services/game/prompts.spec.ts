@@ -67,7 +67,12 @@ describe('prompt version v2 (for real VLMs)', () => {
 
   it("keeps each role's word on its own side (the simulated VLM keys on them)", () => {
     const { templates, optional } = loadPrompts('v2');
-    const answererSide = [templates['answerer.system'], templates['answerer.rules.yesno'], templates['answerer.rules.open'], optional?.['answerer.repair'] ?? ''].join(' ');
+    const answererSide = [
+      templates['answerer.system'],
+      templates['answerer.rules.yesno'],
+      templates['answerer.rules.open'],
+      optional?.['answerer.repair'] ?? '',
+    ].join(' ');
     expect(templates['questioner.system']).toMatch(/\bquestioner\b/);
     expect(templates['questioner.system']).not.toMatch(/answerer/i);
     expect(answererSide).toMatch(/\banswerer\b/);

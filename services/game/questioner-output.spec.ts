@@ -83,7 +83,7 @@ describe('parseQuestionerOutput', () => {
       ['Is there a red circle?', question('Is there a red circle?')],
       ['  Is there a red circle?  \n', question('Is there a red circle?')],
       ['Images 1 and 3 have circles. Is the circle red?', question('Is the circle red?')],
-      ["I'll ask: \"Does the image contain a star?\"", question('Does the image contain a star?')],
+      ['I\'ll ask: "Does the image contain a star?"', question('Does the image contain a star?')],
       ['Let me narrow it down.\nDoes it show exactly one shape?\n', question('Does it show exactly one shape?')],
       ['- Is there a green triangle?', question('Is there a green triangle?')],
       ['I cannot guess yet. Is the background white?', question('Is the background white?')],

@@ -17,10 +17,7 @@ import {
  * image numbers. `no_guess` is an explicit refusal to pick (e.g. `{"guess": null}` or "none").
  */
 export type ParsedQuestionerOutput =
-  | { kind: 'question'; text: string }
-  | { kind: 'guess'; index: number }
-  | { kind: 'no_guess'; reason: string }
-  | { kind: 'unparseable'; reason: string };
+  { kind: 'question'; text: string } | { kind: 'guess'; index: number } | { kind: 'no_guess'; reason: string } | { kind: 'unparseable'; reason: string };
 
 /** Longer "questions" are prose, not a question to pass on to the answerer. */
 export const MAX_QUESTION_CHARS = 500;
@@ -122,7 +119,10 @@ const PROSE_GUESS_PATTERNS: RegExp[] = [
   // "Guess: 3", "I guess image 3", "My final guess is image #3", "I'll guess it's the third image"
   new RegExp(`\\bguess(?:es|ed)?\\b\\s*(?:is|would be|will be)?\\s*[:=\\-–]?\\s*(?:that\\s+)?(?:it(?:'s|\\s+is)\\s+)?${GUESS_TARGET}`, 'i'),
   // "The target is image 3", "Final answer: Image 3", "It is picture #2", "The answer is the third image"
-  new RegExp(`\\b(?:target|answer|choice|it)(?:'s|\\s+is|\\s*:)\\s*(?:the\\s+)?(?:(?:image|picture|photo|candidate|option)\\s*#?\\s*${NUMBER_TOKEN}\\b|${ORDINAL_TOKEN}\\s+(?:image|picture|photo|one)\\b)`, 'i'),
+  new RegExp(
+    `\\b(?:target|answer|choice|it)(?:'s|\\s+is|\\s*:)\\s*(?:the\\s+)?(?:(?:image|picture|photo|candidate|option)\\s*#?\\s*${NUMBER_TOKEN}\\b|${ORDINAL_TOKEN}\\s+(?:image|picture|photo|one)\\b)`,
+    'i',
+  ),
 ];
 
 function guessFromProse(plain: string): number | undefined {

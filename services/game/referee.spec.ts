@@ -17,7 +17,11 @@ function guessEnding(game: GameState, index: number, overrides: Partial<GameEndi
   };
 }
 
-const played = (targetIndex = 1): GameState => withDialog(makeGame({ targetIndex }), [['Is it red?', 'yes'], ['Is it big?', 'no']]);
+const played = (targetIndex = 1): GameState =>
+  withDialog(makeGame({ targetIndex }), [
+    ['Is it red?', 'yes'],
+    ['Is it big?', 'no'],
+  ]);
 
 describe('judge', () => {
   it('succeeds when the guess is the target', () => {
@@ -88,7 +92,10 @@ describe('findRuleViolations', () => {
   });
 
   it('flags more questions than maxTurns', () => {
-    const game = withDialog(makeGame({ maxTurns: 1 }), [['Is it red?', 'yes'], ['Is it big?', 'no']]);
+    const game = withDialog(makeGame({ maxTurns: 1 }), [
+      ['Is it red?', 'yes'],
+      ['Is it big?', 'no'],
+    ]);
     expect(check({ game, ending: guessEnding(game, 0) })).toEqual(['2 questions asked, maxTurns is 1']);
   });
 
@@ -103,7 +110,9 @@ describe('findRuleViolations', () => {
       'turn 0 is a description by the answerer, expected a question by the questioner',
     ]);
     const undescribed = withDialog(makeGame({ describeFirst: true }), [['Is it red?', 'yes']]);
-    expect(check({ game: undescribed, ending: guessEnding(undescribed, 0) })[0]).toBe('turn 0 is a question by the questioner, expected a description by the answerer');
+    expect(check({ game: undescribed, ending: guessEnding(undescribed, 0) })[0]).toBe(
+      'turn 0 is a question by the questioner, expected a description by the answerer',
+    );
   });
 
   it('flags inconsistent or impossible guesses', () => {

@@ -63,7 +63,10 @@ async function play(options: PlayOptions): Promise<{ finished: GameEnded; answer
       game = decided.event.game;
     } else {
       const target = game.setup.candidates[game.setup.targetIndex]!;
-      const completion = await simulateCompletion({ messages: buildAnswererMessages(game, urlOf(target.id), prompts), behaviour, seed: options.seed }, loadScene);
+      const completion = await simulateCompletion(
+        { messages: buildAnswererMessages(game, urlOf(target.id), prompts), behaviour, seed: options.seed },
+        loadScene,
+      );
       answererImageCounts.push(completion.imageCount);
       const call = { text: completion.content, latencyMs: 1, promptTokens: 0, completionTokens: 0, costUsd: 0 };
       const parsed = parseAnswererOutput(completion.content, game.setup.questionMode, answererRequestKind(game));

@@ -1,15 +1,7 @@
 import type { CallUsage } from '../../schemas/generated/events';
 import { parseAnswererOutput } from './answerer-output';
 import { parseQuestionerOutput } from './questioner-output';
-import {
-  answererRequestKind,
-  badImageEnding,
-  decideAnswererStep,
-  decideQuestionerStep,
-  modelErrorEnding,
-  timeoutEnding,
-  type ModelCall,
-} from './steps';
+import { answererRequestKind, badImageEnding, decideAnswererStep, decideQuestionerStep, modelErrorEnding, timeoutEnding, type ModelCall } from './steps';
 import { makeGame, TEST_NOW, withDialog } from './testing';
 import { nextSpeaker, questionsLeft } from './transcript';
 

@@ -1,6 +1,19 @@
 import { NonRetriableError } from '../core/errors';
 import { redactText } from '../core/logging/redact';
-import type { AnswerGiven, CallUsage, EndedBy, EndingKind, GameEnding, GameState, GameEnded, ImageRef, QuestionAsked, Speaker, Turn, TurnKind } from '../../schemas/generated/events';
+import type {
+  AnswerGiven,
+  CallUsage,
+  EndedBy,
+  EndingKind,
+  GameEnding,
+  GameState,
+  GameEnded,
+  ImageRef,
+  QuestionAsked,
+  Speaker,
+  Turn,
+  TurnKind,
+} from '../../schemas/generated/events';
 import type { ParsedAnswererOutput } from './answerer-output';
 import type { ParsedQuestionerOutput } from './questioner-output';
 import { excerpt } from './model-output';
@@ -39,7 +52,10 @@ export function decideQuestionerStep(game: GameState, parsed: ParsedQuestionerOu
     case 'guess': {
       const guessed = game.setup.candidates[parsed.index];
       if (guessed === undefined) {
-        return end(game, questionerEnding('unparseable_output', call, now, `guess index ${parsed.index} outside the ${game.setup.candidates.length} candidates`));
+        return end(
+          game,
+          questionerEnding('unparseable_output', call, now, `guess index ${parsed.index} outside the ${game.setup.candidates.length} candidates`),
+        );
       }
       return end(game, { ...questionerEnding('guess', call, now, null), guessedIndex: parsed.index, guessedImageId: guessed.id });
     }
@@ -67,7 +83,10 @@ export function decideAnswererStep(game: GameState, parsed: ParsedAnswererOutput
   // The call's tokens and cost go on the ending (ending.call) even when its output is not used.
   if (deadlinePassed(game, now)) return end(game, { ...timeoutEnding(game, 'answerer', now), call: usageOf(call, 'answerer') });
   if (parsed.kind === 'unparseable') {
-    return end(game, { ...failureEnding('unparseable_output', 'answerer', `answerer output unparseable: ${parsed.reason}; raw output: ${excerpt(call.text, 300)}`, now), call: usageOf(call, 'answerer') });
+    return end(game, {
+      ...failureEnding('unparseable_output', 'answerer', `answerer output unparseable: ${parsed.reason}; raw output: ${excerpt(call.text, 300)}`, now),
+      call: usageOf(call, 'answerer'),
+    });
   }
   const next = appendTurn(game, makeTurn(game, 'answerer', answererRequestKind(game) === 'description' ? 'description' : 'answer', parsed.text, call, now));
   return { kind: 'answer', event: { game: next, answer: parsed.text } };
@@ -149,14 +168,21 @@ export function badImageEnding(endedBy: EndedBy, image: Pick<ImageRef, 'id' | 'u
 
 export function timeoutEnding(game: GameState, endedBy: EndedBy, now: number): GameEnding {
   const { deadlineAtMs } = game.header;
-  return failureEnding('timeout', endedBy, `deadline ${new Date(deadlineAtMs).toISOString()} passed ${now - deadlineAtMs} ms ago (seen by the ${endedBy})`, now);
+  return failureEnding(
+    'timeout',
+    endedBy,
+    `deadline ${new Date(deadlineAtMs).toISOString()} passed ${now - deadlineAtMs} ms ago (seen by the ${endedBy})`,
+    now,
+  );
 }
 
 function questionerEnding(kind: EndingKind, call: ModelCall, now: number, errorMessage: string | null): GameEnding {
   return { ...blankEnding(kind, 'questioner', errorMessage, now), ...questionerCallFields(call) };
 }
 
-function questionerCallFields(call: ModelCall): Pick<GameEnding, 'rawGuess' | 'guessLatencyMs' | 'guessPromptTokens' | 'guessCompletionTokens' | 'guessCostUsd' | 'call'> {
+function questionerCallFields(
+  call: ModelCall,
+): Pick<GameEnding, 'rawGuess' | 'guessLatencyMs' | 'guessPromptTokens' | 'guessCompletionTokens' | 'guessCostUsd' | 'call'> {
   return {
     call: usageOf(call, 'questioner'),
     rawGuess: call.text,

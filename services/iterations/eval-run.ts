@@ -32,7 +32,22 @@ export interface EvalRunResult {
   missing: number;
 }
 
-const EVAL_RUN_COLUMNS = ['eval_set', 'run_id', 'iteration', 'questioner_model', 'answerer_model', 'games', 'judged', 'succeeded', 'success_rate', 'ci_low', 'ci_high', 'started_at_ms', 'finished_at_ms', 'row_version'];
+const EVAL_RUN_COLUMNS = [
+  'eval_set',
+  'run_id',
+  'iteration',
+  'questioner_model',
+  'answerer_model',
+  'games',
+  'judged',
+  'succeeded',
+  'success_rate',
+  'ci_low',
+  'ci_high',
+  'started_at_ms',
+  'finished_at_ms',
+  'row_version',
+];
 
 export function newEvalRunId(setName: string): string {
   return `eval-${setName}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomUUID().slice(0, 8)}`;
@@ -137,5 +152,11 @@ export async function evalRuns(ch: ClickHouseConnection, database: string): Prom
   const rows = await ch.query<EvalRunResult & { finished_at_ms: number }>(sql`
     SELECT eval_set, run_id, iteration, questioner_model, answerer_model, games, judged, succeeded, success_rate, ci_low, ci_high, finished_at_ms
     FROM ${table(database, 'eval_runs')} FINAL WHERE finished_at_ms > 0 ORDER BY finished_at_ms`);
-  return rows.map((r) => ({ ...r, games: Number(r.games), judged: Number(r.judged), succeeded: Number(r.succeeded), missing: Number(r.games) - Number(r.judged) }));
+  return rows.map((r) => ({
+    ...r,
+    games: Number(r.games),
+    judged: Number(r.judged),
+    succeeded: Number(r.succeeded),
+    missing: Number(r.games) - Number(r.judged),
+  }));
 }

@@ -165,19 +165,40 @@ export async function saveEvalSet(ch: ClickHouseConnection, database: string, se
         row_version: set.createdAtMs,
       },
     ],
-    ['name', 'dataset', 'seed', 'games', 'num_candidates', 'max_turns', 'question_mode', 'split_rule', 'eval_image_ids', 'setups', 'setups_hash', 'created_at_ms', 'row_version'],
+    [
+      'name',
+      'dataset',
+      'seed',
+      'games',
+      'num_candidates',
+      'max_turns',
+      'question_mode',
+      'split_rule',
+      'eval_image_ids',
+      'setups',
+      'setups_hash',
+      'created_at_ms',
+      'row_version',
+    ],
   );
   return 'created';
 }
 
 /** The GameRequested events of one play of a set: its setups exactly, tagged with the set's name. */
-export function evalRequests(set: EvalSet, images: readonly DatasetImage[], plan: Omit<LaunchPlan, 'seed' | 'sampler' | 'numCandidates' | 'maxTurns' | 'questionMode' | 'describeFirst' | 'datasetName'>, now: number, newId: () => string): GameRequested[] {
+export function evalRequests(
+  set: EvalSet,
+  images: readonly DatasetImage[],
+  plan: Omit<LaunchPlan, 'seed' | 'sampler' | 'numCandidates' | 'maxTurns' | 'questionMode' | 'describeFirst' | 'datasetName'>,
+  now: number,
+  newId: () => string,
+): GameRequested[] {
   const byId = new Map(images.map((image) => [image.id, image]));
   return set.setups.map((setup, i) => {
     const candidates = setup.candidates.map((c) => {
       const image = byId.get(c.id);
       if (!image) throw new Error(`eval set ${set.name}, game ${i}: image ${c.id} is no longer in dataset ${set.dataset}`);
-      if (image.sha256 !== c.sha256) throw new Error(`eval set ${set.name}, game ${i}: image ${c.id} of dataset ${set.dataset} changed (sha256 ${image.sha256}, recorded ${c.sha256})`);
+      if (image.sha256 !== c.sha256)
+        throw new Error(`eval set ${set.name}, game ${i}: image ${c.id} of dataset ${set.dataset} changed (sha256 ${image.sha256}, recorded ${c.sha256})`);
       return toImageRef(image);
     });
     return {

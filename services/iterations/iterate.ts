@@ -85,7 +85,12 @@ export interface IterationRow {
 export function loopIdOf(spec: IterateSpec): string {
   // Options at their defaults are left out, so loops started before they existed keep their id.
   const { outDir: _outDir, trainOn, playModelSuffix, includeFailed, ...rest } = spec;
-  const identity = { ...rest, ...(trainOn && trainOn !== 'current' ? { trainOn } : {}), ...(playModelSuffix ? { playModelSuffix } : {}), ...(includeFailed ? { includeFailed } : {}) };
+  const identity = {
+    ...rest,
+    ...(trainOn && trainOn !== 'current' ? { trainOn } : {}),
+    ...(playModelSuffix ? { playModelSuffix } : {}),
+    ...(includeFailed ? { includeFailed } : {}),
+  };
   return `loop-${createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 12)}`;
 }
 
@@ -100,12 +105,17 @@ function shellQuote(value: string): string {
 
 /** The hook's answer: the last stdout line that is a JSON object with string `name` and `endpoint`. */
 export function parseHookOutput(stdout: string): { name: string; endpoint: string; line: string } | undefined {
-  const lines = stdout.split('\n').map((l) => l.trim()).filter(Boolean).reverse();
+  const lines = stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .reverse();
   for (const line of lines) {
     if (!line.startsWith('{')) continue;
     try {
       const value = JSON.parse(line) as Record<string, unknown>;
-      if (typeof value.name === 'string' && typeof value.endpoint === 'string' && value.name !== '') return { name: value.name, endpoint: value.endpoint, line };
+      if (typeof value.name === 'string' && typeof value.endpoint === 'string' && value.name !== '')
+        return { name: value.name, endpoint: value.endpoint, line };
     } catch {
       // not JSON: keep looking
     }
@@ -149,7 +159,9 @@ export async function iterate(config: DgConfig, spec: IterateSpec, say: (line: s
   try {
     const state = await loadState(ch, database, loopId);
     const save = async (): Promise<void> => saveState(ch, loopId, spec, state);
-    say(`dg iterate ${loopId}: ${spec.iterations} iterations of ${spec.gamesPerIteration} games, ${spec.role} from ${spec.fromModel}, eval set ${spec.evalSet}`);
+    say(
+      `dg iterate ${loopId}: ${spec.iterations} iterations of ${spec.gamesPerIteration} games, ${spec.role} from ${spec.fromModel}, eval set ${spec.evalSet}`,
+    );
 
     if (!(await getModel(ch, database, spec.fromModel))) {
       await registerModel(ch, baseRecord(spec, roleBaseUrl));
@@ -191,10 +203,17 @@ export async function iterate(config: DgConfig, spec: IterateSpec, say: (line: s
           datasetsDir: config.paths.datasetsDir,
           runIds: trained.map((i) => state.iterations[i]!.playRunId),
         });
-        it.exported = { dir, file: join(dir, exportFileName(spec.view, spec.format)), games: spec.includeFailed ? card.counts.games : card.counts.kept, contentHash: card.content_hash };
+        it.exported = {
+          dir,
+          file: join(dir, exportFileName(spec.view, spec.format)),
+          games: spec.includeFailed ? card.counts.games : card.counts.kept,
+          contentHash: card.content_hash,
+        };
         it.step = 'hook';
         await save();
-        say(`iteration ${k}: exported ${it.exported.games} ${spec.includeFailed ? 'judged (failed included)' : 'kept'} games of iteration${trained.length > 1 ? 's' : ''} ${trained.join(',')} to ${it.exported.file}`);
+        say(
+          `iteration ${k}: exported ${it.exported.games} ${spec.includeFailed ? 'judged (failed included)' : 'kept'} games of iteration${trained.length > 1 ? 's' : ''} ${trained.join(',')} to ${it.exported.file}`,
+        );
       }
       if (it.step === 'hook') {
         const command = renderHook(spec.hook, {
@@ -211,7 +230,10 @@ export async function iterate(config: DgConfig, spec: IterateSpec, say: (line: s
         const result = await runHook(command, say);
         if (result.code !== 0) throw new Error(`hook exited with ${result.code} at iteration ${k}: ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`);
         const output = parseHookOutput(result.stdout);
-        if (!output) throw new Error(`hook printed no JSON line with "name" and "endpoint" at iteration ${k}; its stdout ended with: ${result.stdout.trim().split('\n').slice(-3).join(' | ')}`);
+        if (!output)
+          throw new Error(
+            `hook printed no JSON line with "name" and "endpoint" at iteration ${k}; its stdout ended with: ${result.stdout.trim().split('\n').slice(-3).join(' | ')}`,
+          );
         if (!sameEndpoint(output.endpoint, roleBaseUrl)) {
           throw new Error(
             `hook returned model ${output.name} at endpoint ${output.endpoint}, but the ${spec.role} calls ${roleBaseUrl} (${spec.role.toUpperCase()}_BASE_URL); a game can only choose the model name: serve the new model on ${roleBaseUrl} or point the ${spec.role} at ${output.endpoint}`,
@@ -261,7 +283,16 @@ function baseRecord(spec: IterateSpec, endpoint: string): Parameters<typeof regi
   return untrainedModelRecord({ name: spec.fromModel, endpoint, role: spec.role, parent: '', base_model: spec.fromModel, iteration: 0 });
 }
 
-async function playIteration(config: DgConfig, ch: ClickHouseConnection, spec: IterateSpec, k: number, model: string, it: IterationState, save: () => Promise<void>, say: (line: string) => void): Promise<void> {
+async function playIteration(
+  config: DgConfig,
+  ch: ClickHouseConnection,
+  spec: IterateSpec,
+  k: number,
+  model: string,
+  it: IterationState,
+  save: () => Promise<void>,
+  say: (line: string) => void,
+): Promise<void> {
   const database = config.clickhouse.database;
   const dataset = await trainingDataset(config, await loadDataset(spec.dataset, { datasetsDir: config.paths.datasetsDir }));
   const plan = planFrom(config, {
@@ -292,7 +323,10 @@ async function playIteration(config: DgConfig, ch: ClickHouseConnection, spec: I
       await endOverdueGames(bus, launched, await judgedGameIds(ch, database, plan.runId));
       summary = await waitForRun(ch, database, plan.runId, spec.gamesPerIteration, startedAt, { timeoutMs: 60_000 });
     }
-    if (summary.missing > 0) throw new Error(`iteration ${k}: ${summary.missing} of ${spec.gamesPerIteration} games of run ${plan.runId} have no verdict; start dg iterate again to keep waiting`);
+    if (summary.missing > 0)
+      throw new Error(
+        `iteration ${k}: ${summary.missing} of ${spec.gamesPerIteration} games of run ${plan.runId} have no verdict; start dg iterate again to keep waiting`,
+      );
     say(`iteration ${k}: ${summary.games} games judged, ${summary.succeeded} succeeded, ${summary.kept} kept`);
   } finally {
     await bus.close();
@@ -335,7 +369,11 @@ export function renderIterationTable(rows: readonly IterationRow[]): string {
     r.cost_usd.toFixed(4),
   ]);
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: string[]): string => c.map((x, i) => x.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (c: string[]): string =>
+    c
+      .map((x, i) => x.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(headers), ...cells.map(line)].join('\n');
 }
 
@@ -348,11 +386,9 @@ let lastVersion = 0;
 async function saveState(ch: ClickHouseConnection, loopId: string, spec: IterateSpec, state: LoopState): Promise<void> {
   // Strictly increasing within a process, and above any earlier process's (wall clock, in µs).
   lastVersion = Math.max(lastVersion + 1, Date.now() * 1000);
-  await ch.insert('iterate_loops', [{ loop_id: loopId, spec: JSON.stringify(spec), state: JSON.stringify(state), updated_at_ms: Date.now(), row_version: lastVersion }], [
-    'loop_id',
-    'spec',
-    'state',
-    'updated_at_ms',
-    'row_version',
-  ]);
+  await ch.insert(
+    'iterate_loops',
+    [{ loop_id: loopId, spec: JSON.stringify(spec), state: JSON.stringify(state), updated_at_ms: Date.now(), row_version: lastVersion }],
+    ['loop_id', 'spec', 'state', 'updated_at_ms', 'row_version'],
+  );
 }

@@ -2,7 +2,13 @@ import { buildEvalSet, isEvalImage, wilsonInterval } from './eval-sets';
 import { loopIdOf, parseHookOutput, renderHook, trainIterations, type IterateSpec } from './iterate';
 import type { DatasetImage } from '../datasets/dataset';
 
-const image = (i: number): DatasetImage => ({ id: `scene-${i}`, uri: `file:///d/scene-${i}.png`, sha256: `${i}`.padStart(64, '0'), mediaType: 'image/png', caption: null });
+const image = (i: number): DatasetImage => ({
+  id: `scene-${i}`,
+  uri: `file:///d/scene-${i}.png`,
+  sha256: `${i}`.padStart(64, '0'),
+  mediaType: 'image/png',
+  caption: null,
+});
 const dataset = { name: 'test', images: Array.from({ length: 200 }, (_, i) => image(i)) };
 
 describe('Wilson interval', () => {
@@ -30,7 +36,12 @@ describe('eval sets', () => {
   });
 
   it('refuses a dataset whose eval split is too small, naming it', () => {
-    expect(() => buildEvalSet({ name: 'e', games: 1, seed: 1, numCandidates: 16, maxTurns: 10, questionMode: 'yesno' }, { name: 'tiny', images: dataset.images.slice(0, 10) })).toThrow(/dataset tiny: its eval split holds \d+ images/);
+    expect(() =>
+      buildEvalSet(
+        { name: 'e', games: 1, seed: 1, numCandidates: 16, maxTurns: 10, questionMode: 'yesno' },
+        { name: 'tiny', images: dataset.images.slice(0, 10) },
+      ),
+    ).toThrow(/dataset tiny: its eval split holds \d+ images/);
   });
 });
 
@@ -43,19 +54,49 @@ describe('iterate hook', () => {
   });
 
   it('takes the last JSON object line with name and endpoint', () => {
-    const stdout = ['loss 0.3', '{"name":"old","endpoint":"http://a/v1"}', '{"progress":1}', '{"name":"m2","endpoint":"http://b/v1","path":"/x"}', 'done'].join('\n');
+    const stdout = ['loss 0.3', '{"name":"old","endpoint":"http://a/v1"}', '{"progress":1}', '{"name":"m2","endpoint":"http://b/v1","path":"/x"}', 'done'].join(
+      '\n',
+    );
     expect(parseHookOutput(stdout)).toEqual({ name: 'm2', endpoint: 'http://b/v1', line: '{"name":"m2","endpoint":"http://b/v1","path":"/x"}' });
     expect(parseHookOutput('{"name":"x"}\nnot json')).toBeUndefined();
   });
 
   it('identifies a loop by its arguments, not its output folder', () => {
-    const spec: IterateSpec = { fromModel: 'm', iterations: 3, gamesPerIteration: 10, hook: 'h', view: 'answerer', role: 'answerer', evalSet: 'e', dataset: 'd', format: 'openai', outDir: '/a', candidates: 4, maxTurns: 10, seed: 1 };
+    const spec: IterateSpec = {
+      fromModel: 'm',
+      iterations: 3,
+      gamesPerIteration: 10,
+      hook: 'h',
+      view: 'answerer',
+      role: 'answerer',
+      evalSet: 'e',
+      dataset: 'd',
+      format: 'openai',
+      outDir: '/a',
+      candidates: 4,
+      maxTurns: 10,
+      seed: 1,
+    };
     expect(loopIdOf({ ...spec, outDir: '/b' })).toBe(loopIdOf(spec));
     expect(loopIdOf({ ...spec, iterations: 4 })).not.toBe(loopIdOf(spec));
   });
 
   it('keeps the id of a loop at the default --train-on current and no play suffix; other values make another loop', () => {
-    const spec: IterateSpec = { fromModel: 'm', iterations: 3, gamesPerIteration: 10, hook: 'h', view: 'answerer', role: 'answerer', evalSet: 'e', dataset: 'd', format: 'openai', outDir: '/a', candidates: 4, maxTurns: 10, seed: 1 };
+    const spec: IterateSpec = {
+      fromModel: 'm',
+      iterations: 3,
+      gamesPerIteration: 10,
+      hook: 'h',
+      view: 'answerer',
+      role: 'answerer',
+      evalSet: 'e',
+      dataset: 'd',
+      format: 'openai',
+      outDir: '/a',
+      candidates: 4,
+      maxTurns: 10,
+      seed: 1,
+    };
     // The id an older loop (before these options existed) was stored under.
     expect(loopIdOf({ ...spec, trainOn: 'current' })).toBe(loopIdOf(spec));
     expect(loopIdOf({ ...spec, trainOn: 'all' })).not.toBe(loopIdOf(spec));

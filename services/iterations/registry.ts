@@ -28,11 +28,37 @@ export interface ModelWithEvals extends ModelRecord {
   evals: Array<Pick<EvalRunResult, 'eval_set' | 'run_id' | 'iteration' | 'games' | 'succeeded' | 'success_rate' | 'ci_low' | 'ci_high'>>;
 }
 
-const COLUMNS = ['name', 'endpoint', 'role', 'parent', 'base_model', 'iteration', 'train_iterations', 'train_view', 'train_games', 'train_hash', 'train_dir', 'hook', 'hook_output', 'created_at_ms', 'row_version'];
+const COLUMNS = [
+  'name',
+  'endpoint',
+  'role',
+  'parent',
+  'base_model',
+  'iteration',
+  'train_iterations',
+  'train_view',
+  'train_games',
+  'train_hash',
+  'train_dir',
+  'hook',
+  'hook_output',
+  'created_at_ms',
+  'row_version',
+];
 
 /** The record of a model without a training set: a loop's base model, or one registered by hand (dg models register). */
 export function untrainedModelRecord(model: Pick<ModelRecord, 'name' | 'endpoint' | 'role' | 'parent' | 'base_model' | 'iteration'>): ModelRecord {
-  return { ...model, train_iterations: [], train_view: '', train_games: 0, train_hash: '', train_dir: '', hook: '', hook_output: '', created_at_ms: Date.now() };
+  return {
+    ...model,
+    train_iterations: [],
+    train_view: '',
+    train_games: 0,
+    train_hash: '',
+    train_dir: '',
+    hook: '',
+    hook_output: '',
+    created_at_ms: Date.now(),
+  };
 }
 
 /** Registers (or updates) a model; the newest write of a name wins. */
@@ -53,7 +79,16 @@ export async function listModels(ch: ClickHouseConnection, database: string): Pr
     ...model,
     evals: runs
       .filter((r) => (model.role === 'questioner' ? r.questioner_model : r.answerer_model) === model.name)
-      .map((r) => ({ eval_set: r.eval_set, run_id: r.run_id, iteration: r.iteration, games: r.games, succeeded: r.succeeded, success_rate: r.success_rate, ci_low: r.ci_low, ci_high: r.ci_high })),
+      .map((r) => ({
+        eval_set: r.eval_set,
+        run_id: r.run_id,
+        iteration: r.iteration,
+        games: r.games,
+        succeeded: r.succeeded,
+        success_rate: r.success_rate,
+        ci_low: r.ci_low,
+        ci_high: r.ci_high,
+      })),
   }));
 }
 
@@ -62,5 +97,11 @@ function listColumns(): ReturnType<typeof sql> {
 }
 
 function normalise(row: ModelRecord): ModelRecord {
-  return { ...row, iteration: Number(row.iteration), train_games: Number(row.train_games), created_at_ms: Number(row.created_at_ms), train_iterations: row.train_iterations.map(Number) };
+  return {
+    ...row,
+    iteration: Number(row.iteration),
+    train_games: Number(row.train_games),
+    created_at_ms: Number(row.created_at_ms),
+    train_iterations: row.train_iterations.map(Number),
+  };
 }

@@ -49,7 +49,12 @@ export async function replayIntoVersion(config: DgConfig, options: VersionedRepl
   const prefix = config.topics.prefix;
   const topic = topicName(INPUT[options.role], prefix);
   const groupId = replayGroupId(prefix, options.role, options.version);
-  const kafka = new Kafka({ clientId: `dg-replay-${options.role}`, brokers: [...config.kafka.brokers], logLevel: logLevel.NOTHING, ...kafkaSecurityOptions(config.kafka) });
+  const kafka = new Kafka({
+    clientId: `dg-replay-${options.role}`,
+    brokers: [...config.kafka.brokers],
+    logLevel: logLevel.NOTHING,
+    ...kafkaSecurityOptions(config.kafka),
+  });
   const codec = EventCodec.fromConfig(config, { topicPrefix: prefix });
   const ch = new ClickHouseConnection({ ...config.clickhouse });
   const admin = kafka.admin();
@@ -107,7 +112,11 @@ export async function replayIntoVersion(config: DgConfig, options: VersionedRepl
             const judged = await codec.decodeAs('gameJudged', message.value);
             const gameId = judged.game.header.gameId;
             const hash = transcriptHash(judged.game);
-            const curation = curate(judged, { now: Number(message.timestamp), seenTranscriptHashes: seen.othersFor(gameId, hash), filterVersion: options.version });
+            const curation = curate(judged, {
+              now: Number(message.timestamp),
+              seenTranscriptHashes: seen.othersFor(gameId, hash),
+              filterVersion: options.version,
+            });
             if (judged.judgement.verdict === 'success') seen.remember(gameId, hash);
             filterRows.push(rowsFromCurated({ ...judged, curation }, source).filterDecision);
           } else {
@@ -180,7 +189,13 @@ export async function outcomesByFilterVersion(
     SELECT filter_version, count() AS games, countIf(verdict = 'success') AS succeeded, countIf(kept = 1) AS kept
     FROM ${table(database, 'filter_decisions')} FINAL
     GROUP BY filter_version ORDER BY filter_version`);
-  return rows.map((r) => ({ ...r, games: Number(r.games), succeeded: Number(r.succeeded), kept: Number(r.kept), keep_rate: Number(r.games) > 0 ? Number(r.kept) / Number(r.games) : 0 }));
+  return rows.map((r) => ({
+    ...r,
+    games: Number(r.games),
+    succeeded: Number(r.succeeded),
+    kept: Number(r.kept),
+    keep_rate: Number(r.games) > 0 ? Number(r.kept) / Number(r.games) : 0,
+  }));
 }
 
 /**

@@ -28,7 +28,17 @@ const plan: LaunchPlan = {
 describe('buildGameRequest', () => {
   it('records the plan, the seed and distinct candidates with the target inside them', () => {
     const { game } = buildGameRequest(plan, images, 3, 1_000, 'g-1');
-    expect(game.header).toEqual({ gameId: 'g-1', runId: 'run-1', iteration: 2, dataset: 'test', seed: gameSeed(42, 3), sampler: 'random', requestedAtMs: 1_000, deadlineAtMs: 61_000, evalSet: null });
+    expect(game.header).toEqual({
+      gameId: 'g-1',
+      runId: 'run-1',
+      iteration: 2,
+      dataset: 'test',
+      seed: gameSeed(42, 3),
+      sampler: 'random',
+      requestedAtMs: 1_000,
+      deadlineAtMs: 61_000,
+      evalSet: null,
+    });
     expect(game.setup.candidates).toHaveLength(4);
     expect(new Set(game.setup.candidates.map((c) => c.id)).size).toBe(4);
     expect(game.setup.targetIndex).toBeGreaterThanOrEqual(0);
@@ -41,7 +51,11 @@ describe('buildGameRequest', () => {
     const a = buildGameRequest(plan, images, 5, 0, 'x').game.setup;
     const b = buildGameRequest(plan, images, 5, 0, 'x').game.setup;
     expect(a).toEqual(b);
-    const others = Array.from({ length: 10 }, (_, i) => buildGameRequest(plan, images, i, 0, 'x').game.setup.candidates.map((c) => c.id).join());
+    const others = Array.from({ length: 10 }, (_, i) =>
+      buildGameRequest(plan, images, i, 0, 'x')
+        .game.setup.candidates.map((c) => c.id)
+        .join(),
+    );
     expect(new Set(others).size).toBeGreaterThan(5);
   });
 
@@ -65,5 +79,6 @@ describe('validatePlan', () => {
     expect(problems.join('\n')).toMatch(/--max-turns/);
     expect(problems.join('\n')).toMatch(/--iteration/);
   });
-  it('refuses a dataset smaller than the candidate count', () => expect(validatePlan({ ...plan, numCandidates: 4 }, 3)[0]).toMatch(/fewer than --candidates 4/));
+  it('refuses a dataset smaller than the candidate count', () =>
+    expect(validatePlan({ ...plan, numCandidates: 4 }, 3)[0]).toMatch(/fewer than --candidates 4/));
 });

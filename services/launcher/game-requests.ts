@@ -46,9 +46,11 @@ export function validatePlan(plan: LaunchPlan, datasetSize: number): string[] {
   if (!Number.isInteger(plan.numCandidates) || plan.numCandidates < MIN_CANDIDATES || plan.numCandidates > MAX_CANDIDATES) {
     problems.push(`--candidates must be an integer from ${MIN_CANDIDATES} to ${MAX_CANDIDATES}, got ${plan.numCandidates}`);
   }
-  if (!Number.isInteger(plan.maxTurns) || plan.maxTurns < 1 || plan.maxTurns > 100) problems.push(`--max-turns must be an integer from 1 to 100, got ${plan.maxTurns}`);
+  if (!Number.isInteger(plan.maxTurns) || plan.maxTurns < 1 || plan.maxTurns > 100)
+    problems.push(`--max-turns must be an integer from 1 to 100, got ${plan.maxTurns}`);
   if (!Number.isInteger(plan.iteration) || plan.iteration < 0) problems.push(`--iteration must be a non-negative integer, got ${plan.iteration}`);
-  if (datasetSize < plan.numCandidates) problems.push(`dataset ${plan.datasetName} has ${datasetSize} usable images, fewer than --candidates ${plan.numCandidates}`);
+  if (datasetSize < plan.numCandidates)
+    problems.push(`dataset ${plan.datasetName} has ${datasetSize} usable images, fewer than --candidates ${plan.numCandidates}`);
   return problems;
 }
 

@@ -8,10 +8,17 @@ import type { DatasetImage } from '../datasets/dataset';
  * evaluation image. A database without the eval_sets table (migration 030 not applied) has no
  * eval sets: the pool is the whole dataset.
  */
-export async function trainingImages(ch: SqlExecutor, database: string, datasetName: string, images: readonly DatasetImage[]): Promise<{ images: DatasetImage[]; heldOut: number }> {
+export async function trainingImages(
+  ch: SqlExecutor,
+  database: string,
+  datasetName: string,
+  images: readonly DatasetImage[],
+): Promise<{ images: DatasetImage[]; heldOut: number }> {
   let rows: Array<{ id: string }>;
   try {
-    rows = await ch.query<{ id: string }>(sql`SELECT DISTINCT arrayJoin(eval_image_ids) AS id FROM ${table(database, 'eval_sets')} FINAL WHERE dataset = ${datasetName}`);
+    rows = await ch.query<{ id: string }>(
+      sql`SELECT DISTINCT arrayJoin(eval_image_ids) AS id FROM ${table(database, 'eval_sets')} FINAL WHERE dataset = ${datasetName}`,
+    );
   } catch (err) {
     if (/Code: (60|81)\b|UNKNOWN_TABLE|UNKNOWN_DATABASE|doesn't exist/i.test((err as Error).message)) return { images: [...images], heldOut: 0 };
     throw err;
@@ -22,7 +29,11 @@ export async function trainingImages(ch: SqlExecutor, database: string, datasetN
 }
 
 /** The dataset as training launches see it (dg play, dg start, dg iterate): eval images held out. */
-export async function trainingDataset<D extends { name: string; images: DatasetImage[] }>(config: DgConfig, dataset: D, say?: (line: string) => void): Promise<D> {
+export async function trainingDataset<D extends { name: string; images: DatasetImage[] }>(
+  config: DgConfig,
+  dataset: D,
+  say?: (line: string) => void,
+): Promise<D> {
   const ch = new ClickHouseConnection({ ...config.clickhouse });
   try {
     const pool = await trainingImages(ch, config.clickhouse.database, dataset.name, dataset.images);

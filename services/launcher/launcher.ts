@@ -54,7 +54,14 @@ export function planFrom(config: DgConfig, options: PlanOptions): LaunchPlan {
  * Publishes games `fromIndex .. fromIndex+count-1` of a plan as GameRequested, in batches.
  * Returns the requests, so a waiting launcher can end the games that outlive their deadline.
  */
-export async function launchGames(bus: EventBus, plan: LaunchPlan, images: readonly DatasetImage[], count: number, fromIndex = 0, batchSize = 100): Promise<GameRequested[]> {
+export async function launchGames(
+  bus: EventBus,
+  plan: LaunchPlan,
+  images: readonly DatasetImage[],
+  count: number,
+  fromIndex = 0,
+  batchSize = 100,
+): Promise<GameRequested[]> {
   const launched: GameRequested[] = [];
   for (let start = 0; start < count; start += batchSize) {
     const now = Date.now();
@@ -77,7 +84,9 @@ export async function launchGames(bus: EventBus, plan: LaunchPlan, images: reado
 export async function endOverdueGames(bus: EventBus, launched: readonly GameRequested[], judgedIds: ReadonlySet<string>, now = Date.now()): Promise<string[]> {
   const overdue = launched.filter((r) => !judgedIds.has(r.game.header.gameId) && r.game.header.deadlineAtMs <= now);
   if (overdue.length > 0) {
-    await bus.publishBatch(overdue.map((r) => ({ topic: 'guessMade' as const, key: r.game.header.gameId, value: endGame(r.game, timeoutEnding(r.game, 'launcher', now)) })));
+    await bus.publishBatch(
+      overdue.map((r) => ({ topic: 'guessMade' as const, key: r.game.header.gameId, value: endGame(r.game, timeoutEnding(r.game, 'launcher', now)) })),
+    );
   }
   return overdue.map((r) => r.game.header.gameId);
 }

@@ -17,7 +17,14 @@ export interface RunSummary {
   games_per_s: number;
 }
 
-export async function runSummary(ch: SqlExecutor, database: string, runId: string, requested: number, startedAtMs: number, now = Date.now()): Promise<RunSummary> {
+export async function runSummary(
+  ch: SqlExecutor,
+  database: string,
+  runId: string,
+  requested: number,
+  startedAtMs: number,
+  now = Date.now(),
+): Promise<RunSummary> {
   const [summary, failed] = await Promise.all([gameSummary(ch, database, { runId }), failuresByReason(ch, database, { runId })]);
   const elapsed = Math.max(0.001, (now - startedAtMs) / 1000);
   return {

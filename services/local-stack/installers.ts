@@ -3,7 +3,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StackError } from './stack-error';
 
-
 export interface CommandResult {
   code: number;
   output: string;

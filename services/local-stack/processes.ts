@@ -151,5 +151,9 @@ export function logTail(file: string, lines = 40): string {
   }
   const marker = text.lastIndexOf(START_MARKER);
   if (marker >= 0) text = text.slice(marker);
-  return text.split('\n').slice(-lines - 1).join('\n').trimEnd();
+  return text
+    .split('\n')
+    .slice(-lines - 1)
+    .join('\n')
+    .trimEnd();
 }

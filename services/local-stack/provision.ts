@@ -17,7 +17,11 @@ export interface ProjectProvisioner {
 
 /** The project's config pointed at this stack's addresses (database name, topic prefix from the environment). */
 function configFor(addresses: StackAddresses): DgConfig {
-  return loadConfig(process.env, { KAFKA_BROKERS: addresses.kafkaBrokers, SCHEMA_REGISTRY_URL: addresses.schemaRegistryUrl, CLICKHOUSE_URL: addresses.clickhouseUrl });
+  return loadConfig(process.env, {
+    KAFKA_BROKERS: addresses.kafkaBrokers,
+    SCHEMA_REGISTRY_URL: addresses.schemaRegistryUrl,
+    CLICKHOUSE_URL: addresses.clickhouseUrl,
+  });
 }
 
 /** The project's provisioners, run in this order once every component answers. */

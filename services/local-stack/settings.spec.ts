@@ -35,13 +35,23 @@ describe('stackSettingsFromEnv', () => {
 
   // Issue 6, defect 7: `KAFKA_PORT=19092 dg start` started a stack its roles never reached.
   it('gives the roles the addresses of a stack started on non-default ports, from the same environment', () => {
-    const env = { KAFKA_PORT: '19092', KAFKA_CONTROLLER_PORT: '19093', SCHEMA_REGISTRY_PORT: '18081', CLICKHOUSE_HTTP_PORT: '18123', CLICKHOUSE_TCP_PORT: '19000' };
+    const env = {
+      KAFKA_PORT: '19092',
+      KAFKA_CONTROLLER_PORT: '19093',
+      SCHEMA_REGISTRY_PORT: '18081',
+      CLICKHOUSE_HTTP_PORT: '18123',
+      CLICKHOUSE_TCP_PORT: '19000',
+    };
     const stack = stackAddresses(stackSettingsFromEnv(env, root));
     const roles = loadConfig(env);
     expect(roles.kafka.brokers).toEqual([stack.kafkaBrokers]);
     expect(roles.schemaRegistry.url).toBe(stack.schemaRegistryUrl);
     expect(roles.clickhouse.url).toBe(stack.clickhouseUrl);
-    expect(stack).toEqual({ kafkaBrokers: '127.0.0.1:19092', schemaRegistryUrl: 'http://127.0.0.1:18081/apis/ccompat/v7', clickhouseUrl: 'http://127.0.0.1:18123' });
+    expect(stack).toEqual({
+      kafkaBrokers: '127.0.0.1:19092',
+      schemaRegistryUrl: 'http://127.0.0.1:18081/apis/ccompat/v7',
+      clickhouseUrl: 'http://127.0.0.1:18123',
+    });
   });
 
   it('lets explicit addresses win over the stack ports', () => {
@@ -53,9 +63,16 @@ describe('stackSettingsFromEnv', () => {
     expect(stackSettingsFromEnv({}, root).kafkaTls).toBeUndefined();
     expect(stackSettingsFromEnv({ DG_STACK_KAFKA_SSL_PORT: '19094' }, root).kafkaTls).toEqual({ port: 19094 });
     const sasl = { DG_STACK_KAFKA_SASL_PORT: '19095', DG_STACK_KAFKA_SASL_PASSWORD: 'password-1' };
-    expect(stackSettingsFromEnv({ ...sasl, DG_STACK_KAFKA_SSL_PORT: '19094', DG_STACK_KAFKA_SASL_SSL_PORT: '19096' }, root).kafkaTls).toEqual({ port: 19094, saslPort: 19096 });
-    expect(() => stackSettingsFromEnv({ DG_STACK_KAFKA_SSL_PORT: '19094', DG_STACK_KAFKA_SASL_SSL_PORT: '19096' }, root)).toThrow(/DG_STACK_KAFKA_SASL_SSL_PORT needs .*DG_STACK_KAFKA_SASL_PORT/);
-    expect(() => stackSettingsFromEnv({ ...sasl, DG_STACK_KAFKA_SASL_SSL_PORT: '19096' }, root)).toThrow(/DG_STACK_KAFKA_SASL_SSL_PORT needs DG_STACK_KAFKA_SSL_PORT/);
+    expect(stackSettingsFromEnv({ ...sasl, DG_STACK_KAFKA_SSL_PORT: '19094', DG_STACK_KAFKA_SASL_SSL_PORT: '19096' }, root).kafkaTls).toEqual({
+      port: 19094,
+      saslPort: 19096,
+    });
+    expect(() => stackSettingsFromEnv({ DG_STACK_KAFKA_SSL_PORT: '19094', DG_STACK_KAFKA_SASL_SSL_PORT: '19096' }, root)).toThrow(
+      /DG_STACK_KAFKA_SASL_SSL_PORT needs .*DG_STACK_KAFKA_SASL_PORT/,
+    );
+    expect(() => stackSettingsFromEnv({ ...sasl, DG_STACK_KAFKA_SASL_SSL_PORT: '19096' }, root)).toThrow(
+      /DG_STACK_KAFKA_SASL_SSL_PORT needs DG_STACK_KAFKA_SSL_PORT/,
+    );
     expect(() => stackSettingsFromEnv({ DG_STACK_KAFKA_SSL_PORT: 'tls' }, root)).toThrow(/DG_STACK_KAFKA_SSL_PORT must be a port number/);
     expect(() => stackSettingsFromEnv({ DG_STACK_KAFKA_SSL_PORT: '9092' }, root)).toThrow(/kafkaSsl and kafka are both 9092/);
     expect(() => stackSettingsFromEnv({ ...sasl, DG_STACK_KAFKA_SSL_PORT: '19095' }, root)).toThrow(/kafkaSasl and kafkaSsl are both 19095/);

@@ -76,7 +76,10 @@ const STACK_VARIABLE_HELP: Record<(typeof STACK_VARIABLES)[number], string> = {
 
 /** Environment variables understood by `dg stack`, with what each one sets and its default. */
 export const STACK_ENV_VARS = {
-  ...(Object.fromEntries(STACK_VARIABLES.map((name) => [name, `${STACK_VARIABLE_HELP[name]} (default ${rawVariable(name, {})})`])) as Record<(typeof STACK_VARIABLES)[number], string>),
+  ...(Object.fromEntries(STACK_VARIABLES.map((name) => [name, `${STACK_VARIABLE_HELP[name]} (default ${rawVariable(name, {})})`])) as Record<
+    (typeof STACK_VARIABLES)[number],
+    string
+  >),
   ...SASL_VARIABLE_HELP,
 };
 
@@ -97,7 +100,10 @@ export function stackSettingsFromEnv(env: NodeJS.ProcessEnv, projectRoot: string
   const kafkaSasl = saslListener(env);
   const kafkaTls = tlsListener(env, kafkaSasl !== undefined);
   const seen = new Map<number, string>(kafkaSasl ? [[kafkaSasl.port, 'kafkaSasl']] : []);
-  for (const [name, value] of [['kafkaSsl', kafkaTls?.port], ['kafkaSaslSsl', kafkaTls?.saslPort]] as const) {
+  for (const [name, value] of [
+    ['kafkaSsl', kafkaTls?.port],
+    ['kafkaSaslSsl', kafkaTls?.saslPort],
+  ] as const) {
     if (value === undefined) continue;
     const other = seen.get(value);
     if (other) throw new StackError(`ports of ${other} and ${name} are both ${value}`);
@@ -132,7 +138,9 @@ function tlsListener(env: NodeJS.ProcessEnv, withSasl: boolean): KafkaTlsListene
   const port = listenerPort(env, 'DG_STACK_KAFKA_SSL_PORT');
   const saslPort = listenerPort(env, 'DG_STACK_KAFKA_SASL_SSL_PORT');
   if (saslPort !== undefined && (port === undefined || !withSasl)) {
-    throw new StackError('DG_STACK_KAFKA_SASL_SSL_PORT needs DG_STACK_KAFKA_SSL_PORT (the TLS material) and DG_STACK_KAFKA_SASL_PORT with its password (the SCRAM user)');
+    throw new StackError(
+      'DG_STACK_KAFKA_SASL_SSL_PORT needs DG_STACK_KAFKA_SSL_PORT (the TLS material) and DG_STACK_KAFKA_SASL_PORT with its password (the SCRAM user)',
+    );
   }
   if (port === undefined) return undefined;
   return saslPort === undefined ? { port } : { port, saslPort };

@@ -79,7 +79,9 @@ export async function stackUp(settings: StackSettings, options: UpOptions = {}):
     await ensureScramUser(settings, log);
     if (settings.kafkaTls) {
       const { port, saslPort } = settings.kafkaTls;
-      log(`kafka: TLS on SSL 127.0.0.1:${port}${saslPort ? ` and SASL_SSL 127.0.0.1:${saslPort}` : ''}; clients: KAFKA_SSL=true KAFKA_SSL_CA_FILE=${kafkaTlsCaFile(settings)}`);
+      log(
+        `kafka: TLS on SSL 127.0.0.1:${port}${saslPort ? ` and SASL_SSL 127.0.0.1:${saslPort}` : ''}; clients: KAFKA_SSL=true KAFKA_SSL_CA_FILE=${kafkaTlsCaFile(settings)}`,
+      );
     }
     await provisionProjectResources(stackAddresses(settings), log, options.provisioners);
     return settled.map((s) => (s as PromiseFulfilledResult<UpResult>).value);
@@ -92,7 +94,9 @@ async function bringUp(component: StackComponent, settings: StackSettings, log: 
   const existing = readPidRecord(pidFile);
   if (existing && isRecordedProcessAlive(existing)) {
     if (existing.address !== component.address) {
-      throw new StackError(`${component.name} is already running at ${existing.address} (pid ${existing.pid}); run \`dg stack down\` before changing its address`);
+      throw new StackError(
+        `${component.name} is already running at ${existing.address} (pid ${existing.pid}); run \`dg stack down\` before changing its address`,
+      );
     }
     // A concurrent `up` may still be starting it: give it the same deadline.
     await awaitReady(component, existing, settings.startTimeoutMs);
@@ -104,7 +108,9 @@ async function bringUp(component: StackComponent, settings: StackSettings, log: 
 
   for (const port of component.ports) {
     if (await isPortOpen(port)) {
-      throw new StackError(`${component.name}: port ${port} on 127.0.0.1 is held by a process \`dg stack up\` did not start; stop it or choose other ports (see \`dg stack --help\`)`);
+      throw new StackError(
+        `${component.name}: port ${port} on 127.0.0.1 is held by a process \`dg stack up\` did not start; stop it or choose other ports (see \`dg stack --help\`)`,
+      );
     }
   }
 
@@ -126,19 +132,26 @@ async function bringUp(component: StackComponent, settings: StackSettings, log: 
 
 async function awaitReady(component: StackComponent, record: PidRecord, timeoutMs: number): Promise<void> {
   let died = false;
-  const ready = await pollUntil(async () => {
-    if (!isRecordedProcessAlive(record)) {
-      died = true;
-      return true;
-    }
-    return component.isReady();
-  }, timeoutMs, 250);
+  const ready = await pollUntil(
+    async () => {
+      if (!isRecordedProcessAlive(record)) {
+        died = true;
+        return true;
+      }
+      return component.isReady();
+    },
+    timeoutMs,
+    250,
+  );
   if (died) {
     fs.rmSync(pidFileOf(component), { force: true });
     throw new ComponentFailure(component, `process ${record.pid} exited before it answered at ${component.address}`);
   }
   if (!ready) {
-    throw new ComponentFailure(component, `process ${record.pid} does not answer at ${component.address} after ${seconds(timeoutMs)}; it is left running for inspection (\`dg stack down\` stops it)`);
+    throw new ComponentFailure(
+      component,
+      `process ${record.pid} does not answer at ${component.address} after ${seconds(timeoutMs)}; it is left running for inspection (\`dg stack down\` stops it)`,
+    );
   }
 }
 
@@ -202,7 +215,10 @@ async function stopAll(settings: StackSettings, log: ProgressLog, purge: boolean
       const outcome: StopOutcome = record ? await stopRecordedProcess(record, settings.stopTimeoutMs) : 'not-running';
       fs.rmSync(pidFile, { force: true });
       if (outcome === 'not-running') log(`${component.name}: not running`);
-      else log(`${component.name}: stopped pid ${record?.pid} (${outcome === 'killed' ? 'SIGKILL after grace period' : 'SIGTERM'}) in ${seconds(Date.now() - started)}`);
+      else
+        log(
+          `${component.name}: stopped pid ${record?.pid} (${outcome === 'killed' ? 'SIGKILL after grace period' : 'SIGTERM'}) in ${seconds(Date.now() - started)}`,
+        );
       if (purge) {
         fs.rmSync(component.homeDir, { recursive: true, force: true });
         log(`${component.name}: deleted ${component.homeDir}`);

@@ -83,7 +83,9 @@ describe('QuestionerService', () => {
   it('dead-letters a record it cannot decode, naming the cause, and publishes nothing else', async () => {
     const { bus, model, service } = await start([]);
     expect(await bus.deliverBytes('answerGiven', Buffer.from('not avro'), 'g-poison')).toEqual(['dead-lettered']);
-    expect(bus.deadLetters()).toMatchObject([{ errorKind: 'decode', sourceTopic: `${bus.topicPrefix}answer-given`, errorMessage: expect.stringMatching(/magic byte|wire format|schema id/i) }]);
+    expect(bus.deadLetters()).toMatchObject([
+      { errorKind: 'decode', sourceTopic: `${bus.topicPrefix}answer-given`, errorMessage: expect.stringMatching(/magic byte|wire format|schema id/i) },
+    ]);
     expect(bus.published('questionAsked')).toEqual([]);
     expect(model.requests).toHaveLength(0);
     await service.beforeApplicationShutdown();

@@ -64,7 +64,10 @@ export class ImageUrlResolver {
     let url: string;
     try {
       // Hash checked on the original bytes (the event's sha256), then decoded and downscaled if needed.
-      const loaded = await retry(() => loadImageBytes(image.uri, { ...(image.sha256 ? { sha256: image.sha256 } : {}), fetchPolicy: this.fetchPolicy }), this.retryPolicy);
+      const loaded = await retry(
+        () => loadImageBytes(image.uri, { ...(image.sha256 ? { sha256: image.sha256 } : {}), fetchPolicy: this.fetchPolicy }),
+        this.retryPolicy,
+      );
       const prepared = await prepareImageForModel(loaded, this.limits);
       url = toDataUrl(prepared.bytes, prepared.mediaType);
     } catch (err) {
@@ -83,10 +86,20 @@ export class ImageUrlResolver {
 }
 
 /** The resolver as configured (DG_IMAGE_* variables). */
-export function imageUrlResolverFromConfig(images: { maxSidePx: number; maxBytes: number; http: 'pass' | 'inline'; fetch: { allowHosts: readonly string[]; allowPrivate: boolean; timeoutMs: number; maxBytes: number } }): ImageUrlResolver {
+export function imageUrlResolverFromConfig(images: {
+  maxSidePx: number;
+  maxBytes: number;
+  http: 'pass' | 'inline';
+  fetch: { allowHosts: readonly string[]; allowPrivate: boolean; timeoutMs: number; maxBytes: number };
+}): ImageUrlResolver {
   return new ImageUrlResolver({
     passThroughHttp: images.http === 'pass',
     limits: { maxSidePx: images.maxSidePx, maxBytes: images.maxBytes },
-    fetchPolicy: { allowHosts: [...images.fetch.allowHosts], allowPrivate: images.fetch.allowPrivate, timeoutMs: images.fetch.timeoutMs, maxBytes: images.fetch.maxBytes },
+    fetchPolicy: {
+      allowHosts: [...images.fetch.allowHosts],
+      allowPrivate: images.fetch.allowPrivate,
+      timeoutMs: images.fetch.timeoutMs,
+      maxBytes: images.fetch.maxBytes,
+    },
   });
 }

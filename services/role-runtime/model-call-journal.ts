@@ -219,4 +219,5 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
 }
 
 /** The usage a recorded entry carries, or a failure message. */
-export type RecordedOutcome = { ok: true; usage: CallUsage; decidedAtMs: number } | { ok: false; message: string; usage: CallUsage | null; decidedAtMs: number };
+export type RecordedOutcome =
+  { ok: true; usage: CallUsage; decidedAtMs: number } | { ok: false; message: string; usage: CallUsage | null; decidedAtMs: number };

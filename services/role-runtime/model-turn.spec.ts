@@ -6,7 +6,10 @@ import { callModelForTurn, rejectsJsonMode } from './model-turn';
 import { retriesOf } from './call-usage';
 
 /** A structural stand-in for ModelClient.complete: scripted outputs, every request recorded. */
-function scripted(outputs: Array<string | Error>, endpoint = 'http://127.0.0.1:1/v1'): { model: ModelClient; requests: Array<{ messages: unknown[]; json: boolean | undefined }> } {
+function scripted(
+  outputs: Array<string | Error>,
+  endpoint = 'http://127.0.0.1:1/v1',
+): { model: ModelClient; requests: Array<{ messages: unknown[]; json: boolean | undefined }> } {
   const requests: Array<{ messages: unknown[]; json: boolean | undefined }> = [];
   const model = {
     endpoint,
@@ -15,7 +18,17 @@ function scripted(outputs: Array<string | Error>, endpoint = 'http://127.0.0.1:1
       const next = outputs.shift();
       if (next === undefined) throw new Error('no more scripted outputs');
       if (next instanceof Error) throw next;
-      return { text: next, promptTokens: 100, completionTokens: 10, latencyMs: 5, costUsd: 0.001, model: 'm', attempts: 1, retries: { rate_limited: 1 }, cachedTokens: 30 } as ModelCompletion;
+      return {
+        text: next,
+        promptTokens: 100,
+        completionTokens: 10,
+        latencyMs: 5,
+        costUsd: 0.001,
+        model: 'm',
+        attempts: 1,
+        retries: { rate_limited: 1 },
+        cachedTokens: 30,
+      } as ModelCompletion;
     },
   } as unknown as ModelClient;
   return { model, requests };
@@ -23,14 +36,29 @@ function scripted(outputs: Array<string | Error>, endpoint = 'http://127.0.0.1:1
 
 const game = { ...makeGame(), header: { ...makeGame().header, deadlineAtMs: TEST_NOW + 10_000_000_000 } };
 const spec = game.setup.questioner;
-const base = { role: 'questioner' as const, spec, prices: { pricePromptPerMTok: 1, priceCompletionPerMTok: 2 }, accept: (t: string) => parseQuestionerOutput(t, 4).kind !== 'unparseable' };
+const base = {
+  role: 'questioner' as const,
+  spec,
+  prices: { pricePromptPerMTok: 1, priceCompletionPerMTok: 2 },
+  accept: (t: string) => parseQuestionerOutput(t, 4).kind !== 'unparseable',
+};
 
 describe('callModelForTurn: one repair attempt (prompts for real VLMs)', () => {
   it('repairs an unparseable output once with the stricter instruction, summing tokens, cost and retries', async () => {
     const { model, requests } = scripted(['I think that maybe...', '{"question": "Is it red?"}']);
-    const result = await callModelForTurn(model, [{ role: 'system', content: 'questioner' }], game, spec, new AbortController().signal, { ...base, repairInstruction: 'JSON only please' });
+    const result = await callModelForTurn(model, [{ role: 'system', content: 'questioner' }], game, spec, new AbortController().signal, {
+      ...base,
+      repairInstruction: 'JSON only please',
+    });
     expect(result.ok && result.call.text).toBe('{"question": "Is it red?"}');
-    expect(result.ok && result.call.usage).toMatchObject({ modelCalls: 2, promptTokens: 200, completionTokens: 20, cachedTokens: 60, retries: { rate_limited: 2 }, pricePromptPerMTok: 1 });
+    expect(result.ok && result.call.usage).toMatchObject({
+      modelCalls: 2,
+      promptTokens: 200,
+      completionTokens: 20,
+      cachedTokens: 60,
+      retries: { rate_limited: 2 },
+      pricePromptPerMTok: 1,
+    });
     expect(requests).toHaveLength(2);
     expect(requests[1]!.messages.slice(-2)).toEqual([
       { role: 'assistant', content: 'I think that maybe...' },

@@ -32,7 +32,15 @@ class RolesAppModule {
       process.exitCode = 1;
       process.kill(process.pid, 'SIGTERM');
     };
-    return { module: RolesAppModule, imports: [DgConfigModule.forRoot(config), BusModule.forRoot({ onFatalError, hooks: metrics.busHooks }), MetricsModule.forRoot(metrics), ...roles.map((r) => ROLE_MODULES[r])] };
+    return {
+      module: RolesAppModule,
+      imports: [
+        DgConfigModule.forRoot(config),
+        BusModule.forRoot({ onFatalError, hooks: metrics.busHooks }),
+        MetricsModule.forRoot(metrics),
+        ...roles.map((r) => ROLE_MODULES[r]),
+      ],
+    };
   }
 }
 

@@ -35,7 +35,17 @@ function world(outputs: Array<string | Error>) {
       calls++;
       const next = outputs.shift() ?? '{"question": "Is it random?"}';
       if (next instanceof Error) throw next;
-      return { text: next, promptTokens: 10, completionTokens: 2, latencyMs: 3, costUsd: 0, model: 'm', attempts: 1, retries: emptyRetryCounts(), cachedTokens: 0 };
+      return {
+        text: next,
+        promptTokens: 10,
+        completionTokens: 2,
+        latencyMs: 3,
+        costUsd: 0,
+        model: 'm',
+        attempts: 1,
+        retries: emptyRetryCounts(),
+        cachedTokens: 0,
+      };
     },
   } as unknown as ModelClient;
   const journal = new ModelCallJournal({ bus, topicPrefix: 't.', role: 'questioner' });
@@ -50,7 +60,12 @@ function world(outputs: Array<string | Error>) {
   return { deps, journal, published, calls: () => calls };
 }
 
-const ctx = { topic: 't.answer-given', partition: 0, signal: new AbortController().signal, logger: createLogger('test') } as unknown as MessageContext<TopicKey>;
+const ctx = {
+  topic: 't.answer-given',
+  partition: 0,
+  signal: new AbortController().signal,
+  logger: createLogger('test'),
+} as unknown as MessageContext<TopicKey>;
 const game = { ...makeGame(), header: { ...makeGame().header, deadlineAtMs: Date.now() + 600_000 } };
 
 function plan(deps: TurnPipelineDeps): TurnPlan {
@@ -106,7 +121,16 @@ describe('playTurn with the model-call journal', () => {
   it('does nothing for a turn the game has already moved past (fence on the transcript length)', async () => {
     const { deps, journal, published, calls } = world([]);
     await journal.start();
-    await journal.record({ gameId: game.header.gameId, entry: 'completion', role: 'answerer', transcriptLength: 1, usage: null, errorMessage: null, decidedAtMs: 1, deadlineAtMs: game.header.deadlineAtMs });
+    await journal.record({
+      gameId: game.header.gameId,
+      entry: 'completion',
+      role: 'answerer',
+      transcriptLength: 1,
+      usage: null,
+      errorMessage: null,
+      decidedAtMs: 1,
+      deadlineAtMs: game.header.deadlineAtMs,
+    });
     await playTurn(deps, game, ctx, plan(deps));
     expect(calls()).toBe(0);
     expect(published).toEqual([]);

@@ -97,7 +97,13 @@ export async function playTurn(deps: TurnPipelineDeps, game: GameState, ctx: Mes
  * passed by then: the call gave up because no attempt could start or finish in time, so the game
  * timed out (the client stops retrying at the deadline and reports it as a timeout-class error).
  */
-function failedCallEnding(game: GameState, role: 'questioner' | 'answerer', message: string, decidedAtMs: number, usage: Parameters<typeof modelErrorEnding>[3]): GameEnding {
+function failedCallEnding(
+  game: GameState,
+  role: 'questioner' | 'answerer',
+  message: string,
+  decidedAtMs: number,
+  usage: Parameters<typeof modelErrorEnding>[3],
+): GameEnding {
   if (deadlinePassed(game, decidedAtMs)) return { ...timeoutEnding(game, role, decidedAtMs), call: usage ?? null };
   return modelErrorEnding(role, message, decidedAtMs, usage);
 }

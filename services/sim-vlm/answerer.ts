@@ -19,9 +19,7 @@ export interface AnswerOptions {
 }
 
 export type SimAnswer =
-  | { kind: 'yesno'; answer: 'yes' | 'no' | 'unsure'; flipped: boolean }
-  | { kind: 'text'; answer: string }
-  | { kind: 'description'; answer: string };
+  { kind: 'yesno'; answer: 'yes' | 'no' | 'unsure'; flipped: boolean } | { kind: 'text'; answer: string } | { kind: 'description'; answer: string };
 
 export const UNREADABLE_DESCRIPTION = 'I cannot make out what the image shows.';
 

@@ -15,7 +15,11 @@ describe('model names', () => {
     const unknown = resolveModelName('gpt-4o', DEFAULT_MODEL_PRESETS);
     expect(unknown).toMatchObject({ ok: false, status: 404 });
     expect(!unknown.ok && unknown.message).toMatch(/serves: sim-vlm, sim-vlm-noisy/);
-    expect(resolveModelName('sim-vlm@err=2', DEFAULT_MODEL_PRESETS)).toMatchObject({ ok: false, status: 400, message: expect.stringMatching(/err must be between 0 and 1/) });
+    expect(resolveModelName('sim-vlm@err=2', DEFAULT_MODEL_PRESETS)).toMatchObject({
+      ok: false,
+      status: 400,
+      message: expect.stringMatching(/err must be between 0 and 1/),
+    });
     expect(resolveModelName('sim-vlm@speed=3', DEFAULT_MODEL_PRESETS)).toMatchObject({ ok: false, status: 400, message: expect.stringMatching(/key one of/) });
     expect(behaviourValueProblem('latencyMs', -1)).toMatch(/between 0 and 600000/);
     expect(behaviourValueProblem('errorRate', '0.1')).toBe('must be a number');

@@ -126,9 +126,7 @@ export function behaviourValueProblem(key: keyof SimBehaviour, value: unknown): 
   return value >= 0 && value <= 600_000 ? undefined : 'must be between 0 and 600000 (ms)';
 }
 
-export type ModelResolution =
-  | { ok: true; base: string; overrides: Partial<SimBehaviour> }
-  | { ok: false; status: 400 | 404; message: string };
+export type ModelResolution = { ok: true; base: string; overrides: Partial<SimBehaviour> } | { ok: false; status: 400 | 404; message: string };
 
 /** Splits `name@k=v,...` into a known preset and its overrides. */
 export function resolveModelName(model: string, presets: Readonly<Record<string, Partial<SimBehaviour>>>): ModelResolution {
@@ -136,7 +134,11 @@ export function resolveModelName(model: string, presets: Readonly<Record<string,
   const base = at < 0 ? model : model.slice(0, at);
   const preset = presets[base];
   if (!preset) {
-    return { ok: false, status: 404, message: `The model \`${model}\` does not exist. This simulator serves: ${Object.keys(presets).join(', ')} (optionally with @err=<0..1>,latency=<ms>,jitter=<ms>,fail=<0..1>).` };
+    return {
+      ok: false,
+      status: 404,
+      message: `The model \`${model}\` does not exist. This simulator serves: ${Object.keys(presets).join(', ')} (optionally with @err=<0..1>,latency=<ms>,jitter=<ms>,fail=<0..1>).`,
+    };
   }
   if (at < 0) return { ok: true, base, overrides: { ...preset } };
   const parsed = parseBehaviourSpec(model.slice(at + 1), `\`${model}\``);
@@ -148,7 +150,10 @@ export function resolveModelName(model: string, presets: Readonly<Record<string,
  * `key=value,...` as after `@` in a model name (also SIM_VLM_FAULTS and `dg sim-vlm --faults`),
  * e.g. `r429=0.1,retry_after=1000,fail=0.05,malformed=0.02,hang=0.01,max_concurrency=16,random=1`.
  */
-export function parseBehaviourSpec(spec: string, where = 'the behaviour spec'): { ok: true; overrides: Partial<SimBehaviour> } | { ok: false; message: string } {
+export function parseBehaviourSpec(
+  spec: string,
+  where = 'the behaviour spec',
+): { ok: true; overrides: Partial<SimBehaviour> } | { ok: false; message: string } {
   const overrides: Partial<SimBehaviour> = {};
   if (spec.trim() === '') return { ok: true, overrides };
   for (const pair of spec.split(',')) {

@@ -19,7 +19,17 @@ describe('detectRole', () => {
 describe('readQuestionerConversation', () => {
   const messages: ChatMessageIn[] = [
     { role: 'system', content: 'You are the questioner. After 10 questions you must guess.' },
-    { role: 'user', content: [text('Here are the 2 candidate images.'), text('Image 1:'), image('u1'), text('Image 2:'), image('u2'), text('Questions left: 3 of 3. Ask one question or make a guess, as JSON.')] },
+    {
+      role: 'user',
+      content: [
+        text('Here are the 2 candidate images.'),
+        text('Image 1:'),
+        image('u1'),
+        text('Image 2:'),
+        image('u2'),
+        text('Questions left: 3 of 3. Ask one question or make a guess, as JSON.'),
+      ],
+    },
     { role: 'assistant', content: '{"question": "Is there a red circle?"}' },
     { role: 'user', content: [text('Answer: yes'), text('Questions left: 2 of 3.')] },
     { role: 'assistant', content: '```json\n{"question": "Is the background white?"}\n```' },
@@ -38,12 +48,19 @@ describe('readQuestionerConversation', () => {
   });
 
   it('knows when it must guess (only from the last user message)', () => {
-    const final = [...messages, { role: 'assistant', content: '{"question": "Is there a star?"}' }, { role: 'user', content: [text('Answer: no'), text('Questions left: 0 of 3. You must guess now: reply with {"guess": <image number>}.')] }];
+    const final = [
+      ...messages,
+      { role: 'assistant', content: '{"question": "Is there a star?"}' },
+      { role: 'user', content: [text('Answer: no'), text('Questions left: 0 of 3. You must guess now: reply with {"guess": <image number>}.')] },
+    ];
     expect(readQuestionerConversation(final)).toMatchObject({ mustGuess: true, questionsLeft: 0 });
   });
 
   it('collects the description of the target', () => {
-    const described = [messages[0]!, { role: 'user', content: [text("The answerer's description of the target: A red circle."), text('Questions left: 3 of 3.')] }];
+    const described = [
+      messages[0]!,
+      { role: 'user', content: [text("The answerer's description of the target: A red circle."), text('Questions left: 3 of 3.')] },
+    ];
     expect(readQuestionerConversation(described).descriptions).toEqual(['A red circle.']);
   });
 
@@ -78,6 +95,9 @@ describe('readAnswererConversation', () => {
   });
 
   it('takes a bare question too', () => {
-    expect(readAnswererConversation([system, { role: 'user', content: 'Look at this.\nIs the star red?' }]).request).toEqual({ kind: 'question', text: 'Is the star red?' });
+    expect(readAnswererConversation([system, { role: 'user', content: 'Look at this.\nIs the star red?' }]).request).toEqual({
+      kind: 'question',
+      text: 'Is the star red?',
+    });
   });
 });

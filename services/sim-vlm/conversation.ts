@@ -137,7 +137,13 @@ export function readQuestionerConversation(messages: readonly ChatMessageIn[]): 
       }
     }
   });
-  return { images: imageUrls(messages), history, descriptions, mustGuess: mustGuess || questionsLeft === 0, ...(questionsLeft !== undefined ? { questionsLeft } : {}) };
+  return {
+    images: imageUrls(messages),
+    history,
+    descriptions,
+    mustGuess: mustGuess || questionsLeft === 0,
+    ...(questionsLeft !== undefined ? { questionsLeft } : {}),
+  };
 }
 
 export type AnswererRequest = { kind: 'describe' } | { kind: 'question'; text: string };

@@ -8,7 +8,8 @@ import { REFUSAL_TEXT, startSimVlm, type SimStats, type SimVlmServer } from './s
 
 /** The SIMULATOR's fault injection, concurrency cap, random mode and stats, over real HTTP on 127.0.0.1. */
 
-const ANSWERER_SYSTEM = 'You are the answerer in a cooperative image-identification game. Reply with {"answer": "yes"}, {"answer": "no"}, or {"answer": "unsure"}.';
+const ANSWERER_SYSTEM =
+  'You are the answerer in a cooperative image-identification game. Reply with {"answer": "yes"}, {"answer": "no"}, or {"answer": "unsure"}.';
 const [scene] = generateDistinctScenes(1, 5);
 const image = toDataUrl(embedScene(renderScenePng(scene!), scene!), 'image/png');
 
@@ -18,7 +19,14 @@ function body(model: string, extra: Record<string, unknown> = {}): string {
     seed: 42,
     messages: [
       { role: 'system', content: ANSWERER_SYSTEM },
-      { role: 'user', content: [{ type: 'text', text: 'This is your image.' }, { type: 'image_url', image_url: { url: image } }, { type: 'text', text: 'Question: Is there a red object?' }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'This is your image.' },
+          { type: 'image_url', image_url: { url: image } },
+          { type: 'text', text: 'Question: Is there a red object?' },
+        ],
+      },
     ],
     ...extra,
   });
@@ -27,7 +35,12 @@ function body(model: string, extra: Record<string, unknown> = {}): string {
 let server: SimVlmServer;
 
 async function post(model: string, extra: Record<string, unknown> = {}, signal?: AbortSignal): Promise<Response> {
-  return fetch(`${server.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body(model, extra), ...(signal ? { signal } : {}) });
+  return fetch(`${server.baseUrl}/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: body(model, extra),
+    ...(signal ? { signal } : {}),
+  });
 }
 
 async function content(response: Response): Promise<string> {
@@ -57,15 +70,35 @@ beforeEach(() => server.resetStats());
 
 describe('fault specs', () => {
   it('parses key=value lists with short and long names, and names what is wrong', () => {
-    expect(parseBehaviourSpec('r429=0.1,retry_after=1000,fail=0.05,r503=0.01,reset=0.01,hang=0.01,malformed=0.02,refusal=0.01,maxConcurrency=16,random=1')).toEqual({
+    expect(
+      parseBehaviourSpec('r429=0.1,retry_after=1000,fail=0.05,r503=0.01,reset=0.01,hang=0.01,malformed=0.02,refusal=0.01,maxConcurrency=16,random=1'),
+    ).toEqual({
       ok: true,
-      overrides: { rateLimitRate: 0.1, retryAfterMs: 1000, failureRate: 0.05, unavailableRate: 0.01, resetRate: 0.01, hangRate: 0.01, malformedRate: 0.02, refusalRate: 0.01, maxConcurrency: 16, random: 1 },
+      overrides: {
+        rateLimitRate: 0.1,
+        retryAfterMs: 1000,
+        failureRate: 0.05,
+        unavailableRate: 0.01,
+        resetRate: 0.01,
+        hangRate: 0.01,
+        malformedRate: 0.02,
+        refusalRate: 0.01,
+        maxConcurrency: 16,
+        random: 1,
+      },
     });
     expect(parseBehaviourSpec('')).toEqual({ ok: true, overrides: {} });
-    expect(parseBehaviourSpec('hang=2', '--faults')).toMatchObject({ ok: false, message: expect.stringMatching(/"hang=2" in --faults: hang must be between 0 and 1/) });
+    expect(parseBehaviourSpec('hang=2', '--faults')).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/"hang=2" in --faults: hang must be between 0 and 1/),
+    });
     expect(parseBehaviourSpec('max_concurrency=1.5')).toMatchObject({ ok: false, message: expect.stringMatching(/integer/) });
     expect(parseBehaviourSpec('random=2')).toMatchObject({ ok: false, message: expect.stringMatching(/0 or 1/) });
-    expect(resolveModelName('sim-vlm@r429=0.5,max_concurrency=16', DEFAULT_MODEL_PRESETS)).toEqual({ ok: true, base: 'sim-vlm', overrides: { rateLimitRate: 0.5, maxConcurrency: 16 } });
+    expect(resolveModelName('sim-vlm@r429=0.5,max_concurrency=16', DEFAULT_MODEL_PRESETS)).toEqual({
+      ok: true,
+      base: 'sim-vlm',
+      overrides: { rateLimitRate: 0.5, maxConcurrency: 16 },
+    });
   });
 
   it('draws each fault with exactly its probability from one uniform number, and refuses sums above 1', () => {

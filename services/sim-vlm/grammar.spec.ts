@@ -52,14 +52,44 @@ describe('free-form questions', () => {
     ['Is the object on the left blue?', { kind: 'the', subject: {}, property: { column: 'left', color: 'blue' } }],
     ['Are all the objects red?', { kind: 'every', subject: {}, property: { color: 'red' } }],
     ['Are the circles all large?', { kind: 'every', subject: { shape: 'circle' }, property: { size: 'large' } }],
-    ['Is the red circle to the left of the blue square?', { kind: 'relation', a: { color: 'red', shape: 'circle' }, relation: 'leftOf', b: { color: 'blue', shape: 'square' } }],
+    [
+      'Is the red circle to the left of the blue square?',
+      { kind: 'relation', a: { color: 'red', shape: 'circle' }, relation: 'leftOf', b: { color: 'blue', shape: 'square' } },
+    ],
     ['Is there a star above a circle?', { kind: 'relation', a: { shape: 'star' }, relation: 'above', b: { shape: 'circle' } }],
     ['Is the square lower than the star?', { kind: 'relation', a: { shape: 'square' }, relation: 'below', b: { shape: 'star' } }],
     ['Is the background white?', { kind: 'background', color: 'white' }],
     ['Does the picture have a black background?', { kind: 'background', color: 'black' }],
-    ['Is there a red circle and a blue square?', { kind: 'and', parts: [{ kind: 'exists', desc: { color: 'red', shape: 'circle' } }, { kind: 'exists', desc: { color: 'blue', shape: 'square' } }] }],
-    ['Is there a green star or a pink circle?', { kind: 'or', parts: [{ kind: 'exists', desc: { color: 'green', shape: 'star' } }, { kind: 'exists', desc: { color: 'pink', shape: 'circle' } }] }],
-    ['Is there a small circle on a gray background?', { kind: 'and', parts: [{ kind: 'exists', desc: { size: 'small', shape: 'circle' } }, { kind: 'background', color: 'gray' }] }],
+    [
+      'Is there a red circle and a blue square?',
+      {
+        kind: 'and',
+        parts: [
+          { kind: 'exists', desc: { color: 'red', shape: 'circle' } },
+          { kind: 'exists', desc: { color: 'blue', shape: 'square' } },
+        ],
+      },
+    ],
+    [
+      'Is there a green star or a pink circle?',
+      {
+        kind: 'or',
+        parts: [
+          { kind: 'exists', desc: { color: 'green', shape: 'star' } },
+          { kind: 'exists', desc: { color: 'pink', shape: 'circle' } },
+        ],
+      },
+    ],
+    [
+      'Is there a small circle on a gray background?',
+      {
+        kind: 'and',
+        parts: [
+          { kind: 'exists', desc: { size: 'small', shape: 'circle' } },
+          { kind: 'background', color: 'gray' },
+        ],
+      },
+    ],
     ['Question: Is there an object in the middle left?', { kind: 'exists', desc: { row: 'middle', column: 'left' } }],
   ])('%s', (text, expected) => {
     expect(yesno(text)).toEqual(expected);

@@ -1,13 +1,4 @@
-import {
-  BACKGROUND_COLORS,
-  OBJECT_COLORS,
-  cellPhrase,
-  numberWord,
-  withArticle,
-  type Column,
-  type Row,
-  type Size,
-} from '../datasets/scene';
+import { BACKGROUND_COLORS, OBJECT_COLORS, cellPhrase, numberWord, withArticle, type Column, type Row, type Size } from '../datasets/scene';
 
 /**
  * The simulator's question grammar, shared by both of its roles: the questioner formats its
@@ -63,13 +54,46 @@ const COLOR_SYNONYMS: Readonly<Record<string, string>> = { grey: 'gray', violet:
 const FOREIGN_COLORS = ['cyan', 'teal', 'turquoise', 'gold', 'silver', 'magenta', 'maroon', 'lime', 'indigo', 'olive', 'navy'];
 
 const SHAPE_WORDS: Readonly<Record<string, string>> = {
-  circle: 'circle', circles: 'circle', circular: 'circle', round: 'circle', dot: 'circle', dots: 'circle', disc: 'circle', discs: 'circle', disk: 'circle', disks: 'circle', ball: 'circle', balls: 'circle',
-  square: 'square', squares: 'square', rectangle: 'square', rectangles: 'square', rectangular: 'square', box: 'square', boxes: 'square',
-  triangle: 'triangle', triangles: 'triangle', triangular: 'triangle',
-  star: 'star', stars: 'star',
+  circle: 'circle',
+  circles: 'circle',
+  circular: 'circle',
+  round: 'circle',
+  dot: 'circle',
+  dots: 'circle',
+  disc: 'circle',
+  discs: 'circle',
+  disk: 'circle',
+  disks: 'circle',
+  ball: 'circle',
+  balls: 'circle',
+  square: 'square',
+  squares: 'square',
+  rectangle: 'square',
+  rectangles: 'square',
+  rectangular: 'square',
+  box: 'square',
+  boxes: 'square',
+  triangle: 'triangle',
+  triangles: 'triangle',
+  triangular: 'triangle',
+  star: 'star',
+  stars: 'star',
 };
 const FOREIGN_SHAPES: Readonly<Record<string, string>> = Object.fromEntries(
-  [['hexagon', 'hexagons'], ['pentagon', 'pentagons'], ['heart', 'hearts'], ['diamond', 'diamonds'], ['oval', 'ovals'], ['ellipse', 'ellipses'], ['cross', 'crosses'], ['rhombus', 'rhombuses'], ['arrow', 'arrows'], ['crescent', 'crescents'], ['moon', 'moons'], ['line', 'lines']].flatMap(([singular, plural]) => [
+  [
+    ['hexagon', 'hexagons'],
+    ['pentagon', 'pentagons'],
+    ['heart', 'hearts'],
+    ['diamond', 'diamonds'],
+    ['oval', 'ovals'],
+    ['ellipse', 'ellipses'],
+    ['cross', 'crosses'],
+    ['rhombus', 'rhombuses'],
+    ['arrow', 'arrows'],
+    ['crescent', 'crescents'],
+    ['moon', 'moons'],
+    ['line', 'lines'],
+  ].flatMap(([singular, plural]) => [
     [singular!, singular!],
     [plural!, singular!],
   ]),
@@ -77,19 +101,120 @@ const FOREIGN_SHAPES: Readonly<Record<string, string>> = Object.fromEntries(
 
 const SIZE_WORDS: Readonly<Record<string, Size>> = { small: 'small', little: 'small', tiny: 'small', large: 'large', big: 'large', huge: 'large' };
 
-const GENERIC_NOUNS = new Set(['object', 'objects', 'shape', 'shapes', 'thing', 'things', 'item', 'items', 'figure', 'figures', 'element', 'elements', 'form', 'forms', 'one', 'ones', 'something', 'anything']);
+const GENERIC_NOUNS = new Set([
+  'object',
+  'objects',
+  'shape',
+  'shapes',
+  'thing',
+  'things',
+  'item',
+  'items',
+  'figure',
+  'figures',
+  'element',
+  'elements',
+  'form',
+  'forms',
+  'one',
+  'ones',
+  'something',
+  'anything',
+]);
 
 /** Words that carry no meaning inside a noun phrase. */
 const FILLER = new Set([
-  'a', 'an', 'the', 'any', 'some', 'of', 'on', 'in', 'at', 'to', 'is', 'are', 'there', 'located', 'positioned', 'placed', 'situated',
-  'visible', 'present', 'shown', 'drawn', 'side', 'hand', 'corner', 'part', 'half', 'area', 'region', 'portion', 'section', 'image',
-  'picture', 'photo', 'scene', 'its', 'colored', 'shaped', 'color', 'colors', 'that', 'which', 'with', 'do', 'you', 'see', 'can', 'does',
-  'contain', 'contains', 'have', 'has', 'show', 'shows', 'include', 'includes', 'i', 'your', 'this', 'exist', 'exists', 'both', 'either',
-  'also', 'please', 'sized', 'size', 'somewhere', 'anywhere', 'appear', 'appears', 'it', 'here', 'within', 'inside', 'found', 'depicted',
+  'a',
+  'an',
+  'the',
+  'any',
+  'some',
+  'of',
+  'on',
+  'in',
+  'at',
+  'to',
+  'is',
+  'are',
+  'there',
+  'located',
+  'positioned',
+  'placed',
+  'situated',
+  'visible',
+  'present',
+  'shown',
+  'drawn',
+  'side',
+  'hand',
+  'corner',
+  'part',
+  'half',
+  'area',
+  'region',
+  'portion',
+  'section',
+  'image',
+  'picture',
+  'photo',
+  'scene',
+  'its',
+  'colored',
+  'shaped',
+  'color',
+  'colors',
+  'that',
+  'which',
+  'with',
+  'do',
+  'you',
+  'see',
+  'can',
+  'does',
+  'contain',
+  'contains',
+  'have',
+  'has',
+  'show',
+  'shows',
+  'include',
+  'includes',
+  'i',
+  'your',
+  'this',
+  'exist',
+  'exists',
+  'both',
+  'either',
+  'also',
+  'please',
+  'sized',
+  'size',
+  'somewhere',
+  'anywhere',
+  'appear',
+  'appears',
+  'it',
+  'here',
+  'within',
+  'inside',
+  'found',
+  'depicted',
 ]);
 
 const NUMBERS: Readonly<Record<string, number>> = {
-  zero: 0, one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9, ten: 10, single: 1,
+  zero: 0,
+  one: 1,
+  two: 2,
+  three: 3,
+  four: 4,
+  five: 5,
+  six: 6,
+  seven: 7,
+  eight: 8,
+  nine: 9,
+  ten: 10,
+  single: 1,
 };
 
 function numberOf(token: string | undefined): number | undefined {
@@ -127,12 +252,36 @@ export function tokenize(text: string): string[] {
   const out: string[] = [];
   for (let i = 0; i < words.length; i++) {
     const [w, next, after] = [words[i]!, words[i + 1], words[i + 2]];
-    if (w === 'at' && next === 'least') { out.push('atleast'); i++; continue; }
-    if (w === 'at' && next === 'most') { out.push('atmost'); i++; continue; }
-    if ((w === 'more' || w === 'greater') && next === 'than') { out.push('morethan'); i++; continue; }
-    if ((w === 'fewer' || w === 'less') && next === 'than') { out.push('fewerthan'); i++; continue; }
-    if (w === 'higher' && next === 'than') { out.push('above'); i++; continue; }
-    if (w === 'lower' && next === 'than') { out.push('below'); i++; continue; }
+    if (w === 'at' && next === 'least') {
+      out.push('atleast');
+      i++;
+      continue;
+    }
+    if (w === 'at' && next === 'most') {
+      out.push('atmost');
+      i++;
+      continue;
+    }
+    if ((w === 'more' || w === 'greater') && next === 'than') {
+      out.push('morethan');
+      i++;
+      continue;
+    }
+    if ((w === 'fewer' || w === 'less') && next === 'than') {
+      out.push('fewerthan');
+      i++;
+      continue;
+    }
+    if (w === 'higher' && next === 'than') {
+      out.push('above');
+      i++;
+      continue;
+    }
+    if (w === 'lower' && next === 'than') {
+      out.push('below');
+      i++;
+      continue;
+    }
     if (numberOf(w) !== undefined && next === 'or' && (after === 'more' || after === 'fewer' || after === 'less')) {
       out.push(after === 'more' ? 'atleast' : 'atmost', w);
       i += 2;
@@ -362,7 +511,10 @@ function backgroundPredicate(tokens: string[]): Predicate | undefined {
   const content = tokens.filter((t) => t !== 'background' && t !== 'or' && colorOf(t) === undefined && !FILLER.has(t) && t !== 'and');
   if (content.length === 0) {
     if (colors.length === 0) return undefined;
-    return combine('or', colors.map((color) => ({ kind: 'background', color })));
+    return combine(
+      'or',
+      colors.map((color) => ({ kind: 'background', color })),
+    );
   }
   // "<existence question> on a white background": split the background phrase off.
   const at = tokens.indexOf('background');
@@ -376,7 +528,21 @@ function backgroundPredicate(tokens: string[]): Predicate | undefined {
   return { kind: 'and', parts: [main, { kind: 'background', color }] };
 }
 
-const EXISTENCE_VERBS = new Set(['contain', 'contains', 'have', 'has', 'show', 'shows', 'include', 'includes', 'feature', 'features', 'depict', 'depicts', 'see']);
+const EXISTENCE_VERBS = new Set([
+  'contain',
+  'contains',
+  'have',
+  'has',
+  'show',
+  'shows',
+  'include',
+  'includes',
+  'feature',
+  'features',
+  'depict',
+  'depicts',
+  'see',
+]);
 const VERB_SUBJECT_WORDS = new Set(['does', 'do', 'the', 'image', 'picture', 'scene', 'photo', 'it', 'you', 'can', 'your', 'i', 'we', 'this']);
 
 function parseYesNoTokens(tokens: string[]): Predicate | undefined {
@@ -393,7 +559,10 @@ function parseYesNoTokens(tokens: string[]): Predicate | undefined {
     if (rest.includes('all') || rest.includes('each')) return subjectPredicate(rest, 'every');
     return subjectPredicate(rest, 'the');
   }
-  if ((first === 'is' || first === 'are') && (second === 'it' || second === 'something' || second === 'anything' || second === 'any' || second === 'a' || second === 'an' || second === 'some')) {
+  if (
+    (first === 'is' || first === 'are') &&
+    (second === 'it' || second === 'something' || second === 'anything' || second === 'any' || second === 'a' || second === 'an' || second === 'some')
+  ) {
     return existencePredicate(tokens.slice(second === 'it' ? 2 : 1));
   }
   if (first === 'any') return existencePredicate(tokens.slice(1));
@@ -407,7 +576,10 @@ const WH_WORDS = new Set(['what', 'which', 'where', 'how']);
 function parseOpenTokens(tokens: string[]): OpenQuery | undefined {
   const [first, second] = tokens;
   const subjectOf = (rest: string[]): Desc | undefined => {
-    const np = parseNounPhrase(rest.filter((t) => t !== 'all' && t !== 'each' && t !== 'kind' && t !== 'type' && t !== 'the'), false);
+    const np = parseNounPhrase(
+      rest.filter((t) => t !== 'all' && t !== 'each' && t !== 'kind' && t !== 'type' && t !== 'the'),
+      false,
+    );
     return np?.desc;
   };
   if (first === 'how' && (second === 'many' || second === 'much')) {
@@ -432,7 +604,11 @@ function parseOpenTokens(tokens: string[]): OpenQuery | undefined {
       const subject = subjectOf(normalized.slice(1));
       return subject && { kind: 'whatColor', subject };
     }
-    if (head === 'shape' || head === 'shapes' || ((head === 'kind' || head === 'type') && (normalized[1] === 'of') && ['shape', 'shapes', 'object', 'objects'].includes(normalized[2] ?? ''))) {
+    if (
+      head === 'shape' ||
+      head === 'shapes' ||
+      ((head === 'kind' || head === 'type') && normalized[1] === 'of' && ['shape', 'shapes', 'object', 'objects'].includes(normalized[2] ?? ''))
+    ) {
       const subject = subjectOf(normalized.slice(head === 'shape' || head === 'shapes' ? 1 : 3));
       return subject && { kind: 'whatShape', subject };
     }
@@ -464,7 +640,11 @@ export function parseQuestion(text: string): ParsedQuestion | undefined {
   const cleaned = text.replace(/^\s*(question|q)\s*[:\-]\s*/i, '');
   const tokens = tokenize(cleaned).filter((t) => t !== 'please');
   if (tokens.length === 0) return undefined;
-  if (tokens[0] === 'describe' || (tokens[0] === 'can' && tokens[1] === 'you' && tokens[2] === 'describe') || (tokens[0] === 'tell' && tokens.includes('about'))) {
+  if (
+    tokens[0] === 'describe' ||
+    (tokens[0] === 'can' && tokens[1] === 'you' && tokens[2] === 'describe') ||
+    (tokens[0] === 'tell' && tokens.includes('about'))
+  ) {
     return { type: 'open', query: { kind: 'describe' } };
   }
   if (tokens.includes('background')) {

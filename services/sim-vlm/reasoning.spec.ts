@@ -116,7 +116,9 @@ describe('questioner logic', () => {
 
   it('guesses when one candidate is left, when it must, and when nothing tells the rest apart', () => {
     const rng = createRng(2);
-    expect(chooseQuestionerMove({ candidates: [a, b, c, d], history: [{ question: 'Is there a green star?', answer: 'yes' }], mustGuess: false }, rng)).toMatchObject({ kind: 'guess', index: 3 });
+    expect(
+      chooseQuestionerMove({ candidates: [a, b, c, d], history: [{ question: 'Is there a green star?', answer: 'yes' }], mustGuess: false }, rng),
+    ).toMatchObject({ kind: 'guess', index: 3 });
     const forced = chooseQuestionerMove({ candidates: [a, b, c, d], history: [{ question: 'Is there a red object?', answer: 'yes' }], mustGuess: true }, rng);
     expect(forced.kind).toBe('guess');
     expect([0, 2]).toContain(forced.kind === 'guess' ? forced.index : -1);
@@ -125,7 +127,10 @@ describe('questioner logic', () => {
 
   it('reasons only about images it can read and guesses among them', () => {
     const rng = createRng(3);
-    const move = chooseQuestionerMove({ candidates: [undefined, a, undefined, c], history: [{ question: 'Is there a circle?', answer: 'yes' }], mustGuess: false }, rng);
+    const move = chooseQuestionerMove(
+      { candidates: [undefined, a, undefined, c], history: [{ question: 'Is there a circle?', answer: 'yes' }], mustGuess: false },
+      rng,
+    );
     expect(move).toMatchObject({ kind: 'guess', index: 1 });
     const blind = chooseQuestionerMove({ candidates: [undefined, undefined, undefined], history: [], mustGuess: false }, rng);
     expect(blind.kind).toBe('guess');

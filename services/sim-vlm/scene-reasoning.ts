@@ -96,4 +96,3 @@ export function answerOpenQuery(scene: Scene, query: OpenQuery): string {
       return joinWords(objects.map((o) => withArticle(`${o.size} ${o.color} ${o.shape}`)));
   }
 }
-

@@ -46,13 +46,22 @@ export interface SelfPlaySummary {
 }
 
 /** `games` games on candidates drawn from `pool` (distinct scenes), all seeded from `seed`. */
-export function selfPlaySuccessRate(pool: readonly Scene[], options: { games: number; numCandidates: number; maxTurns: number; errorRate: number; seed: number }): SelfPlaySummary {
+export function selfPlaySuccessRate(
+  pool: readonly Scene[],
+  options: { games: number; numCandidates: number; maxTurns: number; errorRate: number; seed: number },
+): SelfPlaySummary {
   const rng = createRng(options.seed);
   let successes = 0;
   let questions = 0;
   for (let g = 0; g < options.games; g++) {
     const candidates = rng.shuffle(pool).slice(0, options.numCandidates);
-    const result = playSimulatedGame({ candidates, targetIndex: rng.int(candidates.length), maxTurns: options.maxTurns, errorRate: options.errorRate, seed: rng.int(2 ** 31) });
+    const result = playSimulatedGame({
+      candidates,
+      targetIndex: rng.int(candidates.length),
+      maxTurns: options.maxTurns,
+      errorRate: options.errorRate,
+      seed: rng.int(2 ** 31),
+    });
     if (result.success) successes++;
     questions += result.questionsAsked;
   }

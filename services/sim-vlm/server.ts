@@ -201,9 +201,20 @@ export async function startSimVlm(options: SimVlmOptions = {}): Promise<SimVlmSe
     const now = Date.now();
     const models: Record<string, SimModelStats> = {};
     // Calls in flight across a reset stay counted, so inFlight never goes negative.
-    for (const [name, model] of Object.entries(stats?.models ?? {})) if (model.inFlight > 0) models[name] = { served: emptyServed(), inFlight: model.inFlight, peakInFlight: model.inFlight };
+    for (const [name, model] of Object.entries(stats?.models ?? {}))
+      if (model.inFlight > 0) models[name] = { served: emptyServed(), inFlight: model.inFlight, peakInFlight: model.inFlight };
     const inFlight = stats?.inFlight ?? 0;
-    stats = { simulator: true, notice: SIMULATOR_NOTICE, inFlight, peakInFlight: inFlight, inFlightIntegralMs: 0, sinceMs: now, atMs: now, invalidRequests: 0, models };
+    stats = {
+      simulator: true,
+      notice: SIMULATOR_NOTICE,
+      inFlight,
+      peakInFlight: inFlight,
+      inFlightIntegralMs: 0,
+      sinceMs: now,
+      atMs: now,
+      invalidRequests: 0,
+      models,
+    };
     lastChangeAt = now;
   };
   resetStats();
@@ -232,7 +243,11 @@ export async function startSimVlm(options: SimVlmOptions = {}): Promise<SimVlmSe
   };
   const snapshot = (): SimStats => {
     integrate();
-    return { ...stats, atMs: Date.now(), models: Object.fromEntries(Object.entries(stats.models).map(([name, m]) => [name, { ...m, served: { ...m.served } }])) };
+    return {
+      ...stats,
+      atMs: Date.now(),
+      models: Object.fromEntries(Object.entries(stats.models).map(([name, m]) => [name, { ...m, served: { ...m.served } }])),
+    };
   };
 
   const sleep = (ms: number): Promise<void> =>
@@ -264,8 +279,15 @@ export async function startSimVlm(options: SimVlmOptions = {}): Promise<SimVlmSe
     return scene;
   };
   const loadScene = async (url: string): Promise<Scene | undefined> => {
-    if (!/^(data|https?|file):/i.test(url)) throw new HttpError(400, `Invalid image URL ${JSON.stringify(url.slice(0, 60))}: expected a data:, http(s): or file: URL.`, 'invalid_request_error', 'invalid_image_url');
-    if (/^file:/i.test(url) && !allowFileUrls) throw new HttpError(400, 'file: image URLs are disabled on this server.', 'invalid_request_error', 'invalid_image_url');
+    if (!/^(data|https?|file):/i.test(url))
+      throw new HttpError(
+        400,
+        `Invalid image URL ${JSON.stringify(url.slice(0, 60))}: expected a data:, http(s): or file: URL.`,
+        'invalid_request_error',
+        'invalid_image_url',
+      );
+    if (/^file:/i.test(url) && !allowFileUrls)
+      throw new HttpError(400, 'file: image URLs are disabled on this server.', 'invalid_request_error', 'invalid_image_url');
     let image;
     try {
       image = await loadImageBytes(url, { timeoutMs: options.imageFetchTimeoutMs ?? 10_000 });
@@ -285,7 +307,8 @@ export async function startSimVlm(options: SimVlmOptions = {}): Promise<SimVlmSe
 
   const behaviourFor = (body: Record<string, unknown>, model: string): SimBehaviour => {
     const resolved = resolveModelName(model, models);
-    if (!resolved.ok) throw new HttpError(resolved.status, resolved.message, 'invalid_request_error', resolved.status === 404 ? 'model_not_found' : 'invalid_model', 'model');
+    if (!resolved.ok)
+      throw new HttpError(resolved.status, resolved.message, 'invalid_request_error', resolved.status === 404 ? 'model_not_found' : 'invalid_model', 'model');
     const behaviour: SimBehaviour = { ...defaults, ...resolved.overrides };
     for (const [field, key] of Object.entries(REQUEST_FIELDS)) {
       const value = body[field];
@@ -308,7 +331,8 @@ export async function startSimVlm(options: SimVlmOptions = {}): Promise<SimVlmSe
       throw new HttpError(400, message, 'invalid_request_error', null, param);
     }
     const body = parsed.data;
-    if (body.n !== undefined && body.n !== null && body.n !== 1) throw new HttpError(400, "Invalid value for 'n': the simulator returns exactly one choice.", 'invalid_request_error', null, 'n');
+    if (body.n !== undefined && body.n !== null && body.n !== 1)
+      throw new HttpError(400, "Invalid value for 'n': the simulator returns exactly one choice.", 'invalid_request_error', null, 'n');
     let behaviour: SimBehaviour;
     try {
       behaviour = behaviourFor(body, body.model);
@@ -319,7 +343,12 @@ export async function startSimVlm(options: SimVlmOptions = {}): Promise<SimVlmSe
     const model = body.model;
     if (behaviour.maxConcurrency > 0 && stats.inFlight >= behaviour.maxConcurrency) {
       count(model, 'saturated');
-      throw new HttpError(429, `The simulator is saturated: ${stats.inFlight} requests in flight, its max concurrency is ${behaviour.maxConcurrency}. Retry later.`, 'rate_limit_error', 'saturated');
+      throw new HttpError(
+        429,
+        `The simulator is saturated: ${stats.inFlight} requests in flight, its max concurrency is ${behaviour.maxConcurrency}. Retry later.`,
+        'rate_limit_error',
+        'saturated',
+      );
     }
     const release = admit(model);
     try {
@@ -329,14 +358,28 @@ export async function startSimVlm(options: SimVlmOptions = {}): Promise<SimVlmSe
     }
   };
 
-  const answer = async (req: IncomingMessage, res: ServerResponse, requestId: string, body: z.infer<typeof requestSchema>, behaviour: SimBehaviour, started: number): Promise<void> => {
+  const answer = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    body: z.infer<typeof requestSchema>,
+    behaviour: SimBehaviour,
+    started: number,
+  ): Promise<void> => {
     const model = body.model;
     // Latency and injected faults are not seeded: a client retrying a failed request must be able to succeed.
     const fault = drawFault(behaviour, Math.random());
     if (fault === 'rateLimitRate') {
       count(model, 'rate_limited');
       const headers = { 'retry-after': String(Math.ceil(behaviour.retryAfterMs / 1000)), 'retry-after-ms': String(behaviour.retryAfterMs) };
-      throw new HttpError(429, `Injected rate limit (simulator): retry after ${behaviour.retryAfterMs} ms.`, 'rate_limit_error', 'simulated_rate_limit', null, headers);
+      throw new HttpError(
+        429,
+        `Injected rate limit (simulator): retry after ${behaviour.retryAfterMs} ms.`,
+        'rate_limit_error',
+        'simulated_rate_limit',
+        null,
+        headers,
+      );
     }
     if (fault === 'unavailableRate') {
       count(model, 'unavailable');
@@ -415,7 +458,8 @@ export async function startSimVlm(options: SimVlmOptions = {}): Promise<SimVlmSe
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const method = req.method ?? 'GET';
     const allow = (methods: string[]): void => {
-      if (!methods.includes(method)) throw new HttpError(405, `Method ${method} not allowed on ${path} (use ${methods.join(', ')}).`, 'invalid_request_error', 'method_not_allowed');
+      if (!methods.includes(method))
+        throw new HttpError(405, `Method ${method} not allowed on ${path} (use ${methods.join(', ')}).`, 'invalid_request_error', 'method_not_allowed');
     };
     if (path === '/healthz') {
       allow(['GET', 'HEAD']);
@@ -429,7 +473,8 @@ export async function startSimVlm(options: SimVlmOptions = {}): Promise<SimVlmSe
       allow(['GET']);
       const id = decodeURIComponent(path.slice('/v1/models/'.length));
       const resolved = resolveModelName(id, models);
-      if (!resolved.ok) throw new HttpError(resolved.status, resolved.message, 'invalid_request_error', resolved.status === 404 ? 'model_not_found' : 'invalid_model', 'model');
+      if (!resolved.ok)
+        throw new HttpError(resolved.status, resolved.message, 'invalid_request_error', resolved.status === 404 ? 'model_not_found' : 'invalid_model', 'model');
       return sendJson(res, 200, modelEntry(id), requestId);
     }
     if (path === '/v1/sim/stats') {
@@ -441,7 +486,12 @@ export async function startSimVlm(options: SimVlmOptions = {}): Promise<SimVlmSe
       allow(['POST']);
       return completions(req, res, requestId);
     }
-    throw new HttpError(404, `Unknown request URL: ${method} ${path}. The simulator serves POST /v1/chat/completions, GET /v1/models and GET /healthz.`, 'invalid_request_error', 'unknown_url');
+    throw new HttpError(
+      404,
+      `Unknown request URL: ${method} ${path}. The simulator serves POST /v1/chat/completions, GET /v1/models and GET /healthz.`,
+      'invalid_request_error',
+      'unknown_url',
+    );
   };
 
   const server = createServer((req, res) => {

@@ -16,7 +16,8 @@ import { startSimVlm, TOKENS_PER_IMAGE, type SimVlmServer } from './server';
 /** The simulator over real HTTP on 127.0.0.1, called through the official openai client. */
 
 const QUESTIONER_SYSTEM = 'You are the questioner in a cooperative image-identification game. Reply with {"question": "..."} or {"guess": <n>}.';
-const ANSWERER_SYSTEM = 'You are the answerer in a cooperative image-identification game. Reply with {"answer": "yes"}, {"answer": "no"}, or {"answer": "unsure"}.';
+const ANSWERER_SYSTEM =
+  'You are the answerer in a cooperative image-identification game. Reply with {"answer": "yes"}, {"answer": "no"}, or {"answer": "unsure"}.';
 
 const scenes = generateDistinctScenes(80, 21);
 const dataUrls = new Map<Scene, string>(scenes.map((scene) => [scene, toDataUrl(embedScene(renderScenePng(scene), scene), 'image/png')]));
@@ -26,7 +27,10 @@ function questionerMessages(candidates: Scene[], dialog: Array<{ question: strin
   const intro: ChatCompletionContentPart[] = [{ type: 'text', text: `Here are the ${candidates.length} candidate images. One of them is the target.` }];
   candidates.forEach((scene, i) => intro.push({ type: 'text', text: `Image ${i + 1}:` }, { type: 'image_url', image_url: { url: urlOf(scene) } }));
   const messages: ChatCompletionMessageParam[] = [{ role: 'system', content: QUESTIONER_SYSTEM }];
-  const status = (left: number): ChatCompletionContentPart => ({ type: 'text', text: left > 0 ? `Questions left: ${left} of 10.` : 'Questions left: 0 of 10. You must guess now.' });
+  const status = (left: number): ChatCompletionContentPart => ({
+    type: 'text',
+    text: left > 0 ? `Questions left: ${left} of 10.` : 'Questions left: 0 of 10. You must guess now.',
+  });
   let user: ChatCompletionContentPart[] = intro;
   dialog.forEach((step, i) => {
     messages.push({ role: 'user', content: [...user, status(10 - i)] }, { role: 'assistant', content: JSON.stringify({ question: step.question }) });
@@ -35,7 +39,6 @@ function questionerMessages(candidates: Scene[], dialog: Array<{ question: strin
   messages.push({ role: 'user', content: [...user, status(questionsLeft)] });
   return messages;
 }
-
 
 function answererMessages(target: Scene, questions: string[]): ChatCompletionMessageParam[] {
   const messages: ChatCompletionMessageParam[] = [{ role: 'system', content: ANSWERER_SYSTEM }];
@@ -103,7 +106,11 @@ describe('sim-vlm over HTTP with the openai client', () => {
     const question = JSON.parse(asked.choices[0]!.message.content!) as { question: string };
     expect(question.question).toMatch(/\?$/);
     expect(asked.usage!.prompt_tokens).toBeGreaterThan(4 * TOKENS_PER_IMAGE);
-    const guessed = await client.chat.completions.create({ model: 'sim-vlm', messages: questionerMessages(candidates, [{ question: question.question, answer: 'yes' }], 0), seed: 3 });
+    const guessed = await client.chat.completions.create({
+      model: 'sim-vlm',
+      messages: questionerMessages(candidates, [{ question: question.question, answer: 'yes' }], 0),
+      seed: 3,
+    });
     const guess = JSON.parse(guessed.choices[0]!.message.content!) as { guess: number };
     expect(guess.guess).toBeGreaterThanOrEqual(1);
     expect(guess.guess).toBeLessThanOrEqual(4);
@@ -139,7 +146,10 @@ describe('sim-vlm over HTTP with the openai client', () => {
     expect(await Promise.all([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12].map(ask))).toEqual(answers);
     expect(new Set(answers)).toEqual(new Set(['{"answer":"yes"}', '{"answer":"no"}']));
     const viaModelName = await Promise.all(
-      [1, 2, 3, 4, 5, 6].map(async (seed) => (await client.chat.completions.create({ model: 'sim-vlm@err=1', messages: answererMessages(target, [question]), seed })).choices[0]!.message.content),
+      [1, 2, 3, 4, 5, 6].map(
+        async (seed) =>
+          (await client.chat.completions.create({ model: 'sim-vlm@err=1', messages: answererMessages(target, [question]), seed })).choices[0]!.message.content,
+      ),
     );
     expect(new Set(viaModelName)).toEqual(new Set(['{"answer":"no"}']));
   });
@@ -152,7 +162,12 @@ describe('sim-vlm over HTTP with the openai client', () => {
   });
 
   it('streams when asked to', async () => {
-    const stream = await client.chat.completions.create({ model: 'sim-vlm', messages: answererMessages(scenes[4]!, ['Describe the image.']), stream: true, stream_options: { include_usage: true } });
+    const stream = await client.chat.completions.create({
+      model: 'sim-vlm',
+      messages: answererMessages(scenes[4]!, ['Describe the image.']),
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     let content = '';
     let usage: unknown;
     for await (const chunk of stream) {
@@ -198,7 +213,9 @@ describe('sim-vlm over HTTP with the openai client', () => {
   it('closes promptly with a slow request in flight', async () => {
     const slow = await startSimVlm({ port: 0, defaults: { latencyMs: 60_000 } });
     const slowClient = new OpenAI({ baseURL: slow.baseUrl, apiKey: 'sim-local', maxRetries: 0 });
-    const pending = slowClient.chat.completions.create({ model: 'sim-vlm', messages: answererMessages(scenes[6]!, ['Is there a star?']) }).catch((e: unknown) => e);
+    const pending = slowClient.chat.completions
+      .create({ model: 'sim-vlm', messages: answererMessages(scenes[6]!, ['Is there a star?']) })
+      .catch((e: unknown) => e);
     // A health round trip sent after the completion request: by its answer the request is being served.
     expect((await fetch(`${slow.url}/healthz`)).ok).toBe(true);
     const started = Date.now();
@@ -223,7 +240,11 @@ describe('sim-vlm over HTTP with the openai client', () => {
           if (output.guess - 1 === targetIndex) successes++;
           break;
         }
-        const reply = await client.chat.completions.create({ model: 'sim-vlm', messages: answererMessages(candidates[targetIndex]!, [...dialog.map((d) => d.question), output.question!]), seed: g });
+        const reply = await client.chat.completions.create({
+          model: 'sim-vlm',
+          messages: answererMessages(candidates[targetIndex]!, [...dialog.map((d) => d.question), output.question!]),
+          seed: g,
+        });
         dialog.push({ question: output.question!, answer: (JSON.parse(reply.choices[0]!.message.content!) as { answer: string }).answer });
         expect(dialog.length).toBeLessThanOrEqual(10);
       }

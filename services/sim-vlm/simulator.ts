@@ -72,7 +72,10 @@ export async function simulateCompletion(input: SimCompletionInput, loadScene: S
   if (role === 'questioner') {
     const conversation = readQuestionerConversation(input.messages);
     const scenes = await Promise.all(conversation.images.map(loadScene));
-    const move = chooseQuestionerMove({ candidates: scenes, history: conversation.history, descriptions: conversation.descriptions, mustGuess: conversation.mustGuess }, rng);
+    const move = chooseQuestionerMove(
+      { candidates: scenes, history: conversation.history, descriptions: conversation.descriptions, mustGuess: conversation.mustGuess },
+      rng,
+    );
     const content = move.kind === 'question' ? JSON.stringify({ question: move.text }) : JSON.stringify({ guess: move.index + 1 });
     return { role, content, imageCount: conversation.images.length };
   }

@@ -150,11 +150,20 @@ export class DatasetWriter {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
-      const age = await stat(lockPath).then((s) => Date.now() - s.mtimeMs, () => 0);
+      const age = await stat(lockPath).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
       if (age > this.staleLockMs) {
         // Renaming first means only one of several waiters removes the stale lock.
         const aside = `${lockPath}.stale-${randomBytes(4).toString('hex')}`;
-        if (await rename(lockPath, aside).then(() => true, () => false)) await unlink(aside).catch(() => undefined);
+        if (
+          await rename(lockPath, aside).then(
+            () => true,
+            () => false,
+          )
+        )
+          await unlink(aside).catch(() => undefined);
         continue;
       }
       if (Date.now() > deadline) throw new RetriableError(`dataset shard ${path} stayed locked by another writer for ${this.lockTimeoutMs} ms (${lockPath})`);

@@ -25,16 +25,64 @@ const usage = (role: 'questioner' | 'answerer', model: string, over: Partial<Cal
 describe('rowsFromCurated with per-call usage (issue 6 defects 4 and 10, issue 7 item 5)', () => {
   it('records the spec really sent per turn, cached tokens, calls and retries by cause, and keeps the cost of an unparseable answerer call', () => {
     const base = curatedEvent({ gameId: 'g-usage', questions: 1 });
-    const transcript = base.game.transcript.map((t) => ({ ...t, usage: usage(t.speaker, t.speaker === 'questioner' ? 'q-real' : 'a-real', t.speaker === 'questioner' ? { modelCalls: 2 } : {}) }));
-    const endingCall = usage('answerer', 'a-real', { promptTokens: 500, completionTokens: 50, costUsd: 0.01, latencyMs: 900, cachedTokens: 0, retries: { server_error: 3 } });
-    const event = { ...base, game: { ...base.game, transcript }, ending: { ...base.ending, kind: 'unparseable_output' as const, endedBy: 'answerer' as const, guessPromptTokens: 0, guessCompletionTokens: 0, guessCostUsd: 0, guessLatencyMs: 0, call: endingCall } };
+    const transcript = base.game.transcript.map((t) => ({
+      ...t,
+      usage: usage(t.speaker, t.speaker === 'questioner' ? 'q-real' : 'a-real', t.speaker === 'questioner' ? { modelCalls: 2 } : {}),
+    }));
+    const endingCall = usage('answerer', 'a-real', {
+      promptTokens: 500,
+      completionTokens: 50,
+      costUsd: 0.01,
+      latencyMs: 900,
+      cachedTokens: 0,
+      retries: { server_error: 3 },
+    });
+    const event = {
+      ...base,
+      game: { ...base.game, transcript },
+      ending: {
+        ...base.ending,
+        kind: 'unparseable_output' as const,
+        endedBy: 'answerer' as const,
+        guessPromptTokens: 0,
+        guessCompletionTokens: 0,
+        guessCostUsd: 0,
+        guessLatencyMs: 0,
+        call: endingCall,
+      },
+    };
     const { game, turns } = rowsFromCurated(event, source);
-    expect(turns[0]).toMatchObject({ model: 'q-real', endpoint: 'http://127.0.0.1:9/questioner/v1', prompt_version: 'v2', temperature: 0.3, top_p: 0.8, max_tokens: 77, cached_tokens: 600, model_calls: 2, price_prompt_per_mtok: 2.5, price_completion_per_mtok: 10, retries_rate_limited: 2, retries_timeout: 1, retries_other: 1, retries_server_error: 0 });
+    expect(turns[0]).toMatchObject({
+      model: 'q-real',
+      endpoint: 'http://127.0.0.1:9/questioner/v1',
+      prompt_version: 'v2',
+      temperature: 0.3,
+      top_p: 0.8,
+      max_tokens: 77,
+      cached_tokens: 600,
+      model_calls: 2,
+      price_prompt_per_mtok: 2.5,
+      price_completion_per_mtok: 10,
+      retries_rate_limited: 2,
+      retries_timeout: 1,
+      retries_other: 1,
+      retries_server_error: 0,
+    });
     expect(turns[1]).toMatchObject({ model: 'a-real', endpoint: 'http://127.0.0.1:9/answerer/v1' });
     const answererTurnCost = transcript.filter((t) => t.speaker === 'answerer').reduce((sum, t) => sum + t.costUsd, 0);
     expect(game.answerer_cost_usd).toBeCloseTo(answererTurnCost + 0.01, 10);
     expect(game.answerer_prompt_tokens).toBe(transcript.filter((t) => t.speaker === 'answerer').reduce((sum, t) => sum + t.promptTokens, 0) + 500);
-    expect(game).toMatchObject({ questioner_model_calls: 2, answerer_model_calls: 2, questioner_cached_tokens: 600, answerer_cached_tokens: 600, retries_rate_limited: 4, retries_timeout: 2, retries_server_error: 3, retries_other: 2, answerer_price_prompt_per_mtok: 2.5 });
+    expect(game).toMatchObject({
+      questioner_model_calls: 2,
+      answerer_model_calls: 2,
+      questioner_cached_tokens: 600,
+      answerer_cached_tokens: 600,
+      retries_rate_limited: 4,
+      retries_timeout: 2,
+      retries_server_error: 3,
+      retries_other: 2,
+      answerer_price_prompt_per_mtok: 2.5,
+    });
   });
 });
 
@@ -81,13 +129,25 @@ describe('rowsFromCurated', () => {
       [2, 'questioner', 'question'],
       [3, 'answerer', 'answer'],
     ]);
-    expect(turns[0]).toMatchObject({ game_id: 'g1', model: 'sim-vlm', game_requested_at_ms: event.game.header.requestedAtMs, row_version: event.curation.curatedAtMs + PLAYED_ENDING_PRIORITY });
+    expect(turns[0]).toMatchObject({
+      game_id: 'g1',
+      model: 'sim-vlm',
+      game_requested_at_ms: event.game.header.requestedAtMs,
+      row_version: event.curation.curatedAtMs + PLAYED_ENDING_PRIORITY,
+    });
     expect(filterDecision).toMatchObject({ game_id: 'g1', filter_version: 'filter-v1', kept: 1, reasons: [], verdict: 'success' });
   });
 
   it('maps a failure with its reason and the filter reasons', () => {
     const { game, filterDecision } = rowsFromCurated(curatedEvent({ gameId: 'g2', success: false, failureReason: 'model_error' }), source);
-    expect(game).toMatchObject({ verdict: 'failure', failure_reason: 'model_error', ending_kind: 'model_error', guessed_index: null, kept: 0, filter_reasons: ['not_success'] });
+    expect(game).toMatchObject({
+      verdict: 'failure',
+      failure_reason: 'model_error',
+      ending_kind: 'model_error',
+      guessed_index: null,
+      kept: 0,
+      filter_reasons: ['not_success'],
+    });
     expect(filterDecision).toMatchObject({ kept: 0, reasons: ['not_success'], verdict: 'failure' });
   });
 

@@ -143,7 +143,10 @@ export function rowsFromCurated(event: GameCurated, source: EventSource): Curate
   return { game: gameRow, turns, filterDecision };
 }
 
-function roleTotals(transcript: readonly Turn[], speaker: Turn['speaker']): { promptTokens: number; completionTokens: number; costUsd: number; latencyMs: number } {
+function roleTotals(
+  transcript: readonly Turn[],
+  speaker: Turn['speaker'],
+): { promptTokens: number; completionTokens: number; costUsd: number; latencyMs: number } {
   const totals = { promptTokens: 0, completionTokens: 0, costUsd: 0, latencyMs: 0 };
   for (const turn of transcript) {
     if (turn.speaker !== speaker) continue;
@@ -179,7 +182,14 @@ const RETRY_COLUMNS = ['rate_limited', 'unavailable', 'server_error', 'connectio
 type RetryColumns = { [K in (typeof RETRY_COLUMNS)[number] | 'other' as `retries_${K}`]: number };
 
 function retryColumns(retries: Readonly<Record<string, number>>): RetryColumns {
-  const columns: RetryColumns = { retries_rate_limited: 0, retries_unavailable: 0, retries_server_error: 0, retries_connection: 0, retries_timeout: 0, retries_other: 0 };
+  const columns: RetryColumns = {
+    retries_rate_limited: 0,
+    retries_unavailable: 0,
+    retries_server_error: 0,
+    retries_connection: 0,
+    retries_timeout: 0,
+    retries_other: 0,
+  };
   for (const [cause, count] of Object.entries(retries)) {
     const column = (RETRY_COLUMNS as readonly string[]).includes(cause) ? (`retries_${cause}` as keyof RetryColumns) : 'retries_other';
     columns[column] += count;
@@ -187,7 +197,22 @@ function retryColumns(retries: Readonly<Record<string, number>>): RetryColumns {
   return columns;
 }
 
-function turnCallColumns(turn: Turn, gameSpec: ModelSpec): Pick<TurnRow, 'endpoint' | 'prompt_version' | 'temperature' | 'top_p' | 'max_tokens' | 'cached_tokens' | 'model_calls' | 'price_prompt_per_mtok' | 'price_completion_per_mtok'> & RetryColumns {
+function turnCallColumns(
+  turn: Turn,
+  gameSpec: ModelSpec,
+): Pick<
+  TurnRow,
+  | 'endpoint'
+  | 'prompt_version'
+  | 'temperature'
+  | 'top_p'
+  | 'max_tokens'
+  | 'cached_tokens'
+  | 'model_calls'
+  | 'price_prompt_per_mtok'
+  | 'price_completion_per_mtok'
+> &
+  RetryColumns {
   const usage = turn.usage;
   const spec = usage?.model ?? gameSpec;
   return {

@@ -39,7 +39,11 @@ describe('SinkService behind the bus', () => {
       close: async () => undefined,
     } as unknown as ClickHouseConnection;
     bus = new FakeEventBus();
-    sink = new SinkService(loadConfig({}, { DG_TOPIC_PREFIX: bus.topicPrefix, DG_DATA_DIR: dir, DG_SINK_FLUSH_INTERVAL_MS: 10, DG_SINK_BATCH_SIZE: 1 }), bus.asEventBus(), clickhouse);
+    sink = new SinkService(
+      loadConfig({}, { DG_TOPIC_PREFIX: bus.topicPrefix, DG_DATA_DIR: dir, DG_SINK_FLUSH_INTERVAL_MS: 10, DG_SINK_BATCH_SIZE: 1 }),
+      bus.asEventBus(),
+      clickhouse,
+    );
     await sink.onApplicationBootstrap();
   });
 
@@ -72,7 +76,9 @@ describe('SinkService behind the bus', () => {
     const event = curated('g-broken');
     event.game.setup.questioner.promptVersion = 'v999';
     expect(await bus.deliver('gameCurated', event)).toEqual(['dead-lettered']);
-    expect(bus.deadLetters()).toMatchObject([{ errorKind: 'handler', errorMessage: expect.stringMatching(/game g-broken, nothing written: unknown prompt version v999/) }]);
+    expect(bus.deadLetters()).toMatchObject([
+      { errorKind: 'handler', errorMessage: expect.stringMatching(/game g-broken, nothing written: unknown prompt version v999/) },
+    ]);
     expect(inserts).toEqual([]);
     expect(await datasetLines(dir)).toEqual([]);
   });

@@ -10,7 +10,12 @@ import { SINK_CLICKHOUSE, SinkService } from './sink.service';
       provide: SINK_CLICKHOUSE,
       inject: [DG_CONFIG],
       useFactory: (config: DgConfig) =>
-        new ClickHouseConnection({ url: config.clickhouse.url, database: config.clickhouse.database, user: config.clickhouse.user, password: config.clickhouse.password }),
+        new ClickHouseConnection({
+          url: config.clickhouse.url,
+          database: config.clickhouse.database,
+          user: config.clickhouse.user,
+          password: config.clickhouse.password,
+        }),
     },
   ],
 })

@@ -44,7 +44,10 @@ describe('SinkService.handle', () => {
     insertError = new Error('ClickHouse is down');
     const event = curatedEvent({ gameId: 'g-broken' });
     event.game.setup.questioner.promptVersion = 'v999';
-    await expect(sink.handle(event, ctx)).rejects.toMatchObject({ retriable: false, message: expect.stringMatching(/game g-broken, nothing written: unknown prompt version v999/) });
+    await expect(sink.handle(event, ctx)).rejects.toMatchObject({
+      retriable: false,
+      message: expect.stringMatching(/game g-broken, nothing written: unknown prompt version v999/),
+    });
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(inserts).toEqual([]);
     expect(await datasetLines(dir)).toEqual([]);

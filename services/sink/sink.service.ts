@@ -70,10 +70,15 @@ export class SinkService implements OnApplicationBootstrap, OnApplicationShutdow
       built = {
         rows: rowsFromCurated(event, { topic: ctx.topic, partition: ctx.partition, offset: ctx.offset }),
         // Evaluation games (header.evalSet) are measured, never trained on.
-        line: event.curation.kept && event.game.header.evalSet === null ? exampleLine(gameId, toFineTuningExample(event, loadPrompts(event.game.setup.questioner.promptVersion))) : undefined,
+        line:
+          event.curation.kept && event.game.header.evalSet === null
+            ? exampleLine(gameId, toFineTuningExample(event, loadPrompts(event.game.setup.questioner.promptVersion)))
+            : undefined,
       };
     } catch (err) {
-      throw new NonRetriableError(`sink: cannot build the rows or the fine-tuning example of game ${gameId}, nothing written: ${errorMessage(err)}`, { cause: err });
+      throw new NonRetriableError(`sink: cannot build the rows or the fine-tuning example of game ${gameId}, nothing written: ${errorMessage(err)}`, {
+        cause: err,
+      });
     }
     const { rows, line } = built;
     const writes: Array<Promise<unknown>> = [

@@ -5,8 +5,19 @@ import type { IterationRow } from './experiment';
 
 function row(arm: 'filtered' | 'control', iteration: number, rate: number): IterationRow {
   return {
-    arm, iteration, model: `m${iteration}`, heldOutAccuracy: 0.7, evalSuccesses: Math.round(rate * 300), evalGames: 300, evalSuccessRate: rate,
-    evalCi: { low: rate - 0.05, high: rate + 0.05 }, played: 1000, kept: 400, trainingLabelAccuracy: 1, trainingExamples: 800, trainMillis: 1000,
+    arm,
+    iteration,
+    model: `m${iteration}`,
+    heldOutAccuracy: 0.7,
+    evalSuccesses: Math.round(rate * 300),
+    evalGames: 300,
+    evalSuccessRate: rate,
+    evalCi: { low: rate - 0.05, high: rate + 0.05 },
+    played: 1000,
+    kept: 400,
+    trainingLabelAccuracy: 1,
+    trainingExamples: 800,
+    trainMillis: 1000,
   };
 }
 

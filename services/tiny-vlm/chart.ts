@@ -70,7 +70,10 @@ export function renderChart(rows: readonly IterationRow[], options: ChartOptions
   const xTitle = 'ITERATION K (MODEL M_K, M_0 = BASE)';
   text((plot.left + plot.right - textWidth(xTitle, 2)) / 2, plot.bottom + 36, xTitle, INK, 2);
 
-  for (const [arm, strong, light, dx] of [['control', ORANGE, LIGHT_ORANGE, 5], ['filtered', BLUE, LIGHT_BLUE, -5]] as const) {
+  for (const [arm, strong, light, dx] of [
+    ['control', ORANGE, LIGHT_ORANGE, 5],
+    ['filtered', BLUE, LIGHT_BLUE, -5],
+  ] as const) {
     const series = rows.filter((r) => r.arm === arm).sort((a, b) => a.iteration - b.iteration);
     for (let k = 1; k < series.length; k++) {
       const [a, b] = [series[k - 1]!, series[k]!];

@@ -38,7 +38,10 @@ describe('reading the answerer export (dg export --view answerer --format openai
     const copy = path.join(dir, 'reordered');
     await cp(FIXTURE, copy, { recursive: true });
     const file = path.join(copy, 'answerer.jsonl');
-    const lines = (await readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { metadata?: Record<string, unknown> });
+    const lines = (await readFile(file, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { metadata?: Record<string, unknown> });
     const renamed = lines.reverse().map((r, i) => JSON.stringify({ ...r, metadata: { ...(r.metadata ?? {}), game_id: `other-${i}` } }));
     await writeFile(file, `${renamed.join('\n')}\n`);
     const a = await readAnswererExport(FIXTURE, { canonicalOrder: true });
@@ -60,16 +63,32 @@ describe('reading the answerer export (dg export --view answerer --format openai
     const png = embedScene(renderScenePng(scene!), scene!);
     const out = path.join(dir, 'export');
     await writeAnswererExport(out, [
-      { gameId: 'g1', iteration: 1, verdict: 'success', kept: true, png, turns: [{ question: 'Is there a circle?', answer: 'yes' }, { question: 'Is the background white?', answer: 'no' }] },
+      {
+        gameId: 'g1',
+        iteration: 1,
+        verdict: 'success',
+        kept: true,
+        png,
+        turns: [
+          { question: 'Is there a circle?', answer: 'yes' },
+          { question: 'Is the background white?', answer: 'no' },
+        ],
+      },
     ]);
     const data = await readAnswererExport(out);
-    expect(data.examples.map((e) => [e.question, e.label])).toEqual([['Is there a circle?', true], ['Is the background white?', false]]);
+    expect(data.examples.map((e) => [e.question, e.label])).toEqual([
+      ['Is there a circle?', true],
+      ['Is the background white?', false],
+    ]);
     expect(data.examples[0]!.patches).toEqual(imagePatches(png));
 
     const bad = path.join(out, 'bad.jsonl');
     await writeFile(bad, `${(await import('node:fs')).readFileSync(path.join(out, 'answerer.jsonl'), 'utf8')}{not json\n`);
     await expect(readAnswererExport(bad)).rejects.toThrow(/bad\.jsonl:2 is not JSON/);
-    await writeFile(bad, `${JSON.stringify({ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/x.png' } }] }] })}\n`);
+    await writeFile(
+      bad,
+      `${JSON.stringify({ messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/x.png' } }] }] })}\n`,
+    );
     await expect(readAnswererExport(bad)).rejects.toThrow(/neither a data: URL nor a file path.*bad\.jsonl:1/);
     await expect(readAnswererExport(path.join(dir, 'nope'))).rejects.toThrow(/training data .*nope does not exist/);
   });

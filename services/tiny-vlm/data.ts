@@ -42,7 +42,9 @@ export function imageUrlOf(messages: readonly Message[]): string | undefined {
 
 /** The question in a user message: its last text part, without a "Question:" prefix. */
 export function questionOf(content: Message['content']): string | undefined {
-  const texts = textParts(content).map((t) => t.trim()).filter(Boolean);
+  const texts = textParts(content)
+    .map((t) => t.trim())
+    .filter(Boolean);
   const last = texts[texts.length - 1];
   return last?.replace(/^question\s*:\s*/i, '');
 }
@@ -111,7 +113,9 @@ export async function readAnswererExport(dataPath: string, options: { canonicalO
   // A hash of the dialogs alone (and, with canonicalOrder, examples ordered by dialog): two exports
   // of the same dialogs under other game ids / line order then train the same model.
   const sorted = [...records].sort((a, b) => (a.canonical < b.canonical ? -1 : a.canonical > b.canonical ? 1 : a.n - b.n));
-  const contentSha256 = createHash('sha256').update(sorted.map((r) => r.canonical).join('\n')).digest('hex');
+  const contentSha256 = createHash('sha256')
+    .update(sorted.map((r) => r.canonical).join('\n'))
+    .digest('hex');
   for (const { n, messages } of options.canonicalOrder ? sorted : records) {
     const url = imageUrlOf(messages);
     if (!url) throw new Error(`tiny-vlm: ${file}:${n + 1} has no image_url part in any user message`);

@@ -62,7 +62,10 @@ export interface ExperimentResult {
   rows: IterationRow[];
 }
 
-function evaluate(model: TinyVlm, ctx: { pools: ReturnType<typeof scenePools>; evalSpecs: ReturnType<typeof drawGames>; heldOut: ReturnType<typeof labelledQuestions>; settings: GameSettings }): { heldOutAccuracy: number; successes: number } {
+function evaluate(
+  model: TinyVlm,
+  ctx: { pools: ReturnType<typeof scenePools>; evalSpecs: ReturnType<typeof drawGames>; heldOut: ReturnType<typeof labelledQuestions>; settings: GameSettings },
+): { heldOutAccuracy: number; successes: number } {
   const games = playGames(model, ctx.pools.eval, ctx.evalSpecs, ctx.settings);
   return { heldOutAccuracy: accuracy(model, ctx.heldOut), successes: games.filter((g) => g.success).length };
 }
@@ -92,9 +95,19 @@ export async function runSelfImprovement(options: ExperimentOptions): Promise<Ex
   base.dispose();
   for (const arm of ['filtered', 'control'] as const) {
     rows.push({
-      arm, iteration: 0, model: 'tiny-m0', heldOutAccuracy: e0.heldOutAccuracy, evalSuccesses: e0.successes, evalGames: evalSpecs.length,
-      evalSuccessRate: e0.successes / evalSpecs.length, evalCi: wilson(e0.successes, evalSpecs.length), played: 0, kept: 0,
-      trainingLabelAccuracy: null, trainingExamples: m0.training.examples, trainMillis: m0.training.millis,
+      arm,
+      iteration: 0,
+      model: 'tiny-m0',
+      heldOutAccuracy: e0.heldOutAccuracy,
+      evalSuccesses: e0.successes,
+      evalGames: evalSpecs.length,
+      evalSuccessRate: e0.successes / evalSpecs.length,
+      evalCi: wilson(e0.successes, evalSpecs.length),
+      played: 0,
+      kept: 0,
+      trainingLabelAccuracy: null,
+      trainingExamples: m0.training.examples,
+      trainMillis: m0.training.millis,
     });
   }
   log(`M_0: held-out accuracy ${(e0.heldOutAccuracy * 100).toFixed(1)}%, eval success ${e0.successes}/${evalSpecs.length}`);
@@ -114,8 +127,13 @@ export async function runSelfImprovement(options: ExperimentOptions): Promise<Ex
         if (keep) kept++;
         if (arm === 'control' || keep) {
           trainingGames.push({
-            gameId: `${arm}-${k}-${i}`, iteration: k, verdict: g.success ? 'success' : 'failure', kept: keep,
-            png: pools.train[g.spec.candidates[g.spec.targetIndex]!]!.png, turns: g.turns, truths: g.turns.map((t) => t.truth),
+            gameId: `${arm}-${k}-${i}`,
+            iteration: k,
+            verdict: g.success ? 'success' : 'failure',
+            kept: keep,
+            png: pools.train[g.spec.candidates[g.spec.targetIndex]!]!.png,
+            turns: g.turns,
+            truths: g.turns.map((t) => t.truth),
           });
         }
       });
@@ -132,12 +150,24 @@ export async function runSelfImprovement(options: ExperimentOptions): Promise<Ex
       const e = evaluate(next, ctx);
       next.dispose();
       const row: IterationRow = {
-        arm, iteration: k, model: name, heldOutAccuracy: e.heldOutAccuracy, evalSuccesses: e.successes, evalGames: evalSpecs.length,
-        evalSuccessRate: e.successes / evalSpecs.length, evalCi: wilson(e.successes, evalSpecs.length), played: played.length, kept,
-        trainingLabelAccuracy: labelAccuracy, trainingExamples: manifest.training.examples, trainMillis: manifest.training.millis,
+        arm,
+        iteration: k,
+        model: name,
+        heldOutAccuracy: e.heldOutAccuracy,
+        evalSuccesses: e.successes,
+        evalGames: evalSpecs.length,
+        evalSuccessRate: e.successes / evalSpecs.length,
+        evalCi: wilson(e.successes, evalSpecs.length),
+        played: played.length,
+        kept,
+        trainingLabelAccuracy: labelAccuracy,
+        trainingExamples: manifest.training.examples,
+        trainMillis: manifest.training.millis,
       };
       rows.push(row);
-      log(`${arm} M_${k}: held-out ${(e.heldOutAccuracy * 100).toFixed(1)}%, eval success ${e.successes}/${evalSpecs.length}, kept ${kept}/${played.length}, label acc ${labelAccuracy === null ? '-' : (labelAccuracy * 100).toFixed(1)}%, ${manifest.training.examples} ex in ${manifest.training.millis} ms`);
+      log(
+        `${arm} M_${k}: held-out ${(e.heldOutAccuracy * 100).toFixed(1)}%, eval success ${e.successes}/${evalSpecs.length}, kept ${kept}/${played.length}, label acc ${labelAccuracy === null ? '-' : (labelAccuracy * 100).toFixed(1)}%, ${manifest.training.examples} ex in ${manifest.training.millis} ms`,
+      );
     }
   }
   const { log: _log, ...recorded } = options;

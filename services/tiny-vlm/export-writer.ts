@@ -26,7 +26,13 @@ export function exportLine(game: ExportGame, imageUrl: string): string {
   game.turns.forEach((turn, i) => {
     messages.push(
       i === 0
-        ? { role: 'user', content: [{ type: 'image_url', image_url: { url: imageUrl } }, { type: 'text', text: turn.question }] }
+        ? {
+            role: 'user',
+            content: [
+              { type: 'image_url', image_url: { url: imageUrl } },
+              { type: 'text', text: turn.question },
+            ],
+          }
         : { role: 'user', content: turn.question },
     );
     messages.push({ role: 'assistant', content: JSON.stringify({ answer: turn.answer }) });

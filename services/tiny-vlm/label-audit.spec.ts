@@ -17,7 +17,18 @@ describe('auditAnswererExport (measurement of training labels from the PNG metad
       const other = bg === 'black' ? 'white' : 'black';
       await writeAnswererExport(dir, [
         // right, wrong, unsure (not counted)
-        { gameId: 'a', iteration: 0, verdict: 'success', kept: true, png, turns: [{ question: `Is the background ${bg}?`, answer: 'yes' }, { question: `Is the background ${other}?`, answer: 'yes' }, { question: 'Is there a red object?', answer: 'unsure' }] },
+        {
+          gameId: 'a',
+          iteration: 0,
+          verdict: 'success',
+          kept: true,
+          png,
+          turns: [
+            { question: `Is the background ${bg}?`, answer: 'yes' },
+            { question: `Is the background ${other}?`, answer: 'yes' },
+            { question: 'Is there a red object?', answer: 'unsure' },
+          ],
+        },
         { gameId: 'b', iteration: 1, verdict: 'failure', kept: false, png, turns: [{ question: `Is the background ${other}?`, answer: 'no' }] },
       ]);
       const audit = await auditAnswererExport(dir);

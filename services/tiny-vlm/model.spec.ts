@@ -18,7 +18,9 @@ const predicates = [
   { kind: 'exists', desc: { color: 'red' } },
   { kind: 'exists', desc: { shape: 'circle' } },
 ] as const;
-const examples: Example[] = scenes.flatMap((s, i) => questions.map((question, q) => ({ patches: patches[i]!, question, label: evaluatePredicate(s, predicates[q]!) })));
+const examples: Example[] = scenes.flatMap((s, i) =>
+  questions.map((question, q) => ({ patches: patches[i]!, question, label: evaluatePredicate(s, predicates[q]!) })),
+);
 const vocabulary = buildVocabulary(questions);
 
 let dir: string;
@@ -44,7 +46,7 @@ describe('TinyVlm', () => {
     expect([...out.dataSync()].every(Number.isFinite)).toBe(true);
     const probs = model.predict(batch);
     expect(probs).toHaveLength(5);
-    for (const pr of probs) expect(pr).toBeGreaterThan(0), expect(pr).toBeLessThan(1);
+    for (const pr of probs) (expect(pr).toBeGreaterThan(0), expect(pr).toBeLessThan(1));
     tf.dispose([p, q, out]);
     model.dispose();
   });
@@ -76,13 +78,22 @@ describe('TinyVlm', () => {
     model.train(examples.slice(0, 20), { epochs: 2, batchSize: 8, learningRate: 0.01, seed: 1 });
     const out = path.join(dir, 'm1');
     const saved = await saveModel(model, out, {
-      name: 'm1', parent: 'm0', seed: 6, unsureMargin: 0,
+      name: 'm1',
+      parent: 'm0',
+      seed: 6,
+      unsureMargin: 0,
       training: { data: 'x', dataSha256: 'abc', examples: 20, skipped: {}, epochs: 2, learningRate: 0.01, batchSize: 8, millis: 1, losses: [1] },
       metrics: { heldOutAccuracy: 0.5 },
     });
     const { model: loaded, manifest } = await loadModel(out);
     expect(loaded.predict(examples)).toEqual(model.predict(examples));
-    expect(manifest).toMatchObject({ name: 'm1', parent: 'm0', architecture: saved.architecture, training: { dataSha256: 'abc' }, metrics: { heldOutAccuracy: 0.5 } });
+    expect(manifest).toMatchObject({
+      name: 'm1',
+      parent: 'm0',
+      architecture: saved.architecture,
+      training: { dataSha256: 'abc' },
+      metrics: { heldOutAccuracy: 0.5 },
+    });
     expect(manifest.kind).toMatch(/not a simulator/);
     // A corrupted weights file is refused by name.
     const bytes = await readFile(path.join(out, WEIGHTS_FILE));
@@ -104,7 +115,7 @@ describe('TinyVlm', () => {
     const model = await TinyVlm.create(buildVocabulary(items.map((e) => e.question)), 1);
     model.train(items, { epochs: 60, batchSize: 16, learningRate: 0.01, seed: 2 });
     const probs = model.predict(items);
-    const correct = items.filter((e, i) => (probs[i]! >= 0.5) === e.label).length;
+    const correct = items.filter((e, i) => probs[i]! >= 0.5 === e.label).length;
     expect(correct / items.length).toBeGreaterThan(0.8);
     model.dispose();
   });

@@ -106,7 +106,8 @@ export class TinyVlm {
     for (const spec of weightSpecs(vocabulary.length, hyper)) {
       const data = values.get(spec.name);
       const size = spec.shape.reduce((a, b) => a * b, 1);
-      if (!data || data.length !== size) throw new Error(`tiny-vlm: weight ${spec.name} has ${data?.length ?? 'no'} values, expected ${size} (shape ${spec.shape.join('×')})`);
+      if (!data || data.length !== size)
+        throw new Error(`tiny-vlm: weight ${spec.name} has ${data?.length ?? 'no'} values, expected ${size} (shape ${spec.shape.join('×')})`);
       this.weights.set(spec.name, tf.variable(tf.tensor(data, spec.shape), true, `tiny-vlm-${variableCounter++}-${spec.name}`));
     }
   }
@@ -326,7 +327,8 @@ export async function loadModel(dir: string): Promise<{ model: TinyVlm; manifest
   const manifest = await readManifest(dir);
   const buffer = await readFile(path.join(dir, WEIGHTS_FILE));
   const sha = createHash('sha256').update(buffer).digest('hex');
-  if (sha !== manifest.weightsSha256) throw new Error(`tiny-vlm: ${path.join(dir, WEIGHTS_FILE)} does not match its manifest (sha256 ${sha}, manifest says ${manifest.weightsSha256})`);
+  if (sha !== manifest.weightsSha256)
+    throw new Error(`tiny-vlm: ${path.join(dir, WEIGHTS_FILE)} does not match its manifest (sha256 ${sha}, manifest says ${manifest.weightsSha256})`);
   const values = new Map<string, Float32Array>();
   for (const spec of manifest.weights) {
     const size = spec.shape.reduce((a, b) => a * b, 1);

@@ -23,8 +23,15 @@ async function manifestName(dir: string): Promise<string | undefined> {
  * was looked for and where.
  */
 export async function resolveModelDir(base: string, modelsDir?: string): Promise<string> {
-  if (await stat(path.join(base, MANIFEST_FILE)).then(() => true, () => false)) return path.resolve(base);
-  if (!modelsDir) throw new Error(`tiny-vlm: --base ${base} is not a model directory (no ${MANIFEST_FILE}); give a directory, or a model name with --models-dir`);
+  if (
+    await stat(path.join(base, MANIFEST_FILE)).then(
+      () => true,
+      () => false,
+    )
+  )
+    return path.resolve(base);
+  if (!modelsDir)
+    throw new Error(`tiny-vlm: --base ${base} is not a model directory (no ${MANIFEST_FILE}); give a directory, or a model name with --models-dir`);
   const direct = path.join(modelsDir, base);
   if ((await manifestName(direct)) === base) return path.resolve(direct);
   const entries = await readdir(modelsDir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {

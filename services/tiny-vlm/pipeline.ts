@@ -100,13 +100,21 @@ export async function runPipelineExperiment(options: PipelineExperimentOptions):
     const scenes = options.scenes ?? DEFAULT_PIPELINE_SCENES;
     // Scenes of their own seed (not M_0's seed-set scenes, which come from scenePools(seed)).
     const datasetName = `tiny-vlm-s${options.seed}-n${scenes}`;
-    const dataset = await ensureSyntheticDataset(path.join(config.paths.datasetsDir, datasetName), { name: datasetName, count: scenes, seed: seedFrom(options.seed, 'pipeline-dataset') % 2_000_000_000 });
+    const dataset = await ensureSyntheticDataset(path.join(config.paths.datasetsDir, datasetName), {
+      name: datasetName,
+      count: scenes,
+      seed: seedFrom(options.seed, 'pipeline-dataset') % 2_000_000_000,
+    });
     log(`dataset ${datasetName}: ${dataset.images.length} scenes under ${config.paths.datasetsDir}`);
     app = await startRoles(config, ROLE_NAMES);
     const evalSet = `tiny-eval-${datasetName}-g${options.evalGames}`;
     const ch = new ClickHouseConnection({ ...config.clickhouse });
     try {
-      const outcome = await saveEvalSet(ch, config.clickhouse.database, buildEvalSet({ name: evalSet, games: options.evalGames, seed: options.seed, numCandidates: 4, maxTurns: 3, questionMode: 'yesno' }, dataset));
+      const outcome = await saveEvalSet(
+        ch,
+        config.clickhouse.database,
+        buildEvalSet({ name: evalSet, games: options.evalGames, seed: options.seed, numCandidates: 4, maxTurns: 3, questionMode: 'yesno' }, dataset),
+      );
       log(`eval set ${evalSet}: ${outcome}`);
     } finally {
       await ch.close();
@@ -120,8 +128,19 @@ export async function runPipelineExperiment(options: PipelineExperimentOptions):
       const { loopId, rows } = await iterate(
         config,
         {
-          fromModel: m0, iterations: options.iterations, gamesPerIteration: options.gamesPerIteration, hook, view: 'answerer', role: 'answerer', evalSet,
-          dataset: datasetName, format: 'openai', outDir: path.join(outDir, arm, 'iterate'), candidates: 4, maxTurns: 3, seed: options.seed,
+          fromModel: m0,
+          iterations: options.iterations,
+          gamesPerIteration: options.gamesPerIteration,
+          hook,
+          view: 'answerer',
+          role: 'answerer',
+          evalSet,
+          dataset: datasetName,
+          format: 'openai',
+          outDir: path.join(outDir, arm, 'iterate'),
+          candidates: 4,
+          maxTurns: 3,
+          seed: options.seed,
           trainOn: options.cumulative ? 'all' : 'current',
           ...(options.temperature > 0 ? { playModelSuffix: `@t=${options.temperature}` } : {}),
           ...(arm === 'control' ? { includeFailed: true } : {}),
@@ -133,7 +152,16 @@ export async function runPipelineExperiment(options: PipelineExperimentOptions):
     }
     const rows = await experimentRows(options, outDir, modelsDir, iterateRows);
     const { log: _log, ...recorded } = options;
-    const result: PipelineExperimentResult = { mode: 'pipeline', dataset: datasetName, evalSet, loops, options: { ...recorded, outDir }, rows, iterateRows, millis: Date.now() - startedAt };
+    const result: PipelineExperimentResult = {
+      mode: 'pipeline',
+      dataset: datasetName,
+      evalSet,
+      loops,
+      options: { ...recorded, outDir },
+      rows,
+      iterateRows,
+      millis: Date.now() - startedAt,
+    };
     await mkdir(outDir, { recursive: true });
     await writeFile(path.join(outDir, PIPELINE_RESULT_FILE), `${JSON.stringify(result, null, 2)}\n`);
     return result;
@@ -149,7 +177,12 @@ export async function runPipelineExperiment(options: PipelineExperimentOptions):
  * exports know: held-out answer accuracy (ground-truth questions on scenes no arm plays on), training
  * examples and time from each manifest, and the share of right answers in each training export.
  */
-async function experimentRows(options: PipelineExperimentOptions, outDir: string, modelsDir: string, iterateRows: Partial<Record<Arm, IterationRow[]>>): Promise<ExperimentRow[]> {
+async function experimentRows(
+  options: PipelineExperimentOptions,
+  outDir: string,
+  modelsDir: string,
+  iterateRows: Partial<Record<Arm, IterationRow[]>>,
+): Promise<ExperimentRow[]> {
   const heldOut = labelledQuestions(scenePools(options.seed).eval, options.heldOutQuestions ?? 400, DEFAULT_GAME_SETTINGS, seedFrom(options.seed, 'held-out'));
   const out: ExperimentRow[] = [];
   for (const [arm, rows] of Object.entries(iterateRows) as Array<[Arm, IterationRow[]]>) {
@@ -159,17 +192,25 @@ async function experimentRows(options: PipelineExperimentOptions, outDir: string
       const heldOutAccuracy = accuracy(model, heldOut);
       model.dispose();
       const previous = rows.find((p) => p.iteration === r.iteration - 1);
-      const audit = r.iteration > 0 ? await auditAnswererExport(path.join(outDir, arm, 'iterate', `iteration-${r.iteration - 1}`)).catch(() => undefined) : undefined;
+      const audit =
+        r.iteration > 0 ? await auditAnswererExport(path.join(outDir, arm, 'iterate', `iteration-${r.iteration - 1}`)).catch(() => undefined) : undefined;
       const successes = Math.round(r.eval_success * options.evalGames);
       out.push({
-        arm, iteration: r.iteration, model: r.model, heldOutAccuracy, evalSuccesses: successes, evalGames: options.evalGames,
-        evalSuccessRate: successes / options.evalGames, evalCi: wilson(successes, options.evalGames),
+        arm,
+        iteration: r.iteration,
+        model: r.model,
+        heldOutAccuracy,
+        evalSuccesses: successes,
+        evalGames: options.evalGames,
+        evalSuccessRate: successes / options.evalGames,
+        evalCi: wilson(successes, options.evalGames),
         // Successful games of the play iteration that trained this model (the control arm's games
         // repeat the filtered arm's at iteration 0, and the filter marks repeats as not kept).
         played: r.iteration > 0 ? options.gamesPerIteration : 0,
         kept: r.iteration > 0 ? (audit?.byIteration[String(r.iteration - 1)]?.successes ?? previous?.kept_games ?? 0) : 0,
         trainingLabelAccuracy: audit && audit.answers > 0 ? audit.correct / audit.answers : null,
-        trainingExamples: manifest.training.examples, trainMillis: manifest.training.millis,
+        trainingExamples: manifest.training.examples,
+        trainMillis: manifest.training.millis,
       });
     }
   }

@@ -50,7 +50,7 @@ describe('in-process play and measurement', () => {
     model.dispose();
   });
 
-  it('the experiment refuses to wipe an --out directory that is not an earlier experiment\'s', async () => {
+  it("the experiment refuses to wipe an --out directory that is not an earlier experiment's", async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'tiny-vlm-exp-'));
     await writeFile(path.join(dir, 'precious.txt'), 'keep me');
     await expect(runSelfImprovement({ ...DEFAULT_EXPERIMENT, outDir: dir })).rejects.toThrow(/is not empty and holds no self-improvement\.json/);

@@ -107,7 +107,14 @@ export function sampleYes(pYes: number, temperature: number, u: number): number 
  * likely answer; at temperature T > 0 it samples yes with probability σ(logit / T) (seeded per game),
  * as a chat model samples at a temperature.
  */
-export function playGames(model: TinyVlm, pool: readonly SceneImage[], games: readonly GameSpec[], settings: GameSettings, temperature = 0, unsureMargin = 0): PlayedGame[] {
+export function playGames(
+  model: TinyVlm,
+  pool: readonly SceneImage[],
+  games: readonly GameSpec[],
+  settings: GameSettings,
+  temperature = 0,
+  unsureMargin = 0,
+): PlayedGame[] {
   const state = games.map((spec) => ({
     spec,
     rng: createRng(seedFrom(spec.seed, 'questioner')),
@@ -168,7 +175,7 @@ export function labelledQuestions(pool: readonly SceneImage[], count: number, se
 export function accuracy(model: TinyVlm, examples: readonly Example[]): number {
   if (examples.length === 0) return 0;
   const probs = model.predict(examples);
-  return examples.filter((e, i) => (probs[i]! >= 0.5) === e.label).length / examples.length;
+  return examples.filter((e, i) => probs[i]! >= 0.5 === e.label).length / examples.length;
 }
 
 /** Wilson score interval for k successes in n trials. */

@@ -11,9 +11,13 @@ import { startTinyVlmServer, type TinyVlmServer } from './server';
 
 /** Requests shaped like buildAnswererMessages (services/game/messages.ts) in yesno mode. */
 function answererMessages(imageUrl: string, history: Array<[string, string]>, question: string): unknown[] {
-  const system = 'You are the answerer in a cooperative image-identification game.\nRules:\n- Answer each question about your image only, truthfully. Reply with one JSON object and nothing else: {"answer": "yes"}, {"answer": "no"}, or {"answer": "unsure"} when the image does not let you tell.';
+  const system =
+    'You are the answerer in a cooperative image-identification game.\nRules:\n- Answer each question about your image only, truthfully. Reply with one JSON object and nothing else: {"answer": "yes"}, {"answer": "no"}, or {"answer": "unsure"} when the image does not let you tell.';
   const messages: unknown[] = [{ role: 'system', content: system }];
-  let pending: unknown[] = [{ type: 'text', text: 'This is your image.' }, { type: 'image_url', image_url: { url: imageUrl } }];
+  let pending: unknown[] = [
+    { type: 'text', text: 'This is your image.' },
+    { type: 'image_url', image_url: { url: imageUrl } },
+  ];
   for (const [q, a] of history) {
     pending.push({ type: 'text', text: `Question: ${q}` });
     messages.push({ role: 'user', content: pending }, { role: 'assistant', content: JSON.stringify({ answer: a }) });
@@ -24,13 +28,22 @@ function answererMessages(imageUrl: string, history: Array<[string, string]>, qu
   return messages;
 }
 
-const QUESTIONS = ['Is there a red object?', 'Is the background white?', 'Are there exactly two objects?', 'Is there a large circle in the top left?', 'Is there a star?'];
+const QUESTIONS = [
+  'Is there a red object?',
+  'Is the background white?',
+  'Are there exactly two objects?',
+  'Is there a large circle in the top left?',
+  'Is there a star?',
+];
 const scenes = generateDistinctScenes(4, 8, 144);
 
 async function makeModel(dir: string, name: string, seed: number): Promise<void> {
   const model = await TinyVlm.create(buildVocabulary(QUESTIONS), seed);
   await saveModel(model, dir, {
-    name, parent: null, seed, unsureMargin: 0,
+    name,
+    parent: null,
+    seed,
+    unsureMargin: 0,
     training: { data: null, dataSha256: null, examples: 0, skipped: {}, epochs: 0, learningRate: 0, batchSize: 0, millis: 0, losses: [] },
     metrics: {},
   });
@@ -38,7 +51,11 @@ async function makeModel(dir: string, name: string, seed: number): Promise<void>
 }
 
 async function chat(server: TinyVlmServer, body: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${server.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${server.baseUrl}/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, json: await res.json() };
 }
 
@@ -83,7 +100,10 @@ describe('dg tiny-vlm serve', () => {
       for (const question of QUESTIONS) {
         const withMeta = embedScene(renderScenePng(scene), scene);
         const stripped = renderScenePng(scene);
-        const lying = embedScene(renderScenePng(scene), scenes.find((s) => s !== scene)!);
+        const lying = embedScene(
+          renderScenePng(scene),
+          scenes.find((s) => s !== scene)!,
+        );
         const answers = [];
         for (const png of [withMeta, stripped, lying]) {
           const { json } = await chat(server, { model: 'tiny-a', messages: answererMessages(`data:image/png;base64,${png.toString('base64')}`, [], question) });
@@ -99,7 +119,10 @@ describe('dg tiny-vlm serve', () => {
     await makeModel(path.join(dir, 'staging'), 'tiny-b', 2);
     await cp(path.join(dir, 'staging'), path.join(dir, 'models', 'tiny-b'), { recursive: true });
     const png = renderScenePng(scenes[1]!);
-    const { status, json } = await chat(server, { model: 'tiny-b', messages: answererMessages(`data:image/png;base64,${png.toString('base64')}`, [], 'Is there a star?') });
+    const { status, json } = await chat(server, {
+      model: 'tiny-b',
+      messages: answererMessages(`data:image/png;base64,${png.toString('base64')}`, [], 'Is there a star?'),
+    });
     expect(status).toBe(200);
     expect(json.model).toBe('tiny-b');
     expect(server.models()).toEqual(['tiny-a', 'tiny-b']);
@@ -129,7 +152,8 @@ describe('dg tiny-vlm serve', () => {
     const url = `data:image/png;base64,${renderScenePng(scenes[0]!).toString('base64')}`;
     const bySeed = async (seed: number): Promise<string[]> => {
       const out: string[] = [];
-      for (const question of QUESTIONS) out.push((await chat(server, { model: 'tiny-a@t=1', seed, messages: answererMessages(url, [], question) })).json.choices[0].message.content);
+      for (const question of QUESTIONS)
+        out.push((await chat(server, { model: 'tiny-a@t=1', seed, messages: answererMessages(url, [], question) })).json.choices[0].message.content);
       return out;
     };
     const seeds = [1, 2, 3, 4, 5, 6, 7, 8];

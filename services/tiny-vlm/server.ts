@@ -73,7 +73,10 @@ export class ModelRegistry {
     for (const dir of dirs) {
       const resolved = path.resolve(dir);
       if (this.seenDirs.has(resolved)) continue;
-      const hasManifest = await stat(path.join(resolved, MANIFEST_FILE)).then(() => true, () => false);
+      const hasManifest = await stat(path.join(resolved, MANIFEST_FILE)).then(
+        () => true,
+        () => false,
+      );
       if (!hasManifest) continue;
       try {
         const { model, manifest } = await loadModel(resolved);
@@ -195,8 +198,14 @@ export async function startTinyVlmServer(options: TinyVlmServerOptions): Promise
       send(res, 200, {
         object: 'list',
         data: registry.list().map((l) => ({
-          id: l.manifest.name, object: 'model', created: Math.floor(Date.parse(l.manifest.createdAt) / 1000), owned_by: SERVED_BY,
-          parent: l.manifest.parent, architecture: l.manifest.architecture, training_data_sha256: l.manifest.training.dataSha256, metrics: l.manifest.metrics,
+          id: l.manifest.name,
+          object: 'model',
+          created: Math.floor(Date.parse(l.manifest.createdAt) / 1000),
+          owned_by: SERVED_BY,
+          parent: l.manifest.parent,
+          architecture: l.manifest.architecture,
+          training_data_sha256: l.manifest.training.dataSha256,
+          metrics: l.manifest.metrics,
         })),
       });
       return;
@@ -205,7 +214,8 @@ export async function startTinyVlmServer(options: TinyVlmServerOptions): Promise
       send(res, 200, { ok: true, servedBy: SERVED_BY, models: registry.names() });
       return;
     }
-    if (req.method !== 'POST' || url.pathname !== '/v1/chat/completions') throw new HttpError(404, `no route ${req.method} ${url.pathname}`, 'invalid_request_error', 'not_found');
+    if (req.method !== 'POST' || url.pathname !== '/v1/chat/completions')
+      throw new HttpError(404, `no route ${req.method} ${url.pathname}`, 'invalid_request_error', 'not_found');
     const body = (await readJson(req)) as { model?: unknown; messages?: unknown; temperature?: unknown; seed?: unknown };
     if (typeof body?.model !== 'string') throw new HttpError(400, 'request has no "model" string');
     if (!Array.isArray(body.messages)) throw new HttpError(400, 'request has no "messages" array');
@@ -216,13 +226,22 @@ export async function startTinyVlmServer(options: TinyVlmServerOptions): Promise
       throw new HttpError(400, (err as Error).message);
     }
     const loaded = await registry.get(served.name);
-    if (!loaded) throw new HttpError(404, `model ${JSON.stringify(body.model)} not found; serving ${registry.names().join(', ') || 'no models'} (optionally as NAME@t=X to sample at temperature X)`, 'invalid_request_error', 'model_not_found');
+    if (!loaded)
+      throw new HttpError(
+        404,
+        `model ${JSON.stringify(body.model)} not found; serving ${registry.names().join(', ') || 'no models'} (optionally as NAME@t=X to sample at temperature X)`,
+        'invalid_request_error',
+        'model_not_found',
+      );
     // A name's @t=X wins over the request's temperature (see parseServedName).
     const requestedT = served.temperature ?? body.temperature;
     const temperature = typeof requestedT === 'number' && requestedT > 0 ? requestedT : 0;
     // The request's integer `seed` (the roles send one per turn) makes a sampled answer reproducible; without one, Math.random.
     const seeded = Number.isSafeInteger(body.seed) ? createRng(seedFrom('tiny-vlm-sample', body.seed as number)) : undefined;
-    const result = await answerRequest(loaded.model, loaded.manifest, body.messages as Message[], patchCache, { temperature, ...(seeded ? { random: () => seeded.next() } : {}) });
+    const result = await answerRequest(loaded.model, loaded.manifest, body.messages as Message[], patchCache, {
+      temperature,
+      ...(seeded ? { random: () => seeded.next() } : {}),
+    });
     const promptTokens = countTokens(allText(body.messages as Message[])) + 9; // 9 image patches
     const completionTokens = countTokens(result.content);
     send(res, 200, {

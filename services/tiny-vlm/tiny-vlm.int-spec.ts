@@ -40,7 +40,14 @@ beforeAll(async () => {
   app = await env.startRoles(overrides);
   const config = env.config(overrides);
   const images = await syntheticImages(config);
-  const plan = planFrom(config, { datasetName: 'synthetic-v1', seed: 2_718, candidates: 4, maxTurns: 3, runId: `${env.topicPrefix}tiny`, answererModel: 'tiny-int-m0' });
+  const plan = planFrom(config, {
+    datasetName: 'synthetic-v1',
+    seed: 2_718,
+    candidates: 4,
+    maxTurns: 3,
+    runId: `${env.topicPrefix}tiny`,
+    answererModel: 'tiny-int-m0',
+  });
   const startedAt = Date.now();
   await launch(config, plan, images, GAMES);
   summary = await waitForRunRows(env.clickhouse, env.database, plan.runId, GAMES, startedAt, RUN_TIMEOUT_MS);

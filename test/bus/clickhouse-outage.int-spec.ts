@@ -46,7 +46,11 @@ class PrivateClickHouse {
       ports: { kafka: 0, kafkaController: 0, schemaRegistry: 0, clickhouseHttp: http, clickhouseTcp: tcp },
     });
     const spec = await component.prepareLaunch(() => undefined);
-    return new PrivateClickHouse(component.address, { command: spec.command, args: [...spec.args], cwd: spec.cwd ?? homeDir, outFile: spec.outFile ?? join(homeDir, 'out.log') }, homeDir);
+    return new PrivateClickHouse(
+      component.address,
+      { command: spec.command, args: [...spec.args], cwd: spec.cwd ?? homeDir, outFile: spec.outFile ?? join(homeDir, 'out.log') },
+      homeDir,
+    );
   }
 
   get running(): boolean {
@@ -58,7 +62,12 @@ class PrivateClickHouse {
     const out = await open(this.launchSpec.outFile, 'a');
     this.child = spawn(this.launchSpec.command, this.launchSpec.args, { cwd: this.launchSpec.cwd, stdio: ['ignore', out.fd, out.fd] });
     await out.close();
-    await pollUntil(`private ClickHouse on ${this.url}`, () => httpAnswers(`${this.url}/?query=SELECT%201`, (body) => body.trim() === '1'), (up) => up, { timeoutMs: 90_000, intervalMs: 250 });
+    await pollUntil(
+      `private ClickHouse on ${this.url}`,
+      () => httpAnswers(`${this.url}/?query=SELECT%201`, (body) => body.trim() === '1'),
+      (up) => up,
+      { timeoutMs: 90_000, intervalMs: 250 },
+    );
   }
 
   async stop(): Promise<void> {
@@ -99,7 +108,12 @@ describe('a ClickHouse outage longer than the retry budget', () => {
     clickhouse = await PrivateClickHouse.create();
     await clickhouse.start();
     sim = await startSimVlm({ port: 0 });
-    env = await createE2eEnvironment('chOutage', { CLICKHOUSE_URL: clickhouse.url, ...RETRY, QUESTIONER_BASE_URL: sim.baseUrl, ANSWERER_BASE_URL: sim.baseUrl });
+    env = await createE2eEnvironment('chOutage', {
+      CLICKHOUSE_URL: clickhouse.url,
+      ...RETRY,
+      QUESTIONER_BASE_URL: sim.baseUrl,
+      ANSWERER_BASE_URL: sim.baseUrl,
+    });
     configureLogging({
       write: (line) => {
         if (!line.includes('"alarm"')) return;

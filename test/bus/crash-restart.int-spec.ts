@@ -79,7 +79,11 @@ describe('crash and restart (real Kafka, child processes)', () => {
     await workerReady(second, 30_000);
     await waitFor(
       () => {
-        const done = new Set(readRecords(out).filter((r) => r.ev === 'done').map(coordinate));
+        const done = new Set(
+          readRecords(out)
+            .filter((r) => r.ev === 'done')
+            .map(coordinate),
+        );
         return allCoordinates.every((c) => done.has(c));
       },
       { timeoutMs: 60_000, what: 'every message handled at least once' },

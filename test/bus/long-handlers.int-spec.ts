@@ -42,7 +42,11 @@ describe('long handlers keep the consumer in its group (real Kafka)', () => {
       },
     });
     expect(subscription.stats().generation).toBe(1);
-    await waitFor(async () => (await world.committedOffsets(groupId, 'gameRequested')).get(0) === 2n, { timeoutMs: 3 * HANDLER_MS, intervalMs: 200, what: 'both committed' });
+    await waitFor(async () => (await world.committedOffsets(groupId, 'gameRequested')).get(0) === 2n, {
+      timeoutMs: 3 * HANDLER_MS,
+      intervalMs: 200,
+      what: 'both committed',
+    });
     expect(handled).toEqual(['slow-1', 'slow-2']);
     expect(subscription.stats().generation).toBe(1);
   }, 60_000);

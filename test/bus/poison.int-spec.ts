@@ -33,7 +33,7 @@ describe('dead letters (real Kafka + registry)', () => {
 
   it('routes random bytes and an unknown schema id to the dead-letter topic with coordinates and raw bytes, and handles the messages after them', async () => {
     const bus = await world.newBus();
-    const valid = async (id: string) => (await world.codec.encode('gameRequested', gameRequested(id)));
+    const valid = async (id: string) => await world.codec.encode('gameRequested', gameRequested(id));
     const garbage = randomBytes(64);
     const unknownId = unknownSchemaIdBytes();
     const produced = await world.produceRaw('gameRequested', [
@@ -73,7 +73,10 @@ describe('dead letters (real Kafka + registry)', () => {
     expect(schema.value).toEqual(unknownId);
 
     // The partition kept flowing: everything, poison included, is committed.
-    await waitFor(async () => (await world.committedOffsets(groupId, 'gameRequested')).get(0) === firstOffset + 5n, { timeoutMs: 10_000, what: 'commit past the poison' });
+    await waitFor(async () => (await world.committedOffsets(groupId, 'gameRequested')).get(0) === firstOffset + 5n, {
+      timeoutMs: 10_000,
+      what: 'commit past the poison',
+    });
   });
 
   it('dead-letters a non-retriable handler failure at once, and retries a retriable one in place until it succeeds on the third attempt', async () => {
@@ -98,7 +101,10 @@ describe('dead letters (real Kafka + registry)', () => {
     await bus.publish('gameRequested', 'flaky', gameRequested('flaky'));
     await bus.publish('gameRequested', 'fine', gameRequested('fine'));
 
-    await waitFor(async () => (await world.committedOffsets(groupId, 'gameRequested')).get(0) === start + 3n, { timeoutMs: 30_000, what: 'all three finished and committed' });
+    await waitFor(async () => (await world.committedOffsets(groupId, 'gameRequested')).get(0) === start + 3n, {
+      timeoutMs: 30_000,
+      what: 'all three finished and committed',
+    });
     expect(attemptsByGame.get('bad')).toEqual([1]);
     expect(attemptsByGame.get('flaky')).toEqual([1, 2, 3]);
     expect(succeeded.sort()).toEqual(['fine', 'flaky']);
@@ -109,7 +115,14 @@ describe('dead letters (real Kafka + registry)', () => {
     await bus.subscribe({ groupId: world.groupId('dlq-reader-2'), topics: ['deadLetter'], handler: async (event) => void letters.push(event) });
     await waitFor(() => letters.some((l) => l.key?.toString() === 'bad'), { timeoutMs: 15_000, what: 'the dead letter of "bad"' });
     const letter = letters.find((l) => l.key?.toString() === 'bad')!;
-    expect(letter).toMatchObject({ errorKind: 'handler', errorName: 'NonRetriableError', errorMessage: 'this game cannot be played', attempts: 1, consumerGroup: groupId, sourceOffset: String(start) });
+    expect(letter).toMatchObject({
+      errorKind: 'handler',
+      errorName: 'NonRetriableError',
+      errorMessage: 'this game cannot be played',
+      attempts: 1,
+      consumerGroup: groupId,
+      sourceOffset: String(start),
+    });
     expect(letters.some((l) => l.key?.toString() === 'flaky')).toBe(false);
   });
 });

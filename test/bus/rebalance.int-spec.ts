@@ -51,7 +51,8 @@ describe('rebalance while handlers run (real Kafka)', () => {
         // Read after the commit: anything below a commit was handled before it was committed.
         const handledNow = new Set(done);
         for (const [partition, offset] of committed) {
-          for (let o = 0n; o < offset; o++) if (!handledNow.has(`${partition}:${o}`)) violations.push(`${partition}:${o} committed (at ${offset}) before it was handled`);
+          for (let o = 0n; o < offset; o++)
+            if (!handledNow.has(`${partition}:${o}`)) violations.push(`${partition}:${o} committed (at ${offset}) before it was handled`);
         }
         await new Promise((resolve) => setTimeout(resolve, 50));
       }

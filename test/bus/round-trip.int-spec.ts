@@ -57,7 +57,12 @@ describe('bus round trip (real Kafka + registry)', () => {
     expect(produced.map((p) => p.topic).sort()).toEqual([world.topic('answerGiven'), world.topic('questionAsked')]);
 
     const broken = { ...question, question: 42 } as unknown as typeof question;
-    await expect(bus.publishBatch([{ topic: 'questionAsked', key: 'g2', value: question }, { topic: 'questionAsked', key: 'g2', value: broken }])).rejects.toThrow(/question/);
+    await expect(
+      bus.publishBatch([
+        { topic: 'questionAsked', key: 'g2', value: question },
+        { topic: 'questionAsked', key: 'g2', value: broken },
+      ]),
+    ).rejects.toThrow(/question/);
     const after = await world.highWatermarks('questionAsked');
     expect(after.get(0)! - before.get(0)!).toBe(1n);
   });

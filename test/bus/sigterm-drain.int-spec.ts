@@ -37,7 +37,11 @@ describe('SIGTERM drain (real Kafka, child processes)', () => {
 
   it('finishes in-flight handlers, commits and exits; a restart redelivers nothing that was completed', async () => {
     const bus = await world.newBus();
-    const records: AnyPublishRecord[] = Array.from({ length: GAMES }, (_, i) => ({ topic: 'gameRequested', key: `game-${i}`, value: gameRequested(`game-${i}`, 0) }));
+    const records: AnyPublishRecord[] = Array.from({ length: GAMES }, (_, i) => ({
+      topic: 'gameRequested',
+      key: `game-${i}`,
+      value: gameRequested(`game-${i}`, 0),
+    }));
     await bus.publishBatch(records);
 
     const out = join(dir, 'handled.jsonl');
@@ -78,13 +82,19 @@ describe('SIGTERM drain (real Kafka, child processes)', () => {
     await workerReady(second, 30_000);
     const sentinels = await Promise.all(
       [...high.keys()].map(async (partition) => {
-        const [produced] = await world.produceRaw('gameRequested', [{ key: `sentinel-${partition}`, value: await world.codec.encode('gameRequested', gameRequested(`sentinel-${partition}`, 1)), partition }]);
+        const [produced] = await world.produceRaw('gameRequested', [
+          { key: `sentinel-${partition}`, value: await world.codec.encode('gameRequested', gameRequested(`sentinel-${partition}`, 1)), partition },
+        ]);
         return `${partition}:${produced!.offset}`;
       }),
     );
     await waitFor(
       () => {
-        const doneNow = new Set(readRecords(out).filter((r) => r.pid === second.pid && r.ev === 'done').map(coordinate));
+        const doneNow = new Set(
+          readRecords(out)
+            .filter((r) => r.pid === second.pid && r.ev === 'done')
+            .map(coordinate),
+        );
         return sentinels.every((s) => doneNow.has(s));
       },
       { timeoutMs: 30_000, what: 'the restarted consumer to handle the sentinels' },

@@ -45,7 +45,13 @@ it('kills one role process and restarts it, with model faults and poison on the 
 });
 
 it('gives every game exactly one verdict and loses none', () => {
-  expect({ problems: report.problems, lost: report.figures.lost, games: report.figures.games, duplicates: report.figures.duplicateTerminalRows, unrequested: report.unrequestedGames }).toEqual({
+  expect({
+    problems: report.problems,
+    lost: report.figures.lost,
+    games: report.figures.games,
+    duplicates: report.figures.duplicateTerminalRows,
+    unrequested: report.unrequestedGames,
+  }).toEqual({
     problems: [],
     lost: 0,
     games: 24,
@@ -57,7 +63,12 @@ it('gives every game exactly one verdict and loses none', () => {
 
 it('writes each kept game to the dataset exactly once, leaves no lag, and dead-letters only the poison', () => {
   const { dataset, kept, stuckPartitions, deadLetters } = report.figures;
-  expect({ lines: dataset.lines, duplicateLines: dataset.duplicateLines, keptWithoutLine: dataset.keptWithoutLine, linesNotKept: dataset.linesNotKept }).toEqual({ lines: kept, duplicateLines: 0, keptWithoutLine: 0, linesNotKept: 0 });
+  expect({
+    lines: dataset.lines,
+    duplicateLines: dataset.duplicateLines,
+    keptWithoutLine: dataset.keptWithoutLine,
+    linesNotKept: dataset.linesNotKept,
+  }).toEqual({ lines: kept, duplicateLines: 0, keptWithoutLine: 0, linesNotKept: 0 });
   expect(stuckPartitions).toEqual([]);
   expect({ poison: deadLetters.poisonRecordsDeadLettered, unexpected: deadLetters.unexpected }).toEqual({ poison: 2, unexpected: 0 });
   expect(report.figures.modelCalls.served).toBeGreaterThanOrEqual(report.figures.modelCalls.turnsRecorded);

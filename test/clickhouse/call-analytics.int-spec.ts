@@ -31,17 +31,38 @@ const usage = (role: 'questioner' | 'answerer', over: Partial<CallUsage> = {}): 
 function events(): GameCurated[] {
   const make = (gameId: string, runId: string, kept: boolean, retries: Record<string, number>): GameCurated => {
     const base = curatedEvent({ gameId, runId, kept, success: kept, questions: 1 });
-    const transcript = base.game.transcript.map((t) => ({ ...t, costUsd: 0.001, promptTokens: 100, completionTokens: 10, usage: usage(t.speaker, { retries }) }));
-    return { ...base, game: { ...base.game, transcript, header: { ...base.game.header, runId } }, ending: { ...base.ending, guessCostUsd: 0.002, call: usage('questioner', { costUsd: 0.002, modelCalls: 2 }) } };
+    const transcript = base.game.transcript.map((t) => ({
+      ...t,
+      costUsd: 0.001,
+      promptTokens: 100,
+      completionTokens: 10,
+      usage: usage(t.speaker, { retries }),
+    }));
+    return {
+      ...base,
+      game: { ...base.game, transcript, header: { ...base.game.header, runId } },
+      ending: { ...base.ending, guessCostUsd: 0.002, call: usage('questioner', { costUsd: 0.002, modelCalls: 2 }) },
+    };
   };
   return [make('ca-1', 'run-a', true, { rate_limited: 1 }), make('ca-2', 'run-a', false, { timeout: 2 }), make('ca-3', 'run-b', true, {})];
 }
 
-async function insertAndQuery(executor: SqlExecutor & { insert(table: string, rows: readonly object[], columns: readonly string[]): Promise<void> }, database: string) {
+async function insertAndQuery(
+  executor: SqlExecutor & { insert(table: string, rows: readonly object[], columns: readonly string[]): Promise<void> },
+  database: string,
+) {
   await runMigrations(executor, { database });
   const rows = events().map((e, i) => rowsFromCurated(e, { topic: 't', partition: 0, offset: String(i) }));
-  await executor.insert(GAMES_TABLE.name, rows.map((r) => r.game), GAMES_TABLE.columns);
-  await executor.insert(TURNS_TABLE.name, rows.flatMap((r) => r.turns), TURNS_TABLE.columns);
+  await executor.insert(
+    GAMES_TABLE.name,
+    rows.map((r) => r.game),
+    GAMES_TABLE.columns,
+  );
+  await executor.insert(
+    TURNS_TABLE.name,
+    rows.flatMap((r) => r.turns),
+    TURNS_TABLE.columns,
+  );
   return callUsage(executor, database, 'run_id');
 }
 

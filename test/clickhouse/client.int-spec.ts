@@ -59,12 +59,16 @@ describe('ClickHouseConnection on the real server', () => {
       tags Array(String)
     ) ENGINE = MergeTree ORDER BY id`);
     await connection.insert('probe', [{ id: "x'1", at_ms: 1_764_255_000_999, offset: '12345678901', tags: hostile }], ['id', 'at_ms', 'offset', 'tags']);
-    const rows = await connection.query<{ id: string; at_ms: number; at: string; offset: number; tags: string[] }>(sql`SELECT * FROM ${connection.table('probe')}`);
+    const rows = await connection.query<{ id: string; at_ms: number; at: string; offset: number; tags: string[] }>(
+      sql`SELECT * FROM ${connection.table('probe')}`,
+    );
     expect(rows).toEqual([{ id: "x'1", at_ms: 1_764_255_000_999, at: '2025-11-27 14:50:00', offset: 12345678901, tags: hostile }]);
   });
 
   it('refuses an insert row with a column that is not named', async () => {
-    const failure = await connection.insert('probe', [{ id: 'y', at_ms: 1, offset: '1', tags: [], extra: 1 }], ['id', 'at_ms', 'offset', 'tags']).catch((e: unknown) => e);
+    const failure = await connection
+      .insert('probe', [{ id: 'y', at_ms: 1, offset: '1', tags: [], extra: 1 }], ['id', 'at_ms', 'offset', 'tags'])
+      .catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(ClickHouseRequestError);
     expect((failure as ClickHouseRequestError).retriable).toBe(false);
   });

@@ -30,9 +30,21 @@ async function seed(executor: Inserting, database: string, times = 1): Promise<v
   await runMigrations(executor, { database });
   for (let copy = 0; copy < times; copy++) {
     const rows = analyticsFixture().map((e, i) => rowsFromCurated(e, { topic: 'dg.game-curated', partition: 0, offset: String(i) }));
-    await executor.insert(GAMES_TABLE.name, rows.map((r) => r.game), GAMES_TABLE.columns);
-    await executor.insert(TURNS_TABLE.name, rows.flatMap((r) => r.turns), TURNS_TABLE.columns);
-    await executor.insert(FILTER_DECISIONS_TABLE.name, rows.map((r) => r.filterDecision), FILTER_DECISIONS_TABLE.columns);
+    await executor.insert(
+      GAMES_TABLE.name,
+      rows.map((r) => r.game),
+      GAMES_TABLE.columns,
+    );
+    await executor.insert(
+      TURNS_TABLE.name,
+      rows.flatMap((r) => r.turns),
+      TURNS_TABLE.columns,
+    );
+    await executor.insert(
+      FILTER_DECISIONS_TABLE.name,
+      rows.map((r) => r.filterDecision),
+      FILTER_DECISIONS_TABLE.columns,
+    );
   }
 }
 
@@ -70,7 +82,10 @@ it('answers on the local ClickHouse (18.16) equal plain queries, with every game
     await seed(connection, database, 2);
     local = await answers(connection, database);
     const expected = await direct(connection, database);
-    const a = local as { comparison: Array<{ iteration: number; games: number; succeeded: number; kept: number }>; series: Array<{ iteration: number; games: number; succeeded: number; kept: number }> };
+    const a = local as {
+      comparison: Array<{ iteration: number; games: number; succeeded: number; kept: number }>;
+      series: Array<{ iteration: number; games: number; succeeded: number; kept: number }>;
+    };
     const byIteration = new Map<number, { iteration: number; games: number; succeeded: number; kept: number }>();
     for (const r of a.comparison) {
       const e = byIteration.get(r.iteration!) ?? { iteration: r.iteration!, games: 0, succeeded: 0, kept: 0 };

@@ -1,6 +1,14 @@
 import { ClickHouseConnection, loadMigrations, MigrationError, migrationStatus, parseMigrationFile, runMigrations, sql } from '../../services/core/clickhouse';
 import { SINK_TABLES } from '../../services/sink/tables';
-import { EndedBySymbols, EndingKindSymbols, FailureReasonSymbols, QuestionModeSymbols, SpeakerSymbols, TurnKindSymbols, VerdictSymbols } from '../../schemas/generated/events';
+import {
+  EndedBySymbols,
+  EndingKindSymbols,
+  FailureReasonSymbols,
+  QuestionModeSymbols,
+  SpeakerSymbols,
+  TurnKindSymbols,
+  VerdictSymbols,
+} from '../../schemas/generated/events';
 import { connectTestDatabase } from './helpers';
 import { SINK_TABLE_NAMES, unclassifiedTables } from './table-owners';
 
@@ -33,7 +41,9 @@ describe('ClickHouse migrations on the real server', () => {
 
     const status = await migrationStatus(connection, { database });
     expect(status.map((s) => s.state)).toEqual(files.map(() => 'applied'));
-    const recorded = await connection.query<{ id: number; checksum: string }>(sql`SELECT id, checksum FROM ${connection.table('schema_migrations')} FINAL ORDER BY id`);
+    const recorded = await connection.query<{ id: number; checksum: string }>(
+      sql`SELECT id, checksum FROM ${connection.table('schema_migrations')} FINAL ORDER BY id`,
+    );
     expect(recorded).toEqual(files.map((f) => ({ id: f.id, checksum: f.checksum })));
   });
 
@@ -57,10 +67,11 @@ describe('ClickHouse migrations on the real server', () => {
 
   it('declares every Avro enum symbol in the Enum8 columns', async () => {
     const types = new Map(
-      (await connection.query<{ key: string; type: string }>(sql`SELECT concat(table, '.', name) AS key, type FROM system.columns WHERE database = ${database}`)).map((r) => [
-        r.key,
-        r.type,
-      ]),
+      (
+        await connection.query<{ key: string; type: string }>(
+          sql`SELECT concat(table, '.', name) AS key, type FROM system.columns WHERE database = ${database}`,
+        )
+      ).map((r) => [r.key, r.type]),
     );
     const enumValues = (key: string): string[] => [...(types.get(key) ?? '').matchAll(/'([^']*)' = -?\d+/g)].map((m) => m[1]!);
     expect(enumValues('games.question_mode')).toEqual([...QuestionModeSymbols]);

@@ -47,7 +47,12 @@ describe('migrations and analytics on a modern ClickHouse engine (chdb)', () => 
       const columns = await engine.query<{ name: string; default_kind: string }>(
         sql`SELECT name, default_kind FROM system.columns WHERE database = ${database} AND table = ${spec.name}`,
       );
-      expect(columns.filter((c) => c.default_kind === '').map((c) => c.name).sort()).toEqual([...spec.columns].sort());
+      expect(
+        columns
+          .filter((c) => c.default_kind === '')
+          .map((c) => c.name)
+          .sort(),
+      ).toEqual([...spec.columns].sort());
     }
   });
 
@@ -59,16 +64,32 @@ describe('migrations and analytics on a modern ClickHouse engine (chdb)', () => 
 
   async function insertEvents(events: GameCurated[], firstOffset: number): Promise<void> {
     const rows = events.map((e, i) => rowsFromCurated(e, { topic: 'dg.game-curated', partition: 1, offset: String(firstOffset + i) }));
-    await engine.insert(GAMES_TABLE.name, rows.map((r) => r.game), GAMES_TABLE.columns);
-    await engine.insert(TURNS_TABLE.name, rows.flatMap((r) => r.turns), TURNS_TABLE.columns);
-    await engine.insert(FILTER_DECISIONS_TABLE.name, rows.map((r) => r.filterDecision), FILTER_DECISIONS_TABLE.columns);
+    await engine.insert(
+      GAMES_TABLE.name,
+      rows.map((r) => r.game),
+      GAMES_TABLE.columns,
+    );
+    await engine.insert(
+      TURNS_TABLE.name,
+      rows.flatMap((r) => r.turns),
+      TURNS_TABLE.columns,
+    );
+    await engine.insert(
+      FILTER_DECISIONS_TABLE.name,
+      rows.map((r) => r.filterDecision),
+      FILTER_DECISIONS_TABLE.columns,
+    );
   }
 
   it('runs the analytics queries with the same results, before and after redelivery', async () => {
     const events = analyticsFixture();
     await insertEvents(events, 100);
     const check = async () => {
-      expect(await gameSummary(engine, database, { runId: 'run-a' })).toEqual({ ...EXPECTED.runA, avgQuestions: EXPECTED.runAAvgQuestions, costUsd: expect.any(Number) });
+      expect(await gameSummary(engine, database, { runId: 'run-a' })).toEqual({
+        ...EXPECTED.runA,
+        avgQuestions: EXPECTED.runAAvgQuestions,
+        costUsd: expect.any(Number),
+      });
       expect(await gameSummary(engine, database)).toMatchObject(EXPECTED.all);
       expect(await failuresByReason(engine, database, { runId: 'run-a' })).toEqual(EXPECTED.runAFailures);
       expect(await outcomesBy(engine, database, ['iteration'], { runId: 'run-a' })).toEqual(EXPECTED.runAByIteration.map((e) => expect.objectContaining(e)));

@@ -30,9 +30,18 @@ describe('sink tables, analytics and batch writer on the real server', () => {
 
   async function insertEvents(events: GameCurated[], firstOffset: number): Promise<void> {
     const rows = events.map((e, i) => rowsFromCurated(e, source(firstOffset + i)));
-    await connection.insertInto(GAMES_TABLE, rows.map((r) => r.game));
-    await connection.insertInto(TURNS_TABLE, rows.flatMap((r) => r.turns));
-    await connection.insertInto(FILTER_DECISIONS_TABLE, rows.map((r) => r.filterDecision));
+    await connection.insertInto(
+      GAMES_TABLE,
+      rows.map((r) => r.game),
+    );
+    await connection.insertInto(
+      TURNS_TABLE,
+      rows.flatMap((r) => r.turns),
+    );
+    await connection.insertInto(
+      FILTER_DECISIONS_TABLE,
+      rows.map((r) => r.filterDecision),
+    );
   }
 
   const countFinal = async (tableName: string, where = sql`1`): Promise<number> =>
@@ -47,10 +56,16 @@ describe('sink tables, analytics and batch writer on the real server', () => {
     });
 
     it('reports the expected numbers', async () => {
-      expect(await gameSummary(connection, database, { runId: 'run-a' })).toEqual({ ...EXPECTED.runA, avgQuestions: EXPECTED.runAAvgQuestions, costUsd: expect.any(Number) });
+      expect(await gameSummary(connection, database, { runId: 'run-a' })).toEqual({
+        ...EXPECTED.runA,
+        avgQuestions: EXPECTED.runAAvgQuestions,
+        costUsd: expect.any(Number),
+      });
       expect(await gameSummary(connection, database)).toMatchObject(EXPECTED.all);
       expect(await failuresByReason(connection, database, { runId: 'run-a' })).toEqual(EXPECTED.runAFailures);
-      expect(await outcomesBy(connection, database, ['iteration'], { runId: 'run-a' })).toEqual(EXPECTED.runAByIteration.map((e) => expect.objectContaining(e)));
+      expect(await outcomesBy(connection, database, ['iteration'], { runId: 'run-a' })).toEqual(
+        EXPECTED.runAByIteration.map((e) => expect.objectContaining(e)),
+      );
       expect(await throughputPerMinute(connection, database, { minutes: 4, nowMs: EXPECTED.throughputNowMs })).toEqual(EXPECTED.throughput);
       const byModel = await outcomesBy(connection, database, ['questioner_model', 'iteration'], { runId: 'run-a' });
       expect(byModel.map((r) => [r.questioner_model, r.iteration, r.games])).toEqual([
@@ -72,7 +87,10 @@ describe('sink tables, analytics and batch writer on the real server', () => {
 
     it('lets a later curation of a game replace the earlier one, and a new filter version add a decision', async () => {
       const g04 = events.find((e) => e.game.header.gameId === 'g04')!;
-      const recurated: GameCurated = { ...g04, curation: { ...g04.curation, kept: true, reasons: [], filterVersion: 'filter-v2', curatedAtMs: g04.curation.curatedAtMs + 60_000 } };
+      const recurated: GameCurated = {
+        ...g04,
+        curation: { ...g04.curation, kept: true, reasons: [], filterVersion: 'filter-v2', curatedAtMs: g04.curation.curatedAtMs + 60_000 },
+      };
       await insertEvents([recurated], 900);
       await insertEvents([g04], 901); // the older event arriving late loses
       const rows = await connection.query<Pick<GameRow, 'kept' | 'filter_version' | 'source_offset'>>(
@@ -88,12 +106,18 @@ describe('sink tables, analytics and batch writer on the real server', () => {
   describe('batch writer', () => {
     it('inserts every row, resolves each add only after its insert, and redelivery changes no count', async () => {
       const writer = new BatchWriter((t, rows, columns) => connection.insert(t, rows, columns), { maxBatchRows: 25, flushIntervalMs: 50 });
-      const events = Array.from({ length: 40 }, (_, i) => curatedEvent({ gameId: `w${String(i).padStart(2, '0')}`, runId: 'run-writer', success: i % 4 !== 0 }));
+      const events = Array.from({ length: 40 }, (_, i) =>
+        curatedEvent({ gameId: `w${String(i).padStart(2, '0')}`, runId: 'run-writer', success: i % 4 !== 0 }),
+      );
       const writeAll = (firstOffset: number) =>
         Promise.all(
           events.map(async (event, i) => {
             const rows = rowsFromCurated(event, source(firstOffset + i));
-            await Promise.all([writer.add(GAMES_TABLE, [rows.game]), writer.add(TURNS_TABLE, rows.turns), writer.add(FILTER_DECISIONS_TABLE, [rows.filterDecision])]);
+            await Promise.all([
+              writer.add(GAMES_TABLE, [rows.game]),
+              writer.add(TURNS_TABLE, rows.turns),
+              writer.add(FILTER_DECISIONS_TABLE, [rows.filterDecision]),
+            ]);
             // What the sink relies on before committing the offset: the row is already readable.
             expect(await countFinal('games', sql`game_id = ${event.game.header.gameId}`)).toBe(1);
           }),
@@ -119,7 +143,10 @@ describe('sink tables, analytics and batch writer on the real server', () => {
       const logged = jest.spyOn(logger, 'error').mockImplementation(() => undefined);
       const writer = new BatchWriter((t, rows, columns) => connection.insert(t, rows, columns), { maxBatchRows: 100, flushIntervalMs: 60_000, logger });
       const good = ['b1', 'b2', 'b3'].map((id) => rowsFromCurated(curatedEvent({ gameId: id, runId: 'run-bad' }), source(3000)).game);
-      const bad = { ...rowsFromCurated(curatedEvent({ gameId: 'b-bad', runId: 'run-bad' }), source(3001)).game, verdict: 'maybe' as unknown as GameRow['verdict'] };
+      const bad = {
+        ...rowsFromCurated(curatedEvent({ gameId: 'b-bad', runId: 'run-bad' }), source(3001)).game,
+        verdict: 'maybe' as unknown as GameRow['verdict'],
+      };
       const results = Promise.allSettled([writer.add(GAMES_TABLE, [good[0]!]), writer.add(GAMES_TABLE, [bad]), writer.add(GAMES_TABLE, [good[1]!, good[2]!])]);
       await writer.flush().catch(() => undefined);
       const settled = await results;

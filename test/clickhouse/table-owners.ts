@@ -24,7 +24,8 @@ export const SINK_TABLE_NAMES: readonly string[] = SINK_TABLES.map((t) => t.name
 export function tablesCreatedByMigrations(): string[] {
   const names = new Set<string>();
   for (const file of loadMigrations()) {
-    for (const m of file.source.matchAll(/CREATE\s+(?:TABLE|VIEW|MATERIALIZED\s+VIEW)\s+(?:IF\s+NOT\s+EXISTS\s+)?\{\{database\}\}\.`?(\w+)`?/gi)) names.add(m[1]!);
+    for (const m of file.source.matchAll(/CREATE\s+(?:TABLE|VIEW|MATERIALIZED\s+VIEW)\s+(?:IF\s+NOT\s+EXISTS\s+)?\{\{database\}\}\.`?(\w+)`?/gi))
+      names.add(m[1]!);
   }
   return [...names].sort();
 }

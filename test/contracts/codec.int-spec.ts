@@ -114,9 +114,7 @@ describe('EventCodec with the real registry', () => {
       ['a new field without default', { name: 'mustHave', type: 'string' }, null],
       ['a changed field type', null, 'question'],
     ])('rejects %s with a non-retriable error naming the subject', async (_label, addedField, retypedField) => {
-      const fields = v1Schema.fields
-        .map((f) => (f.name === retypedField ? { ...f, type: 'int' } : f))
-        .concat(addedField ? [addedField] : []);
+      const fields = v1Schema.fields.map((f) => (f.name === retypedField ? { ...f, type: 'int' } : f)).concat(addedField ? [addedField] : []);
       const broken = eventSchemaFrom('QuestionAsked', { ...v1Schema, fields });
       const codec = newCodec({ topicPrefix: evoPrefix, schemas: { ...schemas, QuestionAsked: broken } });
       const err = await codec.schemaIdFor('questionAsked').catch((e: unknown) => e);
@@ -143,7 +141,9 @@ describe('EventCodec with the real registry', () => {
       const value = loadFixture('GameEnded');
       const oldBytes = await newCodec({ topicPrefix: renPrefix, schemas: { ...schemas, GameEnded: guessMade } }).encode('guessMade', value);
 
-      const noAlias = await newCodec({ topicPrefix: renPrefix, schemas: { ...schemas, GameEnded: eventSchemaFrom('GameEnded', current) } }).schemaIdFor('guessMade').catch((e: unknown) => e);
+      const noAlias = await newCodec({ topicPrefix: renPrefix, schemas: { ...schemas, GameEnded: eventSchemaFrom('GameEnded', current) } })
+        .schemaIdFor('guessMade')
+        .catch((e: unknown) => e);
       expect(noAlias).toBeInstanceOf(SchemaRegistryError);
       expect((noAlias as SchemaRegistryError).status).toBe(409);
 
@@ -156,7 +156,9 @@ describe('EventCodec with the real registry', () => {
   });
 
   it('an unknown schema id is a DecodeError', async () => {
-    const err = await newCodec().decode(frame(2_000_000_000, Buffer.from([0]))).catch((e: unknown) => e);
+    const err = await newCodec()
+      .decode(frame(2_000_000_000, Buffer.from([0])))
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DecodeError);
     expect((err as Error).message).toContain('unknown schema id 2000000000');
   });

@@ -14,7 +14,9 @@ const TOKEN = 'test-token-0123456789abcdef';
 it('refuses to start on a non-loopback address without a token', async () => {
   const { connection, database, drop } = await connectTestDatabase('dash_token');
   try {
-    await expect(startDashboardServer({ ch: connection, database, datasetsDir: '/nonexistent', host: '0.0.0.0', port: 0, token: '' })).rejects.toThrow(/DG_DASHBOARD_TOKEN must be set/);
+    await expect(startDashboardServer({ ch: connection, database, datasetsDir: '/nonexistent', host: '0.0.0.0', port: 0, token: '' })).rejects.toThrow(
+      /DG_DASHBOARD_TOKEN must be set/,
+    );
   } finally {
     await drop();
   }
@@ -28,7 +30,10 @@ it('checks the token on every request except /healthz', async () => {
   try {
     for (const path of ['/', '/app.js', '/api/overview', '/api/games', '/api/games/x', '/api/games/x/candidates/0/image', '/vendor/chart.umd.js']) {
       expect({ path, status: (await fetch(`${server.url}${path}`)).status }).toEqual({ path, status: 401 });
-      expect({ path, status: (await fetch(`${server.url}${path}`, { headers: { authorization: 'Bearer wrong-token-wrong-token' } })).status }).toEqual({ path, status: 401 });
+      expect({ path, status: (await fetch(`${server.url}${path}`, { headers: { authorization: 'Bearer wrong-token-wrong-token' } })).status }).toEqual({
+        path,
+        status: 401,
+      });
     }
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     expect((await fetch(`${server.url}/api/overview`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);

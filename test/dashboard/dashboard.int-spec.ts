@@ -73,21 +73,37 @@ beforeAll(async () => {
   const config = env.config(overrides);
   const images = await syntheticImages(config);
   runId = `${env.topicPrefix}dash`;
-  const plan = (iteration: number, answererModel: string) => planFrom(config, { datasetName: 'synthetic-v1', runId, iteration, seed: 4242 + iteration, candidates: 4, maxTurns: 6, answererModel });
+  const plan = (iteration: number, answererModel: string) =>
+    planFrom(config, { datasetName: 'synthetic-v1', runId, iteration, seed: 4242 + iteration, candidates: 4, maxTurns: 6, answererModel });
 
   metricsDuringRun.before = sampleSum(await scrape(), 'dg_messages_handled_total');
   const startedAt = Date.now();
   await Promise.all([launch(config, plan(0, EXACT), images, GAMES_PER_ITERATION), launch(config, plan(1, NOISY), images, GAMES_PER_ITERATION)]);
   // While games are still being played: the first rows are in, not all of them.
-  await pollUntil('the first finished games', async () => Number((await env.clickhouse.query<{ n: string }>(sql`SELECT count() AS n FROM ${env.clickhouse.table('games')} FINAL WHERE run_id = ${runId}`))[0]?.n ?? 0), (n) => n > 0, {
-    timeoutMs: 120_000,
-    intervalMs: 100,
-  });
+  await pollUntil(
+    'the first finished games',
+    async () =>
+      Number(
+        (await env.clickhouse.query<{ n: string }>(sql`SELECT count() AS n FROM ${env.clickhouse.table('games')} FINAL WHERE run_id = ${runId}`))[0]?.n ?? 0,
+      ),
+    (n) => n > 0,
+    {
+      timeoutMs: 120_000,
+      intervalMs: 100,
+    },
+  );
   metricsDuringRun.during = sampleSum(await scrape(), 'dg_messages_handled_total');
   await waitForRunRows(env.clickhouse, env.database, runId, 2 * GAMES_PER_ITERATION, startedAt, 180_000);
   metricsDuringRun.after = sampleSum(await scrape(), 'dg_messages_handled_total');
 
-  dashboard = await startDashboardServer({ ch: env.clickhouse, database: env.database, datasetsDir: config.paths.datasetsDir, host: '127.0.0.1', port: 0, token: '' });
+  dashboard = await startDashboardServer({
+    ch: env.clickhouse,
+    database: env.database,
+    datasetsDir: config.paths.datasetsDir,
+    host: '127.0.0.1',
+    port: 0,
+    token: '',
+  });
   env.track(() => dashboard.close());
 }, 300_000);
 
@@ -117,9 +133,12 @@ describe('API', () => {
     const direct = await env.clickhouse.query<Direct>(
       sql`SELECT iteration, count() AS games, countIf(verdict = 'success') AS succeeded, countIf(kept = 1) AS kept, sum(cost_usd) AS cost FROM ${env.clickhouse.table('games')} FINAL WHERE run_id = ${runId} GROUP BY iteration ORDER BY iteration`,
     );
-    const overview = await api<{ comparison: Array<{ iteration: number; games: number; succeeded: number; kept: number; successRate: number }>; totals: { games: number; succeeded: number }; series: Array<{ iteration: number; games: number; succeeded: number; kept: number; failures: Record<string, number> }>; failuresByReason: Record<string, number> }>(
-      `/api/overview?run=${encodeURIComponent(runId)}&minutes=120`,
-    );
+    const overview = await api<{
+      comparison: Array<{ iteration: number; games: number; succeeded: number; kept: number; successRate: number }>;
+      totals: { games: number; succeeded: number };
+      series: Array<{ iteration: number; games: number; succeeded: number; kept: number; failures: Record<string, number> }>;
+      failuresByReason: Record<string, number>;
+    }>(`/api/overview?run=${encodeURIComponent(runId)}&minutes=120`);
     expect(direct.map((d) => Number(d.iteration))).toEqual([0, 1]);
     expect(overview.comparison.map((r) => r.iteration)).toEqual([0, 1]);
     for (const d of direct) {
@@ -150,8 +169,12 @@ describe('API', () => {
   });
 
   it('lists and opens games with the filters of the dialog browser', async () => {
-    const failed = await api<{ total: number; games: Array<{ gameId: string; verdict: string; iteration: number }> }>(`/api/games?run=${encodeURIComponent(runId)}&verdict=failure&limit=500`);
-    const [{ n }] = await env.clickhouse.query<{ n: string }>(sql`SELECT count() AS n FROM ${env.clickhouse.table('games')} FINAL WHERE run_id = ${runId} AND verdict = 'failure'`);
+    const failed = await api<{ total: number; games: Array<{ gameId: string; verdict: string; iteration: number }> }>(
+      `/api/games?run=${encodeURIComponent(runId)}&verdict=failure&limit=500`,
+    );
+    const [{ n }] = await env.clickhouse.query<{ n: string }>(
+      sql`SELECT count() AS n FROM ${env.clickhouse.table('games')} FINAL WHERE run_id = ${runId} AND verdict = 'failure'`,
+    );
     expect(failed.total).toBe(Number(n));
     expect(failed.games.length).toBe(Number(n));
     expect(failed.games.every((g) => g.verdict === 'failure')).toBe(true);
@@ -159,8 +182,21 @@ describe('API', () => {
     expect(it1.games.every((g) => g.iteration === 1)).toBe(true);
 
     const id = failed.games[0].gameId;
-    const game = await api<{ candidates: Array<{ id: string; isTarget: boolean; imageUrl: string }>; targetIndex: number; turns: unknown[]; kafka: { topic: string; partition: number; offset: string }; verdict: string }>(`/api/games/${id}`);
-    const [row] = await env.clickhouse.query<{ candidate_ids: string[]; target_index: number; source_topic: string; source_partition: number; source_offset: string; turns: string }>(
+    const game = await api<{
+      candidates: Array<{ id: string; isTarget: boolean; imageUrl: string }>;
+      targetIndex: number;
+      turns: unknown[];
+      kafka: { topic: string; partition: number; offset: string };
+      verdict: string;
+    }>(`/api/games/${id}`);
+    const [row] = await env.clickhouse.query<{
+      candidate_ids: string[];
+      target_index: number;
+      source_topic: string;
+      source_partition: number;
+      source_offset: string;
+      turns: string;
+    }>(
       sql`SELECT candidate_ids, target_index, source_topic, source_partition, source_offset, (SELECT count() FROM ${env.clickhouse.table('turns')} FINAL WHERE game_id = ${id}) AS turns FROM ${env.clickhouse.table('games')} FINAL WHERE game_id = ${id}`,
     );
     expect(game.verdict).toBe('failure');
@@ -209,22 +245,39 @@ describe('API', () => {
 describe('/metrics of the role process', () => {
   it('parses as Prometheus text exposition and its counters moved while the games ran', async () => {
     const families = await scrape();
-    for (const name of ['dg_games_in_flight', 'dg_messages_handled_total', 'dg_handler_duration_seconds', 'dg_model_calls_total', 'dg_model_concurrency_limit', 'dg_consumer_lag', 'dg_dead_letters_total']) {
+    for (const name of [
+      'dg_games_in_flight',
+      'dg_messages_handled_total',
+      'dg_handler_duration_seconds',
+      'dg_model_calls_total',
+      'dg_model_concurrency_limit',
+      'dg_consumer_lag',
+      'dg_dead_letters_total',
+    ]) {
       expect(families.has(name)).toBe(true);
     }
     expect(metricsDuringRun.during!).toBeGreaterThan(metricsDuringRun.before!);
     // The last messages may all be handled before the first scrape sees the sink's rows land.
     expect(metricsDuringRun.after!).toBeGreaterThanOrEqual(metricsDuringRun.during!);
     // Every game was requested once, so the questioner group handled at least 2N requests.
-    const requested = families.get('dg_messages_handled_total')!.samples.filter((s) => s.labels.topic === env.topic('gameRequested') && s.labels.outcome === 'handled');
+    const requested = families
+      .get('dg_messages_handled_total')!
+      .samples.filter((s) => s.labels.topic === env.topic('gameRequested') && s.labels.outcome === 'handled');
     expect(requested.reduce((s, x) => s + x.value, 0)).toBeGreaterThanOrEqual(2 * GAMES_PER_ITERATION);
     const ok = families.get('dg_model_calls_total')!.samples.filter((s) => s.labels.outcome === 'ok');
     expect(ok.reduce((s, x) => s + x.value, 0)).toBeGreaterThan(2 * GAMES_PER_ITERATION);
     expect(sampleSum(families, 'dg_handler_duration_seconds_count')).toBeGreaterThan(0);
     // Every role group reports lag for each partition of its inputs; all caught up by now.
     const lag = families.get('dg_consumer_lag')!.samples;
-    expect(new Set(lag.map((s) => s.labels.group))).toEqual(new Set(['questioner', 'answerer', 'referee', 'filter', 'sink'].map((r) => `${env.topicPrefix}${r}`)));
-    await pollUntil('consumer lag to reach 0', async () => sampleSum(await scrape(), 'dg_consumer_lag'), (v) => v === 0, { timeoutMs: 60_000, intervalMs: 1_000 });
+    expect(new Set(lag.map((s) => s.labels.group))).toEqual(
+      new Set(['questioner', 'answerer', 'referee', 'filter', 'sink'].map((r) => `${env.topicPrefix}${r}`)),
+    );
+    await pollUntil(
+      'consumer lag to reach 0',
+      async () => sampleSum(await scrape(), 'dg_consumer_lag'),
+      (v) => v === 0,
+      { timeoutMs: 60_000, intervalMs: 1_000 },
+    );
     const health = await fetch(`${metricsUrl}/healthz`);
     expect(health.status).toBe(200);
   }, 90_000);
@@ -272,7 +325,9 @@ describe('the page in headless Chromium', () => {
     // The list also refreshes by itself: wait until what it shows is the filtered answer.
     await page.waitForFunction(
       () => {
-        const rows = [...(globalThis as unknown as BrowserGlobals).document.querySelectorAll('#games tbody tr')] as unknown as Array<{ getAttribute(n: string): string | null }>;
+        const rows = [...(globalThis as unknown as BrowserGlobals).document.querySelectorAll('#games tbody tr')] as unknown as Array<{
+          getAttribute(n: string): string | null;
+        }>;
         return rows.length > 0 && rows.every((r) => r.getAttribute('data-verdict') === 'failure');
       },
       undefined,
@@ -285,8 +340,14 @@ describe('the page in headless Chromium', () => {
     const gameId = (await page.locator('#games tbody tr').first().getAttribute('data-game-id'))!;
     await page.locator('#games tbody tr').first().click();
     await page.waitForSelector('#game:not([hidden]) #candidates figure', { timeout: 30_000 });
-    await page.waitForFunction(() => [...(globalThis as unknown as BrowserGlobals).document.querySelectorAll('#candidates img')].every((img) => img.complete), undefined, { timeout: 30_000 });
-    const imgs = (await page.evaluate(`[...document.querySelectorAll('#candidates img')].map((img) => ({ src: img.src, w: img.naturalWidth, h: img.naturalHeight }))`)) as Array<{ src: string; w: number; h: number }>;
+    await page.waitForFunction(
+      () => [...(globalThis as unknown as BrowserGlobals).document.querySelectorAll('#candidates img')].every((img) => img.complete),
+      undefined,
+      { timeout: 30_000 },
+    );
+    const imgs = (await page.evaluate(
+      `[...document.querySelectorAll('#candidates img')].map((img) => ({ src: img.src, w: img.naturalWidth, h: img.naturalHeight }))`,
+    )) as Array<{ src: string; w: number; h: number }>;
     expect(imgs).toHaveLength(4);
     for (const img of imgs) {
       expect(img.w).toBeGreaterThan(0);
@@ -294,7 +355,9 @@ describe('the page in headless Chromium', () => {
       expect(imageResponses.get(img.src)).toBe(200);
     }
     const game = await api<{ targetIndex: number; verdict: string }>(`/api/games/${gameId}`);
-    const targets = await page.locator('#candidates figure.target').evaluateAll((list) => list.map((f) => ({ index: f.getAttribute('data-index'), badge: f.querySelector('.badge.target')?.textContent })));
+    const targets = await page
+      .locator('#candidates figure.target')
+      .evaluateAll((list) => list.map((f) => ({ index: f.getAttribute('data-index'), badge: f.querySelector('.badge.target')?.textContent })));
     expect(targets).toEqual([{ index: String(game.targetIndex), badge: 'TARGET' }]);
     expect(await page.locator('#game-facts dd[data-fact="verdict"]').textContent()).toBe('failure');
     expect(await page.locator('#transcript li').count()).toBeGreaterThan(1);

@@ -65,7 +65,10 @@ export function parsePrometheusText(text: string): Map<string, Family> {
     const m = SAMPLE.exec(line);
     if (!m) throw new Error(`not a sample line: ${line}`);
     const name = m[1];
-    const base = [...families.keys()].find((f) => name === f || ((families.get(f)!.type === 'histogram' || families.get(f)!.type === 'summary') && /^(.*)_(bucket|sum|count)$/.exec(name)?.[1] === f));
+    const base = [...families.keys()].find(
+      (f) =>
+        name === f || ((families.get(f)!.type === 'histogram' || families.get(f)!.type === 'summary') && /^(.*)_(bucket|sum|count)$/.exec(name)?.[1] === f),
+    );
     const sample = { name, labels: m[3] ? parseLabels(m[3], line) : {}, value: parseValue(m[4], line) };
     family(base ?? name).samples.push(sample);
   }

@@ -23,7 +23,15 @@ afterAll(async () => {
 it('prints the dashboard address and the dashboard shows games arriving', async () => {
   const simPort = await closedPort();
   const child = spawn(process.execPath, [join(__dirname, '..', '..', 'bin', 'dg'), 'start', '--no-stack', '--duration', '40', '--in-flight', '8'], {
-    env: { ...process.env, DG_TOPIC_PREFIX: env.topicPrefix, CLICKHOUSE_DATABASE: env.database, DG_DATA_DIR: env.dataDir, SIM_VLM_PORT: String(simPort), DG_DASHBOARD_PORT: '0', DG_LOG_FORMAT: 'json' },
+    env: {
+      ...process.env,
+      DG_TOPIC_PREFIX: env.topicPrefix,
+      CLICKHOUSE_DATABASE: env.database,
+      DG_DATA_DIR: env.dataDir,
+      SIM_VLM_PORT: String(simPort),
+      DG_DASHBOARD_PORT: '0',
+      DG_LOG_FORMAT: 'json',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -35,7 +43,12 @@ it('prints the dashboard address and the dashboard shows games arriving', async 
     if (child.exitCode === null) child.kill('SIGKILL');
   });
 
-  const url = await pollUntil('the dashboard address on stdout', async () => /dashboard: (http:\/\/127\.0\.0\.1:\d+)\//.exec(stdout)?.[1], (u) => u !== undefined, { timeoutMs: 120_000, intervalMs: 200 }).catch((err: Error) => {
+  const url = await pollUntil(
+    'the dashboard address on stdout',
+    async () => /dashboard: (http:\/\/127\.0\.0\.1:\d+)\//.exec(stdout)?.[1],
+    (u) => u !== undefined,
+    { timeoutMs: 120_000, intervalMs: 200 },
+  ).catch((err: Error) => {
     throw new Error(`${err.message}\nstdout: ${stdout}\nstderr: ${stderr.slice(-3000)}`);
   });
   const games = async (): Promise<number> => ((await (await fetch(`${url!}/api/overview`)).json()) as { totals: { games: number } }).totals.games;

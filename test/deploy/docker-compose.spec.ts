@@ -19,7 +19,10 @@ interface Service {
   depends_on?: Record<string, { condition: string }>;
 }
 
-const compose = parse(readFileSync(join(__dirname, '..', '..', 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+const compose = parse(readFileSync(join(__dirname, '..', '..', 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+  services: Record<string, Service>;
+  volumes: Record<string, unknown>;
+};
 
 it('publishes Kafka, the schema registry and ClickHouse from official images on 127.0.0.1 only', () => {
   const { kafka, 'schema-registry': registry, clickhouse } = compose.services;
@@ -71,11 +74,18 @@ it('runs the dashboard from the project image on 127.0.0.1:8088 with its token, 
   expect(services.grafana?.profiles).toEqual(['grafana']);
   expect(services.prometheus?.profiles).toEqual(['grafana']);
   expect(services.grafana?.environment).toMatchObject({ GF_INSTALL_PLUGINS: 'grafana-clickhouse-datasource' });
-  expect(services.grafana?.volumes).toEqual(expect.arrayContaining(['./grafana/provisioning:/etc/grafana/provisioning:ro', './grafana/dashboards:/var/lib/grafana/dashboards:ro']));
+  expect(services.grafana?.volumes).toEqual(
+    expect.arrayContaining(['./grafana/provisioning:/etc/grafana/provisioning:ro', './grafana/dashboards:/var/lib/grafana/dashboards:ro']),
+  );
 });
 
 it('runs every project container as a non-root user on a read-only root filesystem, writable only where it must be', () => {
-  const hardened = compose as unknown as { services: Record<string, Service & { user?: string; read_only?: boolean; tmpfs?: string[]; cap_drop?: string[]; security_opt?: string[]; volumes?: string[] }> };
+  const hardened = compose as unknown as {
+    services: Record<
+      string,
+      Service & { user?: string; read_only?: boolean; tmpfs?: string[]; cap_drop?: string[]; security_opt?: string[]; volumes?: string[] }
+    >;
+  };
   for (const name of [...ROLE_NAMES, 'migrate', 'sim-vlm']) {
     const service = hardened.services[name];
     expect({ name, user: service?.user, readOnly: service?.read_only }).toEqual({ name, user: '1000:1000', readOnly: true });

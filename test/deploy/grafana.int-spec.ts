@@ -20,13 +20,24 @@ import { connectTestDatabase, uniqueDatabaseName } from '../clickhouse/helpers';
 const root = join(__dirname, '..', '..');
 const dashboard = JSON.parse(readFileSync(join(root, 'grafana', 'dashboards', 'dialog-games.json'), 'utf8')) as {
   uid: string;
-  panels: Array<{ id: number; title: string; datasource: { uid: string; type: string }; targets: Array<{ datasource: { uid: string; type: string }; rawSql?: string; expr?: string }> }>;
+  panels: Array<{
+    id: number;
+    title: string;
+    datasource: { uid: string; type: string };
+    targets: Array<{ datasource: { uid: string; type: string }; rawSql?: string; expr?: string }>;
+  }>;
   templating: { list: Array<{ name: string }> };
 };
-const provisioned = parse(readFileSync(join(root, 'grafana', 'provisioning', 'datasources', 'datasources.yaml'), 'utf8')) as { datasources: Array<{ uid: string; type: string }> };
+const provisioned = parse(readFileSync(join(root, 'grafana', 'provisioning', 'datasources', 'datasources.yaml'), 'utf8')) as {
+  datasources: Array<{ uid: string; type: string }>;
+};
 
-const chTargets = dashboard.panels.flatMap((p) => p.targets.filter((t) => t.datasource.type === 'grafana-clickhouse-datasource').map((t) => ({ panel: p.title, sql: t.rawSql ?? '' })));
-const promTargets = dashboard.panels.flatMap((p) => p.targets.filter((t) => t.datasource.type === 'prometheus').map((t) => ({ panel: p.title, expr: t.expr ?? '' })));
+const chTargets = dashboard.panels.flatMap((p) =>
+  p.targets.filter((t) => t.datasource.type === 'grafana-clickhouse-datasource').map((t) => ({ panel: p.title, sql: t.rawSql ?? '' })),
+);
+const promTargets = dashboard.panels.flatMap((p) =>
+  p.targets.filter((t) => t.datasource.type === 'prometheus').map((t) => ({ panel: p.title, expr: t.expr ?? '' })),
+);
 
 /** The macros of grafana-clickhouse-datasource the dashboard uses, as the plugin expands them. */
 function expand(text: string, database: string, fromS: number, toS: number): string {
@@ -37,18 +48,34 @@ function expand(text: string, database: string, fromS: number, toS: number): str
     .replace(/\$__toTime/g, `toDateTime(${toS})`);
 }
 
-async function seed(executor: SqlExecutor & { insert(table: string, rows: readonly object[], columns: readonly string[]): Promise<void> }, database: string): Promise<void> {
+async function seed(
+  executor: SqlExecutor & { insert(table: string, rows: readonly object[], columns: readonly string[]): Promise<void> },
+  database: string,
+): Promise<void> {
   await runMigrations(executor, { database });
   const rows = analyticsFixture().map((e, i) => rowsFromCurated(e, { topic: 'dg.game-curated', partition: 0, offset: String(i) }));
-  await executor.insert(GAMES_TABLE.name, rows.map((r) => r.game), GAMES_TABLE.columns);
-  await executor.insert(TURNS_TABLE.name, rows.flatMap((r) => r.turns), TURNS_TABLE.columns);
-  await executor.insert(FILTER_DECISIONS_TABLE.name, rows.map((r) => r.filterDecision), FILTER_DECISIONS_TABLE.columns);
+  await executor.insert(
+    GAMES_TABLE.name,
+    rows.map((r) => r.game),
+    GAMES_TABLE.columns,
+  );
+  await executor.insert(
+    TURNS_TABLE.name,
+    rows.flatMap((r) => r.turns),
+    TURNS_TABLE.columns,
+  );
+  await executor.insert(
+    FILTER_DECISIONS_TABLE.name,
+    rows.map((r) => r.filterDecision),
+    FILTER_DECISIONS_TABLE.columns,
+  );
 }
 
 async function checkQueries(executor: SqlExecutor, database: string): Promise<void> {
   const tables = new Set((await executor.query<{ name: string }>(sql`SELECT name FROM system.tables WHERE database = ${database}`)).map((r) => r.name));
   for (const target of chTargets) {
-    for (const [, name] of target.sql.matchAll(/\$\{database\}\.(\w+)/g)) expect({ panel: target.panel, table: name, exists: tables.has(name) }).toEqual({ panel: target.panel, table: name, exists: true });
+    for (const [, name] of target.sql.matchAll(/\$\{database\}\.(\w+)/g))
+      expect({ panel: target.panel, table: name, exists: tables.has(name) }).toEqual({ panel: target.panel, table: name, exists: true });
     const text = expand(target.sql, database, 0, 4_000_000_000);
     expect(text).not.toMatch(/\$/);
     const rows = await executor.query<Record<string, unknown>>(text);

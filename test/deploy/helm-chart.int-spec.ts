@@ -23,7 +23,10 @@ interface Manifest {
   metadata: { name: string; annotations?: Record<string, string> };
   spec?: {
     replicas?: number;
-    template?: { metadata?: { annotations?: Record<string, string> }; spec: { securityContext?: Record<string, unknown>; containers: Array<{ name: string; args: string[]; securityContext?: Record<string, unknown> }> } };
+    template?: {
+      metadata?: { annotations?: Record<string, string> };
+      spec: { securityContext?: Record<string, unknown>; containers: Array<{ name: string; args: string[]; securityContext?: Record<string, unknown> }> };
+    };
   };
 }
 
@@ -40,14 +43,20 @@ afterAll(() => {
 });
 
 function render(...sets: string[]): Manifest[] {
-  const out = execFileSync(helm, ['template', 'dg', chart, ...sets.flatMap((s) => ['--set', s])], { encoding: 'utf8', env: { ...process.env, HELM_CACHE_HOME: workDir, HELM_CONFIG_HOME: workDir, HELM_DATA_HOME: workDir } });
+  const out = execFileSync(helm, ['template', 'dg', chart, ...sets.flatMap((s) => ['--set', s])], {
+    encoding: 'utf8',
+    env: { ...process.env, HELM_CACHE_HOME: workDir, HELM_CONFIG_HOME: workDir, HELM_DATA_HOME: workDir },
+  });
   return parseAllDocuments(out)
     .map((d) => d.toJS() as Manifest | null)
     .filter((m): m is Manifest => m !== null);
 }
 
 it('lints clean', () => {
-  const result = spawnSync(helm, ['lint', chart], { encoding: 'utf8', env: { ...process.env, HELM_CACHE_HOME: workDir, HELM_CONFIG_HOME: workDir, HELM_DATA_HOME: workDir } });
+  const result = spawnSync(helm, ['lint', chart], {
+    encoding: 'utf8',
+    env: { ...process.env, HELM_CACHE_HOME: workDir, HELM_CONFIG_HOME: workDir, HELM_DATA_HOME: workDir },
+  });
   expect({ status: result.status, errors: result.stdout.split('\n').filter((l) => l.includes('[ERROR]')) }).toEqual({ status: 0, errors: [] });
 });
 
@@ -73,15 +82,23 @@ it('runs every pod (roles, simulator, migrate job) non-root on a read-only root 
   const pods = manifests.filter((m) => m.kind === 'Deployment' || m.kind === 'Job');
   expect(pods.length).toBe(ROLE_NAMES.length + 2);
   for (const m of pods) {
-    const pod = m.spec!.template!.spec as { securityContext?: Record<string, unknown>; containers: Array<{ securityContext?: Record<string, unknown>; volumeMounts?: Array<{ mountPath: string }> }> };
-    expect({ name: m.metadata.name, pod: pod.securityContext }).toMatchObject({ name: m.metadata.name, pod: { runAsNonRoot: true, runAsUser: expect.any(Number) } });
+    const pod = m.spec!.template!.spec as {
+      securityContext?: Record<string, unknown>;
+      containers: Array<{ securityContext?: Record<string, unknown>; volumeMounts?: Array<{ mountPath: string }> }>;
+    };
+    expect({ name: m.metadata.name, pod: pod.securityContext }).toMatchObject({
+      name: m.metadata.name,
+      pod: { runAsNonRoot: true, runAsUser: expect.any(Number) },
+    });
     expect(pod.securityContext!.runAsUser).not.toBe(0);
     for (const c of pod.containers) {
       expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
     }
   }
   for (const role of ROLE_NAMES) {
-    const mounts = manifests.find((m) => m.kind === 'Deployment' && m.metadata.name === `dg-${role}`)!.spec!.template!.spec.containers[0] as { volumeMounts?: Array<{ mountPath: string }> };
+    const mounts = manifests.find((m) => m.kind === 'Deployment' && m.metadata.name === `dg-${role}`)!.spec!.template!.spec.containers[0] as {
+      volumeMounts?: Array<{ mountPath: string }>;
+    };
     expect(mounts.volumeMounts?.map((v) => v.mountPath)).toEqual(expect.arrayContaining(['/tmp', '/datasets']));
   }
 });
@@ -92,7 +109,8 @@ it('scales one role without touching the others, and pods roll when config chang
   const replicas = (ms: Manifest[], name: string): number | undefined => ms.find((m) => m.kind === 'Deployment' && m.metadata.name === name)?.spec?.replicas;
   expect(replicas(after, 'dg-answerer')).toBe(5);
   expect(replicas(after, 'dg-questioner')).toBe(replicas(before, 'dg-questioner'));
-  const checksum = (ms: Manifest[]): string | undefined => ms.find((m) => m.metadata.name === 'dg-sink')?.spec?.template?.metadata?.annotations?.['checksum/config'];
+  const checksum = (ms: Manifest[]): string | undefined =>
+    ms.find((m) => m.metadata.name === 'dg-sink')?.spec?.template?.metadata?.annotations?.['checksum/config'];
   expect(checksum(after)).not.toBe(checksum(before));
 });
 
@@ -110,11 +128,13 @@ describe('persistence (issue 6, defect 6)', () => {
     containers: Array<{ env?: Array<{ name: string; value?: string }>; volumeMounts?: Array<{ name: string; mountPath: string; readOnly?: boolean }> }>;
     volumes?: Array<{ name: string; emptyDir?: object; persistentVolumeClaim?: { claimName: string; readOnly?: boolean } }>;
   }
-  const pod = (ms: Manifest[], name: string): PodSpec => ms.find((m) => m.kind === 'Deployment' && m.metadata.name === name)!.spec!.template!.spec as unknown as PodSpec;
+  const pod = (ms: Manifest[], name: string): PodSpec =>
+    ms.find((m) => m.kind === 'Deployment' && m.metadata.name === name)!.spec!.template!.spec as unknown as PodSpec;
 
   it('puts the dataset on a kept PersistentVolumeClaim, not an emptyDir', () => {
     const manifests = render();
-    const claim = manifests.find((m) => m.kind === 'PersistentVolumeClaim') as (Manifest & { spec: { accessModes: string[]; resources: { requests: { storage: string } } } }) | undefined;
+    const claim = manifests.find((m) => m.kind === 'PersistentVolumeClaim') as
+      (Manifest & { spec: { accessModes: string[]; resources: { requests: { storage: string } } } }) | undefined;
     expect(claim?.metadata.name).toBe('dg-data');
     expect(claim?.metadata.annotations?.['helm.sh/resource-policy']).toBe('keep');
     expect(claim?.spec).toMatchObject({ accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '10Gi' } } });
@@ -164,7 +184,12 @@ it('serves /metrics and /healthz on every role pod, with liveness and readiness 
   expect(roles).toHaveLength(ROLE_NAMES.length);
   for (const d of roles) {
     const c = containerOf(d);
-    expect(c.env).toEqual(expect.arrayContaining([{ name: 'DG_METRICS_PORT', value: '9464' }, { name: 'DG_METRICS_HOST', value: '0.0.0.0' }]));
+    expect(c.env).toEqual(
+      expect.arrayContaining([
+        { name: 'DG_METRICS_PORT', value: '9464' },
+        { name: 'DG_METRICS_HOST', value: '0.0.0.0' },
+      ]),
+    );
     expect(c.ports).toEqual([{ name: 'metrics', containerPort: 9464 }]);
     expect(c.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
     expect(c.readinessProbe?.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
@@ -175,7 +200,12 @@ it('serves /metrics and /healthz on every role pod, with liveness and readiness 
 interface ScaledObject {
   kind: string;
   metadata: { name: string };
-  spec: { scaleTargetRef: { name: string }; minReplicaCount: number; maxReplicaCount: number; triggers: Array<{ type: string; metadata: Record<string, string> }> };
+  spec: {
+    scaleTargetRef: { name: string };
+    minReplicaCount: number;
+    maxReplicaCount: number;
+    triggers: Array<{ type: string; metadata: Record<string, string> }>;
+  };
 }
 
 it('renders an optional KEDA ScaledObject per enabled role on its consumer group lag, capped at the partition count', () => {
@@ -183,7 +213,11 @@ it('renders an optional KEDA ScaledObject per enabled role on its consumer group
   const manifests = render('keda.enabled=true', 'keda.maxReplicas=50', 'roles.filter.enabled=false') as unknown as ScaledObject[];
   const scaled = manifests.filter((m) => m.kind === 'ScaledObject');
   const deployments = new Set(manifests.filter((m) => m.kind === 'Deployment').map((m) => m.metadata.name));
-  expect(scaled.map((s) => s.metadata.name).sort()).toEqual(ROLE_NAMES.filter((r) => r !== 'filter').map((r) => `dg-${r}`).sort());
+  expect(scaled.map((s) => s.metadata.name).sort()).toEqual(
+    ROLE_NAMES.filter((r) => r !== 'filter')
+      .map((r) => `dg-${r}`)
+      .sort(),
+  );
   for (const s of scaled) {
     const role = s.metadata.name.replace(/^dg-/, '') as (typeof ROLE_NAMES)[number];
     expect(deployments.has(s.spec.scaleTargetRef.name)).toBe(true);
@@ -191,7 +225,12 @@ it('renders an optional KEDA ScaledObject per enabled role on its consumer group
     expect(s.spec.triggers.map((t) => t.metadata.topic).sort()).toEqual(ROLE_INPUTS[role].map((k) => topicName(k, 'dg.')).sort());
     for (const t of s.spec.triggers) {
       expect(t.type).toBe('kafka');
-      expect(t.metadata).toMatchObject({ consumerGroup: roleGroupId('dg.', role), bootstrapServers: 'kafka:9092', allowIdleConsumers: 'false', lagThreshold: '50' });
+      expect(t.metadata).toMatchObject({
+        consumerGroup: roleGroupId('dg.', role),
+        bootstrapServers: 'kafka:9092',
+        allowIdleConsumers: 'false',
+        lagThreshold: '50',
+      });
     }
   }
   const refused = spawnSync(helm, ['template', 'dg', chart, '--set', 'keda.enabled=true', '--set', 'keda.minReplicas=9'], { encoding: 'utf8' });

@@ -4,7 +4,9 @@ import { dirname, join, relative, resolve } from 'node:path';
 const root = join(__dirname, '..', '..');
 
 function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 /** Relative imports of a file, as paths from the repository root. */
@@ -27,7 +29,11 @@ describe('layering', () => {
   });
 
   it('nothing under services/bench imports the role application from services/cli', () => {
-    const fromCli = sources(join(root, 'services', 'bench')).flatMap((file) => importsOf(file).filter((t) => t === 'services/cli/role-app').map((t) => `${relative(root, file)} -> ${t}`));
+    const fromCli = sources(join(root, 'services', 'bench')).flatMap((file) =>
+      importsOf(file)
+        .filter((t) => t === 'services/cli/role-app')
+        .map((t) => `${relative(root, file)} -> ${t}`),
+    );
     expect(fromCli).toEqual([]);
   });
 });

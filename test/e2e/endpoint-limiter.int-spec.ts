@@ -64,7 +64,12 @@ it(`settles at or below a simulator cap of ${CAP} with a ceiling of ${CEILING}, 
   const startedAt = Date.now();
   const gameIds = await launch(config, plan, images, GAMES);
   // Found the cap: the limit has come down at least once from a 429 of the saturated simulator.
-  await pollUntil('the limiter to meet the simulator cap', async () => limiter(), (s) => s.decreases >= 1, { timeoutMs: 90_000, intervalMs: 50 });
+  await pollUntil(
+    'the limiter to meet the simulator cap',
+    async () => limiter(),
+    (s) => s.decreases >= 1,
+    { timeoutMs: 90_000, intervalMs: 50 },
+  );
   const foundAfterMs = Date.now() - startedAt;
 
   // Watch a window: the limit every 50 ms, in-flight as the simulator's time integral.

@@ -57,14 +57,22 @@ describe('unparseable model output, unusable images and missed deadlines, mixed 
 
     const broken = brokenImageRequests(plan(SIM_MODEL), env.topicPrefix);
     // A one-second deadline and an answerer that takes longer than that for every answer.
-    const tooSlow = planFrom(env.config({ ...overrides, DG_GAME_DEADLINE_MS: 1_000 }), { datasetName: 'synthetic-v1', runId, seed: 1_618, answererModel: `${SIM_MODEL}@latency=1500` });
+    const tooSlow = planFrom(env.config({ ...overrides, DG_GAME_DEADLINE_MS: 1_000 }), {
+      datasetName: 'synthetic-v1',
+      runId,
+      seed: 1_618,
+      answererModel: `${SIM_MODEL}@latency=1500`,
+    });
     const startedAt = Date.now();
     const [good, nonsenseAnswers, nonsenseQuestions, late] = await Promise.all([
       launch(config, plan(SIM_MODEL), images, 20),
       launch(config, plan(NONSENSE_MODEL), images, 4, 100),
       launch(config, plan(SIM_MODEL, NONSENSE_MODEL), images, 4, 200),
       launch(config, tooSlow, images, 3, 400),
-      publishRequests(config, broken.map((b) => b.request)),
+      publishRequests(
+        config,
+        broken.map((b) => b.request),
+      ),
     ]);
     const total = good.length + nonsenseAnswers.length + nonsenseQuestions.length + late.length + broken.length;
     const summary = await waitForRunRows(env.clickhouse, env.database, runId, total, startedAt, 90_000);
@@ -156,7 +164,11 @@ function brokenImageRequests(plan: ReturnType<typeof planFrom>, prefix: string):
   const now = Date.now();
   const missing = buildGameRequest(plan, images, 300, now, `${prefix}missing-distractor`);
   const distractorIndex = (missing.game.setup.targetIndex + 1) % missing.game.setup.candidates.length;
-  missing.game.setup.candidates[distractorIndex] = { ...missing.game.setup.candidates[distractorIndex]!, id: 'missing-scene', uri: 'file:///nonexistent/dg-e2e/missing-scene.png' };
+  missing.game.setup.candidates[distractorIndex] = {
+    ...missing.game.setup.candidates[distractorIndex]!,
+    id: 'missing-scene',
+    uri: 'file:///nonexistent/dg-e2e/missing-scene.png',
+  };
 
   const wrongHash = (gameId: string, index: number, describeFirst: boolean): GameRequested => {
     const request = buildGameRequest({ ...plan, describeFirst }, images, index, now, gameId);

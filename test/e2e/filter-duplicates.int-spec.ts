@@ -76,7 +76,8 @@ it('keeps each transcript once across two instances, a restart and a replay', as
   expect(decisions).toHaveLength(2 * total);
 
   const byGame = new Map<string, Set<string>>();
-  for (const d of decisions) byGame.set(d.game.header.gameId, (byGame.get(d.game.header.gameId) ?? new Set()).add(`${d.curation.kept}:${d.curation.reasons.join(',')}`));
+  for (const d of decisions)
+    byGame.set(d.game.header.gameId, (byGame.get(d.game.header.gameId) ?? new Set()).add(`${d.curation.kept}:${d.curation.reasons.join(',')}`));
   expect([...byGame.entries()].filter(([, v]) => v.size > 1)).toEqual([]);
   expect(byGame.size).toBe(total);
 

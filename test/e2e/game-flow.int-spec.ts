@@ -65,7 +65,9 @@ beforeAll(async () => {
   // The sink has finished every message once its group has committed the whole topic.
   await waitForGroupCaughtUp(env.admin, roleGroupId(env.topicPrefix, 'sink'), env.topic('gameCurated'), 30_000);
   records = await gameRecords(env.clickhouse, plan.runId);
-  process.stdout.write(`e2e flow: ${GAMES} games in ${runSeconds.toFixed(1)} s (${(GAMES / runSeconds).toFixed(2)} games/s), success rate ${summary.success_rate}\n`);
+  process.stdout.write(
+    `e2e flow: ${GAMES} games in ${runSeconds.toFixed(1)} s (${(GAMES / runSeconds).toFixed(2)} games/s), success rate ${summary.success_rate}\n`,
+  );
 }, RUN_TIMEOUT_MS + 90_000);
 
 afterAll(async () => {
@@ -148,7 +150,7 @@ describe(`a run of ${GAMES} games through Kafka with the simulated VLM`, () => {
     expect(sorted(seenAnswerer)).toEqual(sorted(expectedAnswerer));
   }, 30_000);
 
-  it("sends the questioner byte-identical opening requests for two games that differ only in the target", async () => {
+  it('sends the questioner byte-identical opening requests for two games that differ only in the target', async () => {
     const config = env.config(roleOverrides);
     const base = buildGameRequest({ ...plan, runId: `${env.topicPrefix}twins` }, images, 7_777, Date.now(), `${env.topicPrefix}twin-a`);
     const twin = structuredClone(base);
@@ -160,12 +162,21 @@ describe(`a run of ${GAMES} games through Kafka with the simulated VLM`, () => {
     expect(twins.games).toBe(2);
 
     const candidateKey = base.game.setup.candidates.map((c) => c.sha256).join(',');
-    const openings = proxy.requests.slice(before).filter((r) => r.role === 'questioner' && r.assistantMessages === 0 && r.imageHashes.join(',') === candidateKey);
+    const openings = proxy.requests
+      .slice(before)
+      .filter((r) => r.role === 'questioner' && r.assistantMessages === 0 && r.imageHashes.join(',') === candidateKey);
     expect(openings).toHaveLength(2);
     expect(openings[0]!.bodySha256).toBe(openings[1]!.bodySha256);
 
     const targets = [base, twin].map((g) => g.game.setup.candidates[g.game.setup.targetIndex]!.sha256).sort();
-    const answererImages = [...new Set(proxy.requests.slice(before).filter((r) => r.role === 'answerer').map((r) => r.imageHashes.join(',')))].sort();
+    const answererImages = [
+      ...new Set(
+        proxy.requests
+          .slice(before)
+          .filter((r) => r.role === 'answerer')
+          .map((r) => r.imageHashes.join(',')),
+      ),
+    ].sort();
     expect(answererImages).toEqual(targets);
   }, 90_000);
 
@@ -184,9 +195,14 @@ describe(`a run of ${GAMES} games through Kafka with the simulated VLM`, () => {
     await republish(env.kafka, curatedTopic, curated);
     await republish(env.kafka, judgedTopic, judged);
     // The filter curates every judged event again: one more GameCurated per redelivered GameJudged.
-    await pollUntil('the filter to curate the redelivered judged events', () => topicMessageCount(env.admin, curatedTopic), (n) => n >= 2 * curatedTotal + judged.length, {
-      timeoutMs: 60_000,
-    });
+    await pollUntil(
+      'the filter to curate the redelivered judged events',
+      () => topicMessageCount(env.admin, curatedTopic),
+      (n) => n >= 2 * curatedTotal + judged.length,
+      {
+        timeoutMs: 60_000,
+      },
+    );
     await waitForGroupCaughtUp(env.admin, roleGroupId(env.topicPrefix, 'filter'), judgedTopic, 60_000);
     await waitForGroupCaughtUp(env.admin, sinkGroup, curatedTopic, 60_000);
 

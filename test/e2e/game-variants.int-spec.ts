@@ -42,7 +42,9 @@ it(`plays every game setting to a verdict, ${GAMES} games each, with the exact s
   const runId = (name: string) => `${env.topicPrefix}${name}`;
   const startedAt = Date.now();
   await Promise.all(
-    Object.entries(variants).map(([name, options], i) => launch(config, planFrom(config, { datasetName: 'synthetic-v1', runId: runId(name), seed: 11 + i, ...options }), images, GAMES)),
+    Object.entries(variants).map(([name, options], i) =>
+      launch(config, planFrom(config, { datasetName: 'synthetic-v1', runId: runId(name), seed: 11 + i, ...options }), images, GAMES),
+    ),
   );
 
   for (const [name, options] of Object.entries(variants)) {

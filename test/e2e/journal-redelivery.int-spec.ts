@@ -35,7 +35,9 @@ function contentsByTurn(events: readonly Played[]): Map<string, Set<string>> {
     const last = game.transcript.at(-1);
     const ending = 'ending' in event ? event.ending : null;
     const key = `${game.header.gameId}|${game.transcript.length}|${ending ? 'end' : 'turn'}`;
-    const content = JSON.stringify(ending ? { kind: ending.kind, raw: ending.rawGuess, at: ending.endedAtMs } : { text: last?.text, raw: last?.rawOutput, at: last?.createdAtMs });
+    const content = JSON.stringify(
+      ending ? { kind: ending.kind, raw: ending.rawGuess, at: ending.endedAtMs } : { text: last?.text, raw: last?.rawOutput, at: last?.createdAtMs },
+    );
     const set = byTurn.get(key) ?? new Set<string>();
     set.add(content);
     byTurn.set(key, set);
@@ -102,6 +104,8 @@ describe('redelivered turns with a non-deterministic model', () => {
     expect(new Set(endings.map((k) => k.split('|')[0])).size).toBe(endings.length);
     const records = await gameRecords(env.clickhouse, runId);
     expect(records).toHaveLength(GAMES);
-    process.stdout.write(`journal-redelivery: ${GAMES} games, model calls served ${callsBefore} (unchanged after redelivery), distinct turns+endings ${byTurn.size}, events on topics ${events.length}\n`);
+    process.stdout.write(
+      `journal-redelivery: ${GAMES} games, model calls served ${callsBefore} (unchanged after redelivery), distinct turns+endings ${byTurn.size}, events on topics ${events.length}\n`,
+    );
   }, 300_000);
 });

@@ -42,7 +42,9 @@ it(`shows the answer error rate in the success rate per answerer model (${GAMES_
   const seconds = (Date.now() - startedAt) / 1000;
   expect(summary.games).toBe(2 * GAMES_PER_ARM);
 
-  const byModel = new Map<string, GroupedOutcome>((await outcomesBy(env.clickhouse, env.database, ['answerer_model'], { runId })).map((row) => [String(row.answerer_model), row]));
+  const byModel = new Map<string, GroupedOutcome>(
+    (await outcomesBy(env.clickhouse, env.database, ['answerer_model'], { runId })).map((row) => [String(row.answerer_model), row]),
+  );
   const exact = byModel.get(EXACT);
   const noisy = byModel.get(NOISY);
   process.stdout.write(

@@ -42,7 +42,13 @@ it('plays v2 in every mode, repairs a refusal once, and records the spec really 
     },
   });
   env.track(() => proxy.close());
-  const roleOverrides = { QUESTIONER_BASE_URL: proxy.baseUrl, ANSWERER_BASE_URL: proxy.baseUrl, QUESTIONER_PROMPT_VERSION: 'v2', ANSWERER_PROMPT_VERSION: 'v2', ANSWERER_TEMPERATURE: 0.25 };
+  const roleOverrides = {
+    QUESTIONER_BASE_URL: proxy.baseUrl,
+    ANSWERER_BASE_URL: proxy.baseUrl,
+    QUESTIONER_PROMPT_VERSION: 'v2',
+    ANSWERER_PROMPT_VERSION: 'v2',
+    ANSWERER_TEMPERATURE: 0.25,
+  };
   await env.startRoles(roleOverrides);
   // The launcher's environment says 0.9: the record must say what the answerer really sent (0.25).
   const launcherConfig = env.config({ ...roleOverrides, ANSWERER_TEMPERATURE: 0.9 });
@@ -58,7 +64,9 @@ it('plays v2 in every mode, repairs a refusal once, and records the spec really 
   const runId = (name: string) => `${env.topicPrefix}${name}`;
   const startedAt = Date.now();
   await Promise.all(
-    Object.entries(variants).map(([name, options], i) => launch(launcherConfig, planFrom(launcherConfig, { datasetName: 'synthetic-v1', runId: runId(name), seed: 31 + i, ...options }), images, GAMES)),
+    Object.entries(variants).map(([name, options], i) =>
+      launch(launcherConfig, planFrom(launcherConfig, { datasetName: 'synthetic-v1', runId: runId(name), seed: 31 + i, ...options }), images, GAMES),
+    ),
   );
 
   for (const name of ['yesno', 'open', 'describe-first', 'open-describe-first']) {

@@ -21,7 +21,13 @@ const GAMES = 24;
 const ROOT = join(__dirname, '..', '..');
 
 function startQuestioner(env: E2eEnvironment, overrides: ConfigOverrides, log: string[]): ChildProcess {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...Object.fromEntries(Object.entries(overrides).map(([k, v]) => [k, String(v)])), DG_TOPIC_PREFIX: env.topicPrefix, CLICKHOUSE_DATABASE: env.database, DG_DATA_DIR: env.dataDir };
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...Object.fromEntries(Object.entries(overrides).map(([k, v]) => [k, String(v)])),
+    DG_TOPIC_PREFIX: env.topicPrefix,
+    CLICKHOUSE_DATABASE: env.database,
+    DG_DATA_DIR: env.dataDir,
+  };
   const child = spawn(process.execPath, [join(ROOT, 'test', 'helpers', 'run-ts.js'), join(ROOT, 'test', 'helpers', 'dg-main.ts'), 'run', 'questioner'], {
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -82,7 +88,12 @@ describe('a questioner process killed with SIGKILL mid-run and restarted', () =>
     await launch(config, planFrom(config, { datasetName: 'synthetic-v1', runId, seed: 99, candidates: 4, maxTurns: 4 }), await syntheticImages(config), GAMES);
 
     // Mid-run: once the questioner has had a fair share of its calls answered.
-    await pollUntil('questioner calls served before the kill', async () => vlm.served.questioner, (n) => n >= 20, { timeoutMs: 180_000, intervalMs: 20 }).catch((err: unknown) => {
+    await pollUntil(
+      'questioner calls served before the kill',
+      async () => vlm.served.questioner,
+      (n) => n >= 20,
+      { timeoutMs: 180_000, intervalMs: 20 },
+    ).catch((err: unknown) => {
       throw new Error(`${String(err)}\nchild log:\n${log.join('').slice(-4000)}`);
     });
     first.kill('SIGKILL');
@@ -90,9 +101,9 @@ describe('a questioner process killed with SIGKILL mid-run and restarted', () =>
     const receivedAtKill = vlm.received.filter((r) => r.role === 'questioner').length;
     const servedAtKill = vlm.served.questioner;
     const codec = EventCodec.fromConfig(config);
-    const journaledAtKill = (await Promise.all((await readTopic(env.kafka, env.topic('modelCalls'), env.topicPrefix)).map((r) => codec.decodeAs('modelCalls', r.value)))).filter(
-      (e: ModelCallRecorded) => e.entry !== 'barrier' && e.role === 'questioner',
-    ).length;
+    const journaledAtKill = (
+      await Promise.all((await readTopic(env.kafka, env.topic('modelCalls'), env.topicPrefix)).map((r) => codec.decodeAs('modelCalls', r.value)))
+    ).filter((e: ModelCallRecorded) => e.entry !== 'barrier' && e.role === 'questioner').length;
     // Calls the killed process made whose outcome never reached the journal.
     const inFlightAtKill = receivedAtKill - journaledAtKill;
 

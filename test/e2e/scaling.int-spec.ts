@@ -79,5 +79,10 @@ it(`finishes ${2 * WAVE} games exactly once while a second instance of every rol
   const lines = await datasetLines(env.dataDir);
   expect(lines).toHaveLength(summary.kept);
   expect(new Set(lines.map((l) => l.gameId)).size).toBe(lines.length);
-  expect(lines.map((l) => l.gameId).sort()).toEqual(records.filter((r) => r.kept === 1).map((r) => r.game_id).sort());
+  expect(lines.map((l) => l.gameId).sort()).toEqual(
+    records
+      .filter((r) => r.kept === 1)
+      .map((r) => r.game_id)
+      .sort(),
+  );
 }, 300_000);

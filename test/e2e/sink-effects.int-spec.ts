@@ -43,15 +43,21 @@ it('writes nothing for a game it cannot build, dead-letters it with the cause, a
 
   const rows = await waitFor(
     async () => {
-      const result = await env.clickhouse.query<{ game_id: string; kept: number }>(sql`SELECT game_id, kept FROM ${env.clickhouse.table('games')} FINAL ORDER BY game_id`);
+      const result = await env.clickhouse.query<{ game_id: string; kept: number }>(
+        sql`SELECT game_id, kept FROM ${env.clickhouse.table('games')} FINAL ORDER BY game_id`,
+      );
       return result.length >= 2 ? result : undefined;
     },
     { timeoutMs: 30_000, what: 'the good games in ClickHouse' },
   );
   expect(rows.map((r) => r.game_id)).toEqual(good.map((g) => g.game.header.gameId).sort());
-  const turns = await env.clickhouse.query<{ n: string }>(sql`SELECT count() AS n FROM ${env.clickhouse.table('turns')} FINAL WHERE game_id = ${broken.game.header.gameId}`);
+  const turns = await env.clickhouse.query<{ n: string }>(
+    sql`SELECT count() AS n FROM ${env.clickhouse.table('turns')} FINAL WHERE game_id = ${broken.game.header.gameId}`,
+  );
   expect(Number(turns[0]!.n)).toBe(0);
-  const decisions = await env.clickhouse.query<{ n: string }>(sql`SELECT count() AS n FROM ${env.clickhouse.table('filter_decisions')} FINAL WHERE game_id = ${broken.game.header.gameId}`);
+  const decisions = await env.clickhouse.query<{ n: string }>(
+    sql`SELECT count() AS n FROM ${env.clickhouse.table('filter_decisions')} FINAL WHERE game_id = ${broken.game.header.gameId}`,
+  );
   expect(Number(decisions[0]!.n)).toBe(0);
   expect(deadLetters[0]!.errorMessage).toMatch(/cannot build .*fine-tuning example .*nothing written/);
   expect(deadLetters[0]!.errorMessage).toContain('v999');

@@ -69,7 +69,10 @@ it('keeps one line per kept game while a partition moves between two sink instan
   await waitForGroupCaughtUp(env.admin, group, topic, 60_000);
   await env.stopRoles(a);
 
-  const kept = [...first, ...second, ...third].filter((g) => g.curation.kept).map((g) => g.game.header.gameId).sort();
+  const kept = [...first, ...second, ...third]
+    .filter((g) => g.curation.kept)
+    .map((g) => g.game.header.gameId)
+    .sort();
   const lines = await datasetLines(env.dataDir);
   expect(lines.map((l) => l.gameId).sort()).toEqual(kept);
   // Every shard was released: no lock file is left behind.

@@ -86,7 +86,8 @@ it('ends every game fed hostile images or hostile model output with a verdict, k
   const random = seededRandom(SEED);
   const images = await syntheticImages(config);
   const runId = `${env.topicPrefix}hostile`;
-  const plan = (answererModel = 'sim-vlm', questionerModel = 'sim-vlm') => planFrom(config, { datasetName: 'synthetic-v1', runId, seed: SEED % 100_000, answererModel, questionerModel });
+  const plan = (answererModel = 'sim-vlm', questionerModel = 'sim-vlm') =>
+    planFrom(config, { datasetName: 'synthetic-v1', runId, seed: SEED % 100_000, answererModel, questionerModel });
 
   // Hostile images, as the target (the answerer and questioner both load it).
   const files = badImageFiles(join(env.dataDir, 'hostile-images'), new URL(images[0]!.uri).pathname, random);
@@ -98,28 +99,59 @@ it('ends every game fed hostile images or hostile model output with a verdict, k
     return { request, expectFailure: file.expectFailure };
   });
   const dirGame = buildGameRequest(plan(), images, 510, Date.now(), `${env.topicPrefix}image-directory`);
-  dirGame.game.setup.candidates[dirGame.game.setup.targetIndex] = { ...dirGame.game.setup.candidates[dirGame.game.setup.targetIndex]!, id: 'a-directory', uri: pathToFileURL(env.dataDir).href };
+  dirGame.game.setup.candidates[dirGame.game.setup.targetIndex] = {
+    ...dirGame.game.setup.candidates[dirGame.game.setup.targetIndex]!,
+    id: 'a-directory',
+    uri: pathToFileURL(env.dataDir).href,
+  };
   imageGames.push({ request: dirGame, expectFailure: true });
 
   const startedAt = Date.now();
-  await publishRequests(config, imageGames.map((g) => g.request));
+  await publishRequests(
+    config,
+    imageGames.map((g) => g.request),
+  );
   // Hostile model output: as the answerer for every kind, as the questioner for the output-shape kinds.
   const hostileAnswerer = await Promise.all(HOSTILE_KINDS.map((kind, i) => launch(config, plan(`hostile-${kind}`), images, 2, 600 + i * 2)));
-  const hostileQuestioner = await Promise.all(['long', 'binary', 'jsonbomb', 'echoes-key', 'not-json-body', 'empty-choices'].map((kind, i) => launch(config, plan('sim-vlm', `hostile-${kind}`), images, 1, 700 + i)));
-  const hostileOpen = await launch(config, planFrom(config, { datasetName: 'synthetic-v1', runId, seed: SEED % 100_000, answererModel: 'hostile-names-position', questionMode: 'open' }), images, 2, 720);
+  const hostileQuestioner = await Promise.all(
+    ['long', 'binary', 'jsonbomb', 'echoes-key', 'not-json-body', 'empty-choices'].map((kind, i) =>
+      launch(config, plan('sim-vlm', `hostile-${kind}`), images, 1, 700 + i),
+    ),
+  );
+  const hostileOpen = await launch(
+    config,
+    planFrom(config, { datasetName: 'synthetic-v1', runId, seed: SEED % 100_000, answererModel: 'hostile-names-position', questionMode: 'open' }),
+    images,
+    2,
+    720,
+  );
   const total = imageGames.length + hostileAnswerer.flat().length + hostileQuestioner.flat().length + hostileOpen.length;
   await waitForRunRows(env.clickhouse, env.database, runId, total, startedAt, 360_000).catch(() => undefined);
   const records = new Map((await gameRecords(env.clickhouse, runId)).map((r) => [r.game_id, r]));
   const launched = [...imageGames.map((g) => g.request.game.header.gameId), ...hostileAnswerer.flat(), ...hostileQuestioner.flat(), ...hostileOpen];
-  const hostileIds = new Map([...HOSTILE_KINDS.flatMap((k, i) => hostileAnswerer[i]!.map((id) => [id, `answerer hostile-${k}`] as const)), ...['long', 'binary', 'jsonbomb', 'echoes-key', 'not-json-body', 'empty-choices'].flatMap((k, i) => hostileQuestioner[i]!.map((id) => [id, `questioner hostile-${k}`] as const))]);
+  const hostileIds = new Map([
+    ...HOSTILE_KINDS.flatMap((k, i) => hostileAnswerer[i]!.map((id) => [id, `answerer hostile-${k}`] as const)),
+    ...['long', 'binary', 'jsonbomb', 'echoes-key', 'not-json-body', 'empty-choices'].flatMap((k, i) =>
+      hostileQuestioner[i]!.map((id) => [id, `questioner hostile-${k}`] as const),
+    ),
+  ]);
   const deadLetters = await readTopic(env.kafka, env.topic('deadLetter'), env.topicPrefix, 60_000);
-  const letters = await Promise.all(deadLetters.map(async (l) => { const d = await EventCodec.fromConfig(config).decodeDeadLetter(l.value); return `${d.sourceTopic} ${d.errorKind} ${d.errorName}: ${d.errorMessage.slice(0, 200)}`; }));
-  expect({ missing: launched.filter((id) => !records.has(id)).map((id) => hostileIds.get(id) ?? id), deadLetters: letters }).toEqual({ missing: [], deadLetters: [] });
+  const letters = await Promise.all(
+    deadLetters.map(async (l) => {
+      const d = await EventCodec.fromConfig(config).decodeDeadLetter(l.value);
+      return `${d.sourceTopic} ${d.errorKind} ${d.errorName}: ${d.errorMessage.slice(0, 200)}`;
+    }),
+  );
+  expect({ missing: launched.filter((id) => !records.has(id)).map((id) => hostileIds.get(id) ?? id), deadLetters: letters }).toEqual({
+    missing: [],
+    deadLetters: [],
+  });
   expect(records.size).toBe(total);
   for (const g of imageGames) {
     const r = records.get(g.request.game.header.gameId)!;
     if (r.verdict === 'failure') expect(FAILURE_REASONS).toContain(r.failure_reason);
-    if (g.expectFailure) expect({ id: r.game_id, verdict: r.verdict, reason: r.failure_reason }).toEqual({ id: r.game_id, verdict: 'failure', reason: 'bad_input' });
+    if (g.expectFailure)
+      expect({ id: r.game_id, verdict: r.verdict, reason: r.failure_reason }).toEqual({ id: r.game_id, verdict: 'failure', reason: 'bad_input' });
   }
   for (const id of [...hostileAnswerer.flat(), ...hostileQuestioner.flat()]) {
     const r = records.get(id)!;
@@ -130,7 +162,9 @@ it('ends every game fed hostile images or hostile model output with a verdict, k
   expect(Object.keys(hostile.hostileServed).sort()).toEqual([...HOSTILE_KINDS].sort());
 
   // An answer that names a candidate's position never reaches the dataset; nor does any game the referee did not judge a success.
-  const turns = await env.clickhouse.query<{ game_id: string; text: string }>(sql`SELECT game_id, text FROM ${table(env.database, 'turns')} FINAL WHERE run_id = ${runId} AND speaker = 'answerer'`);
+  const turns = await env.clickhouse.query<{ game_id: string; text: string }>(
+    sql`SELECT game_id, text FROM ${table(env.database, 'turns')} FINAL WHERE run_id = ${runId} AND speaker = 'answerer'`,
+  );
   const naming = new Set(turns.filter((t) => namesCandidate(t.text)).map((t) => t.game_id));
   // In yes/no mode the answer is reduced to yes/no/unsure (the position never enters the dialog); in open mode it
   // does, and then the game must not be kept.

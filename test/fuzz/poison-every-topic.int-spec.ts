@@ -76,7 +76,14 @@ it('dead-letters every poison record on every input topic and partition, and the
   const injected = new Map<string, { topic: TopicKey; kind: string }>();
   try {
     for (const topic of INPUT_TOPICS) {
-      const partitions = (await pollUntil(`partitions of ${topic}`, () => env.admin.fetchTopicOffsets(env.topic(topic)).catch(() => []), (p) => p.length > 0, { timeoutMs: 60_000, intervalMs: 500 })).map((p) => p.partition);
+      const partitions = (
+        await pollUntil(
+          `partitions of ${topic}`,
+          () => env.admin.fetchTopicOffsets(env.topic(topic)).catch(() => []),
+          (p) => p.length > 0,
+          { timeoutMs: 60_000, intervalMs: 500 },
+        )
+      ).map((p) => p.partition);
       for (const partition of partitions) {
         const messages = [];
         for (const kind of KINDS) {

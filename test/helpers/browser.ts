@@ -10,7 +10,11 @@ export const CHROMIUM_PATH = process.env.DG_CHROMIUM_PATH ?? '/usr/bin/chromium'
  * local stack installs its apt packages), then launches it with flags for a sandbox-less container.
  */
 export async function launchChromium(): Promise<Browser> {
-  await ensureAptPackages(['chromium'], () => existsSync(CHROMIUM_PATH), (line) => process.stderr.write(`browser: ${line}\n`));
+  await ensureAptPackages(
+    ['chromium'],
+    () => existsSync(CHROMIUM_PATH),
+    (line) => process.stderr.write(`browser: ${line}\n`),
+  );
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: true,

@@ -3,7 +3,16 @@ import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { subjectFor, TOPIC_KEYS, topicName, type TopicKey } from '../../schemas/topics';
-import { busConfigFrom, createKafkaClient, ensureTopics, EventBus, type BusConfig, type BusConfigOverrides, type KafkaClient, type ProducedRecord } from '../../services/core/bus';
+import {
+  busConfigFrom,
+  createKafkaClient,
+  ensureTopics,
+  EventBus,
+  type BusConfig,
+  type BusConfigOverrides,
+  type KafkaClient,
+  type ProducedRecord,
+} from '../../services/core/bus';
 import { EventCodec } from '../../services/core/codec';
 import { loadConfig, type DgConfig } from '../../services/core/config';
 import { configureLogging, createLogger } from '../../services/core/logging';
@@ -51,7 +60,10 @@ export interface BusTestWorld {
   groupId(label: string): string;
   /** A started EventBus on the world's topics, closed by cleanup(). */
   newBus(overrides?: BusConfigOverrides): Promise<EventBus>;
-  produceRaw(topic: TopicKey, records: Array<{ key: string | null; value: Buffer | null; partition?: number; headers?: Record<string, string> }>): Promise<ProducedRecord[]>;
+  produceRaw(
+    topic: TopicKey,
+    records: Array<{ key: string | null; value: Buffer | null; partition?: number; headers?: Record<string, string> }>,
+  ): Promise<ProducedRecord[]>;
   /** Committed offset per partition (-1 when none). */
   committedOffsets(groupId: string, topic: TopicKey): Promise<Map<number, bigint>>;
   /** High watermark (next offset to be written) per partition. */
@@ -97,7 +109,13 @@ export async function createBusTestWorld(label: string, options: { partitions?: 
     },
     produceRaw(topic, records) {
       return rawProducer.send(
-        records.map((r) => ({ topic: topicName(topic, prefix), key: r.key, value: r.value, ...(r.partition === undefined ? {} : { partition: r.partition }), ...(r.headers ? { headers: r.headers } : {}) })),
+        records.map((r) => ({
+          topic: topicName(topic, prefix),
+          key: r.key,
+          value: r.value,
+          ...(r.partition === undefined ? {} : { partition: r.partition }),
+          ...(r.headers ? { headers: r.headers } : {}),
+        })),
       );
     },
     async committedOffsets(groupId, topic) {

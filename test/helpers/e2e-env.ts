@@ -156,5 +156,10 @@ export async function topicMessageCount(admin: Admin, topic: string): Promise<nu
 
 /** Waits until `groupId` has committed everything in `topic`. */
 export async function waitForGroupCaughtUp(admin: Admin, groupId: string, topic: string, timeoutMs: number): Promise<void> {
-  await pollUntil(`${groupId} to catch up on ${topic}`, () => consumerLag(admin, groupId, topic), (lag) => lag === 0, { timeoutMs, intervalMs: 250 });
+  await pollUntil(
+    `${groupId} to catch up on ${topic}`,
+    () => consumerLag(admin, groupId, topic),
+    (lag) => lag === 0,
+    { timeoutMs, intervalMs: 250 },
+  );
 }

@@ -38,11 +38,23 @@ export async function publishRequests(config: DgConfig, requests: readonly GameR
 }
 
 /** Waits until ClickHouse has a row for every game of the run, then returns the run summary. */
-export async function waitForRunRows(ch: ClickHouseConnection, database: string, runId: string, requested: number, startedAtMs: number, timeoutMs: number): Promise<RunSummary> {
-  await pollUntil(`${requested} games of run ${runId} in ClickHouse`, () => runSummary(ch, database, runId, requested, startedAtMs), (s) => s.games >= requested, {
-    timeoutMs,
-    intervalMs: 300,
-  });
+export async function waitForRunRows(
+  ch: ClickHouseConnection,
+  database: string,
+  runId: string,
+  requested: number,
+  startedAtMs: number,
+  timeoutMs: number,
+): Promise<RunSummary> {
+  await pollUntil(
+    `${requested} games of run ${runId} in ClickHouse`,
+    () => runSummary(ch, database, runId, requested, startedAtMs),
+    (s) => s.games >= requested,
+    {
+      timeoutMs,
+      intervalMs: 300,
+    },
+  );
   return runSummary(ch, database, runId, requested, startedAtMs);
 }
 
@@ -93,7 +105,13 @@ export async function tableCounts(ch: ClickHouseConnection, runId: string): Prom
   );
   const [turns] = await ch.query<{ n: number }>(sql`SELECT count() AS n FROM ${ch.table('turns')} FINAL WHERE run_id = ${runId}`);
   const [decisions] = await ch.query<{ n: number }>(sql`SELECT count() AS n FROM ${ch.table('filter_decisions')} FINAL WHERE run_id = ${runId}`);
-  return { games: Number(games?.games ?? 0), succeeded: Number(games?.succeeded ?? 0), kept: Number(games?.kept ?? 0), turns: Number(turns?.n ?? 0), filterDecisions: Number(decisions?.n ?? 0) };
+  return {
+    games: Number(games?.games ?? 0),
+    succeeded: Number(games?.succeeded ?? 0),
+    kept: Number(games?.kept ?? 0),
+    turns: Number(turns?.n ?? 0),
+    filterDecisions: Number(decisions?.n ?? 0),
+  };
 }
 
 /** One line of a dataset shard, parsed. */
@@ -164,7 +182,12 @@ export async function readTopic(kafka: Kafka, topic: string, groupPrefix: string
         }
       },
     });
-    await pollUntil(`${expected} records read back from ${topic}`, async () => records.length, (n) => n >= expected, { timeoutMs, intervalMs: 100 });
+    await pollUntil(
+      `${expected} records read back from ${topic}`,
+      async () => records.length,
+      (n) => n >= expected,
+      { timeoutMs, intervalMs: 100 },
+    );
   } finally {
     await consumer.disconnect();
   }

@@ -63,7 +63,14 @@ export function summarizeRequest(raw: string): RecordedRequest {
     }
   }
   const role = /questioner/i.test(system) ? 'questioner' : /answerer/i.test(system) ? 'answerer' : 'unknown';
-  return { role, model: String(body.model ?? ''), imageHashes, text: texts.join('\n'), assistantMessages, bodySha256: createHash('sha256').update(raw).digest('hex') };
+  return {
+    role,
+    model: String(body.model ?? ''),
+    imageHashes,
+    text: texts.join('\n'),
+    assistantMessages,
+    bodySha256: createHash('sha256').update(raw).digest('hex'),
+  };
 }
 
 function imageHash(url: string): string {
@@ -113,7 +120,12 @@ export async function startRecordingProxy(options: RecordingProxyOptions): Promi
       const value = req.headers[name];
       if (typeof value === 'string') headers[name] = value;
     }
-    const forwarded = await fetch(`${upstream}${path}`, { method: req.method ?? 'GET', headers, ...(raw === '' ? {} : { body: raw }), signal: AbortSignal.timeout(60_000) });
+    const forwarded = await fetch(`${upstream}${path}`, {
+      method: req.method ?? 'GET',
+      headers,
+      ...(raw === '' ? {} : { body: raw }),
+      signal: AbortSignal.timeout(60_000),
+    });
     const payload = Buffer.from(await forwarded.arrayBuffer());
     res.writeHead(forwarded.status, { 'content-type': forwarded.headers.get('content-type') ?? 'application/json', 'content-length': payload.length });
     res.end(payload);

@@ -26,7 +26,17 @@ export function scriptedModel(outputs: Array<string | Error>, fallback = '{"ques
       requests.push(messages);
       const next = outputs.length > 0 ? outputs.shift()! : fallback;
       if (next instanceof Error) throw next;
-      return { text: next, promptTokens: 10, completionTokens: 2, latencyMs: 3, costUsd: 0, model: 'scripted', attempts: 1, retries: emptyRetryCounts(), cachedTokens: 0 };
+      return {
+        text: next,
+        promptTokens: 10,
+        completionTokens: 2,
+        latencyMs: 3,
+        costUsd: 0,
+        model: 'scripted',
+        attempts: 1,
+        retries: emptyRetryCounts(),
+        cachedTokens: 0,
+      };
     },
   };
   return { client: client as unknown as ModelClient, requests };

@@ -31,7 +31,9 @@ export async function scratchStackSettings(label: string, options: ScratchSettin
     SCHEMA_REGISTRY_PORT: String(registry),
     CLICKHOUSE_HTTP_PORT: String(chHttp),
     CLICKHOUSE_TCP_PORT: String(chTcp),
-    ...(options.sasl ? { DG_STACK_KAFKA_SASL_PORT: String(sasl), DG_STACK_KAFKA_SASL_USERNAME: options.sasl.username, DG_STACK_KAFKA_SASL_PASSWORD: options.sasl.password } : {}),
+    ...(options.sasl
+      ? { DG_STACK_KAFKA_SASL_PORT: String(sasl), DG_STACK_KAFKA_SASL_USERNAME: options.sasl.username, DG_STACK_KAFKA_SASL_PASSWORD: options.sasl.password }
+      : {}),
     ...(options.tls ? { DG_STACK_KAFKA_SSL_PORT: String(ssl), ...(options.sasl ? { DG_STACK_KAFKA_SASL_SSL_PORT: String(saslSsl) } : {}) } : {}),
   });
 }
@@ -47,12 +49,20 @@ export async function startScratchKafka(label: string, options: ScratchSettingsO
   const component = kafkaComponent(settings);
   await component.install(() => undefined);
   // A failed set-up (storage format, TLS material) leaves no temp folder behind.
-  const spec = await component.prepareLaunch(() => undefined).catch((err: unknown) => {
-    rmSync(settings.stackDir, { recursive: true, force: true });
-    throw err;
-  });
+  const spec = await component
+    .prepareLaunch(() => undefined)
+    .catch((err: unknown) => {
+      rmSync(settings.stackDir, { recursive: true, force: true });
+      throw err;
+    });
   const pid = launchDetached(spec);
-  const record: PidRecord = { pid, startTicks: processStartTicks(pid) ?? 0, address: component.address, command: spec.command, startedAt: new Date().toISOString() };
+  const record: PidRecord = {
+    pid,
+    startTicks: processStartTicks(pid) ?? 0,
+    address: component.address,
+    command: spec.command,
+    startedAt: new Date().toISOString(),
+  };
   const stop = async (): Promise<void> => {
     await stopRecordedProcess(record, 15_000).catch(() => undefined);
     rmSync(settings.stackDir, { recursive: true, force: true });

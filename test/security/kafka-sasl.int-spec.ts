@@ -31,13 +31,16 @@ afterAll(async () => {
 function saslConfig(overrides: ConfigOverrides) {
   const sasl = broker.settings.kafkaSasl!;
   return busConfigFrom(
-    loadConfig({}, {
-      KAFKA_BROKERS: `127.0.0.1:${sasl.port}`,
-      KAFKA_SASL_MECHANISM: 'scram-sha-256',
-      KAFKA_SASL_USERNAME: username,
-      KAFKA_SASL_PASSWORD: password,
-      ...overrides,
-    }),
+    loadConfig(
+      {},
+      {
+        KAFKA_BROKERS: `127.0.0.1:${sasl.port}`,
+        KAFKA_SASL_MECHANISM: 'scram-sha-256',
+        KAFKA_SASL_USERNAME: username,
+        KAFKA_SASL_PASSWORD: password,
+        ...overrides,
+      },
+    ),
   ).kafka;
 }
 
@@ -67,14 +70,18 @@ it.each(['scram-sha-256', 'scram-sha-512'])('creates topics, produces and consum
     partitionsConcurrently: 1,
   });
   try {
-    await consumer.start([topic], { fromBeginning: true }, {
-      onBatch: async (batch) => {
-        seen.push(...batch.messages);
+    await consumer.start(
+      [topic],
+      { fromBeginning: true },
+      {
+        onBatch: async (batch) => {
+          seen.push(...batch.messages);
+        },
+        onAssigned: () => undefined,
+        onRebalancing: () => undefined,
+        onCrash: () => undefined,
       },
-      onAssigned: () => undefined,
-      onRebalancing: () => undefined,
-      onCrash: () => undefined,
-    });
+    );
     expect(await pollUntil(() => seen.length > 0, 60_000, 100)).toBe(true);
     expect(seen[0].value?.toString()).toBe(payload);
   } finally {

@@ -42,7 +42,10 @@ afterAll(async () => {
 });
 
 function tlsConfig(overrides: ConfigOverrides): DgConfig {
-  return loadConfig({}, { KAFKA_BROKERS: `127.0.0.1:${broker.settings.kafkaTls!.port}`, KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: kafkaTlsCaFile(broker.settings), ...overrides });
+  return loadConfig(
+    {},
+    { KAFKA_BROKERS: `127.0.0.1:${broker.settings.kafkaTls!.port}`, KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: kafkaTlsCaFile(broker.settings), ...overrides },
+  );
 }
 
 function saslSslConfig(overrides: ConfigOverrides): DgConfig {
@@ -81,14 +84,18 @@ async function roundTrip(kafka: KafkaConnectionConfig, prefix: string): Promise<
     partitionsConcurrently: 1,
   });
   try {
-    await consumer.start([topic], { fromBeginning: true }, {
-      onBatch: async (batch) => {
-        seen.push(...batch.messages);
+    await consumer.start(
+      [topic],
+      { fromBeginning: true },
+      {
+        onBatch: async (batch) => {
+          seen.push(...batch.messages);
+        },
+        onAssigned: () => undefined,
+        onRebalancing: () => undefined,
+        onCrash: () => undefined,
       },
-      onAssigned: () => undefined,
-      onRebalancing: () => undefined,
-      onCrash: () => undefined,
-    });
+    );
     expect(await pollUntil(() => seen.length > 0, 90_000, 100)).toBe(true);
     expect(seen[0].value?.toString()).toBe(payload);
   } finally {
@@ -119,7 +126,12 @@ async function refusal(kafka: KafkaConnectionConfig, deadlineMs = 45_000): Promi
 /** The message of an error and of its causes (kafkajs wraps the TLS error). */
 function messages(err: unknown): string {
   const parts: string[] = [];
-  for (let e = err as { message?: string; cause?: unknown; originalError?: unknown } | undefined; e && parts.length < 6; e = (e.cause ?? e.originalError) as typeof e) parts.push(String(e.message));
+  for (
+    let e = err as { message?: string; cause?: unknown; originalError?: unknown } | undefined;
+    e && parts.length < 6;
+    e = (e.cause ?? e.originalError) as typeof e
+  )
+    parts.push(String(e.message));
   return parts.join(' <- ');
 }
 
@@ -170,7 +182,10 @@ it('the /metrics consumer-lag reader connects with the bus TLS options', async (
   const topic = topicName('guessMade', prefix);
   const producer = createKafkaClient(kafka, createLogger('test.tls')).producer();
   await producer.connect();
-  await producer.send([{ topic, key: 'g', value: Buffer.from('one') }, { topic, key: 'g', value: Buffer.from('two') }]);
+  await producer.send([
+    { topic, key: 'g', value: Buffer.from('one') },
+    { topic, key: 'g', value: Buffer.from('two') },
+  ]);
   await producer.disconnect();
 
   const lag = adminLagSource(config, ['referee'], createLogger('test.tls'), 0);

@@ -23,12 +23,15 @@ interface BenchOptions {
 }
 
 function benchList(value: string): BenchName[] {
-  const names = value.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  const names = value
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '');
   const unknown = names.filter((n) => !(BENCH_NAMES as readonly string[]).includes(n));
-  if (unknown.length > 0 || names.length === 0) throw new InvalidArgumentError(`--only takes a comma-separated list of ${BENCH_NAMES.join(', ')}, got "${value}"`);
+  if (unknown.length > 0 || names.length === 0)
+    throw new InvalidArgumentError(`--only takes a comma-separated list of ${BENCH_NAMES.join(', ')}, got "${value}"`);
   return names as BenchName[];
 }
-
 
 /**
  * `dg bench` (what `npm run bench` runs): codec, bus, end-to-end and sink figures, each with a

@@ -27,7 +27,9 @@ export function register(program: Command): void {
   const d = DEFAULT_CHAOS_OPTIONS;
   program
     .command('chaos')
-    .description('play games while role processes are kill -9ed, the broker restarts, ClickHouse stops and the model fails; then check nothing was lost or doubled')
+    .description(
+      'play games while role processes are kill -9ed, the broker restarts, ClickHouse stops and the model fails; then check nothing was lost or doubled',
+    )
     .option('--games <n>', 'games to launch', integerArg('--games', 1), d.games)
     .option('--seed <s>', 'seed of the fault schedule, the poison and the games', integerArg('--seed', 0), d.seed)
     .option('--duration <s>', 'fault window in seconds (games are launched over its first 60%)', integerArg('--duration', 5), d.durationMs / 1000)
@@ -37,7 +39,12 @@ export function register(program: Command): void {
     .option('--clickhouse-stop <s>', 'stop ClickHouse once for this many seconds (0: never)', integerArg('--clickhouse-stop', 0), d.clickhouseStopMs / 1000)
     .option('--model-faults <knobs>', 'simulator fault knobs appended to the model name (sim-vlm@<knobs>), e.g. fail=0.1 or err=0.05,fail=0.1', d.modelFaults)
     .option('--poison <n>', 'undecodable records injected on input topics (each must be dead-lettered)', integerArg('--poison', 0), d.poison)
-    .option('--drain-timeout <s>', 'after the window, how long to wait for every verdict and empty lag', integerArg('--drain-timeout', 1), d.drainTimeoutMs / 1000)
+    .option(
+      '--drain-timeout <s>',
+      'after the window, how long to wait for every verdict and empty lag',
+      integerArg('--drain-timeout', 1),
+      d.drainTimeoutMs / 1000,
+    )
     .option('--scratch-stack', 'start a second local stack on free ports for the run and stop it afterwards (never touches the default one)')
     .option('--keep', 'keep the run topics, database and folder for inspection')
     .option('--json', 'print the report as one JSON object on the last line')

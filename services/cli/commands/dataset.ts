@@ -17,7 +17,8 @@ const defaultIo: DatasetCommandIo = {
 
 function integerOption(name: string, value: string | undefined, fallback: number, min: number): number {
   if (value === undefined) return fallback;
-  if (!/^-?\d+$/.test(value.trim()) || Number(value) < min) throw new DgError(`${name} must be an integer >= ${min}, got ${JSON.stringify(value)}`, { code: 'BAD_OPTION' });
+  if (!/^-?\d+$/.test(value.trim()) || Number(value) < min)
+    throw new DgError(`${name} must be an integer >= ${min}, got ${JSON.stringify(value)}`, { code: 'BAD_OPTION' });
   return Number(value);
 }
 
@@ -54,7 +55,12 @@ export function datasetEnsure(opts: { json?: boolean }, io: DatasetCommandIo = d
   });
 }
 
-export function datasetInfo(source: string, opts: { json?: boolean }, io: DatasetCommandIo = defaultIo, datasetsDir = loadConfigOrExit().paths.datasetsDir): Promise<void> {
+export function datasetInfo(
+  source: string,
+  opts: { json?: boolean },
+  io: DatasetCommandIo = defaultIo,
+  datasetsDir = loadConfigOrExit().paths.datasetsDir,
+): Promise<void> {
   return guarded(io, async () => {
     report(io, await loadDataset(source, { datasetsDir }), source, opts.json);
   });

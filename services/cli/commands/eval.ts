@@ -46,13 +46,28 @@ export function register(program: Command): void {
       const config = loadConfigOrExit();
       await migrateClickHouse({ ...config.clickhouse });
       const dataset = await loadDataset(opts.dataset, { datasetsDir: config.paths.datasetsDir });
-      const set = buildEvalSet({ name: opts.name, games: opts.games, seed: opts.seed, numCandidates: opts.candidates, maxTurns: opts.maxTurns, questionMode: opts.questionMode }, dataset);
+      const set = buildEvalSet(
+        { name: opts.name, games: opts.games, seed: opts.seed, numCandidates: opts.candidates, maxTurns: opts.maxTurns, questionMode: opts.questionMode },
+        dataset,
+      );
       const ch = new ClickHouseConnection({ ...config.clickhouse });
       try {
         const outcome = await saveEvalSet(ch, config.clickhouse.database, set);
-        const summary = { name: set.name, outcome, dataset: set.dataset, games: set.games, seed: set.seed, eval_images: set.evalImageIds.length, training_images: dataset.images.length - set.evalImageIds.length, setups_hash: set.setupsHash };
+        const summary = {
+          name: set.name,
+          outcome,
+          dataset: set.dataset,
+          games: set.games,
+          seed: set.seed,
+          eval_images: set.evalImageIds.length,
+          training_images: dataset.images.length - set.evalImageIds.length,
+          setups_hash: set.setupsHash,
+        };
         if (opts.json) process.stdout.write(JSON.stringify(summary) + '\n');
-        else process.stdout.write(`eval set ${set.name} ${outcome}: ${set.games} games on ${set.dataset} (eval split ${summary.eval_images} images, training pool ${summary.training_images}), setups ${set.setupsHash.slice(0, 12)}\n`);
+        else
+          process.stdout.write(
+            `eval set ${set.name} ${outcome}: ${set.games} games on ${set.dataset} (eval split ${summary.eval_images} images, training pool ${summary.training_images}), setups ${set.setupsHash.slice(0, 12)}\n`,
+          );
       } finally {
         await ch.close();
       }
@@ -105,7 +120,11 @@ export function register(program: Command): void {
       try {
         const sets = await listEvalSets(ch, config.clickhouse.database);
         if (opts.json) process.stdout.write(JSON.stringify(sets) + '\n');
-        else for (const s of sets) process.stdout.write(`${s.name}  ${s.dataset}  ${s.games} games  seed ${s.seed}  ${s.numCandidates} candidates  setups ${s.setupsHash.slice(0, 12)}\n`);
+        else
+          for (const s of sets)
+            process.stdout.write(
+              `${s.name}  ${s.dataset}  ${s.games} games  seed ${s.seed}  ${s.numCandidates} candidates  setups ${s.setupsHash.slice(0, 12)}\n`,
+            );
       } finally {
         await ch.close();
       }

@@ -17,8 +17,12 @@ interface ExportCliOptions {
 }
 
 export function parseIterations(value: string): number[] {
-  const list = value.split(',').map((v) => v.trim()).filter(Boolean);
-  if (list.length === 0 || list.some((v) => !/^\d+$/.test(v))) throw new InvalidArgumentError(`--iteration must be a comma-separated list of non-negative integers, got "${value}"`);
+  const list = value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
+  if (list.length === 0 || list.some((v) => !/^\d+$/.test(v)))
+    throw new InvalidArgumentError(`--iteration must be a comma-separated list of non-negative integers, got "${value}"`);
   return [...new Set(list.map(Number))];
 }
 
@@ -32,19 +36,32 @@ export function parseView(value: string): ExportView[] {
 export function register(program: Command): void {
   program
     .command('export')
-    .description('write the kept games of iterations as a fine-tuning set: openai chat JSONL, hf Parquet (TRL), llamafactory ShareGPT JSON; plus a dataset card')
+    .description(
+      'write the kept games of iterations as a fine-tuning set: openai chat JSONL, hf Parquet (TRL), llamafactory ShareGPT JSON; plus a dataset card',
+    )
     .requiredOption('--iteration <k>', 'iteration(s), comma-separated', parseIterations)
     .option('--view <v>', 'questioner (questions + guess), answerer (answers, target image only) or both', parseView, ['questioner'] as ExportView[])
-    .option('--format <f>', `one of ${EXPORT_FORMATS.join(', ')}`, (v: string) => {
-      if (!(EXPORT_FORMATS as readonly string[]).includes(v)) throw new InvalidArgumentError(`--format must be one of ${EXPORT_FORMATS.join(', ')}, got "${v}"`);
-      return v as ExportFormat;
-    }, 'openai' as ExportFormat)
+    .option(
+      '--format <f>',
+      `one of ${EXPORT_FORMATS.join(', ')}`,
+      (v: string) => {
+        if (!(EXPORT_FORMATS as readonly string[]).includes(v))
+          throw new InvalidArgumentError(`--format must be one of ${EXPORT_FORMATS.join(', ')}, got "${v}"`);
+        return v as ExportFormat;
+      },
+      'openai' as ExportFormat,
+    )
     .requiredOption('--out <dir>', 'output folder')
     .option('--include-failed', 'also failed and rejected games, with their verdicts in metadata')
-    .option('--images <mode>', 'openai: inline (data URLs) or copy (images/<sha256>.<ext> beside the file)', (v: string) => {
-      if (v !== 'inline' && v !== 'copy') throw new InvalidArgumentError(`--images must be inline or copy, got "${v}"`);
-      return v;
-    }, 'inline' as ImageMode)
+    .option(
+      '--images <mode>',
+      'openai: inline (data URLs) or copy (images/<sha256>.<ext> beside the file)',
+      (v: string) => {
+        if (v !== 'inline' && v !== 'copy') throw new InvalidArgumentError(`--images must be inline or copy, got "${v}"`);
+        return v;
+      },
+      'inline' as ImageMode,
+    )
     .option('--json', 'print the dataset card as one JSON line')
     .action(async (opts: ExportCliOptions) => {
       const config = loadConfigOrExit();
@@ -64,7 +81,9 @@ export function register(program: Command): void {
         if (opts.json) process.stdout.write(JSON.stringify({ ...card, elapsed_s: (Date.now() - startedAt) / 1000 }) + '\n');
         else {
           for (const f of files) process.stdout.write(`${f.path}: ${f.examples} examples, ${f.bytes} bytes\n`);
-          process.stdout.write(`${card.counts.games} games (${card.counts.kept} kept), ${card.counts.images} images, content hash ${card.content_hash}, ${((Date.now() - startedAt) / 1000).toFixed(2)} s\n`);
+          process.stdout.write(
+            `${card.counts.games} games (${card.counts.kept} kept), ${card.counts.images} images, content hash ${card.content_hash}, ${((Date.now() - startedAt) / 1000).toFixed(2)} s\n`,
+          );
         }
       } finally {
         await ch.close();

@@ -21,7 +21,26 @@ import * as tinyVlm from './tiny-vlm';
 /**
  * Each command module exports `register(program)`. Add one line per command here.
  */
-const commandModules: Array<{ register(program: Command): void }> = [bench, chaos, codegen, dashboard, dataset, evalCommand, exportCommand, iterateCommand, migrate, models, play, replay, run, simVlm, stack, start, stats, tinyVlm];
+const commandModules: Array<{ register(program: Command): void }> = [
+  bench,
+  chaos,
+  codegen,
+  dashboard,
+  dataset,
+  evalCommand,
+  exportCommand,
+  iterateCommand,
+  migrate,
+  models,
+  play,
+  replay,
+  run,
+  simVlm,
+  stack,
+  start,
+  stats,
+  tinyVlm,
+];
 
 export function registerCommands(program: Command): void {
   for (const m of commandModules) m.register(program);

@@ -27,7 +27,6 @@ interface PlayOptions {
   timeout: number;
 }
 
-
 /** `dg play`: launch games and optionally follow them to their verdicts. */
 export function register(program: Command): void {
   program
@@ -53,7 +52,8 @@ export function register(program: Command): void {
         process.stderr.write(`${line}\n`);
       };
       const dataset = await trainingDataset(config, await loadDataset(opts.dataset, { datasetsDir: config.paths.datasetsDir }), say);
-      for (const problem of dataset.problems.slice(0, 5)) say(`dataset ${dataset.name}: skipped ${problem.path}${problem.line ? `:${problem.line}` : ''}: ${problem.message}`);
+      for (const problem of dataset.problems.slice(0, 5))
+        say(`dataset ${dataset.name}: skipped ${problem.path}${problem.line ? `:${problem.line}` : ''}: ${problem.message}`);
       const plan = planFrom(config, {
         datasetName: dataset.name,
         iteration: opts.iteration,
@@ -99,7 +99,10 @@ export function register(program: Command): void {
         // Wait until the deadline of the last game (or --timeout); games still without a verdict
         // then are ended as timeout by this launcher, and their verdicts awaited.
         const lastDeadline = Math.max(...launched.map((r) => r.game.header.deadlineAtMs)) + 5_000;
-        summary = await waitForRun(ch, config.clickhouse.database, plan.runId, opts.games, startedAt, { timeoutMs: Math.min(waitUntil, lastDeadline) - Date.now(), onProgress });
+        summary = await waitForRun(ch, config.clickhouse.database, plan.runId, opts.games, startedAt, {
+          timeoutMs: Math.min(waitUntil, lastDeadline) - Date.now(),
+          onProgress,
+        });
         if (summary.missing > 0 && Date.now() < waitUntil) {
           const ended = await endOverdueGames(bus, launched, await judgedGameIds(ch, config.clickhouse.database, plan.runId));
           say(`  ${ended.length} games passed their deadline without a verdict: ended as timeout`);
@@ -111,7 +114,10 @@ export function register(program: Command): void {
       }
       if (opts.json) process.stdout.write(JSON.stringify(summary) + '\n');
       else {
-        const failed = Object.entries(summary.failed).map(([k, v]) => `${k}=${v}`).join(' ') || 'none';
+        const failed =
+          Object.entries(summary.failed)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ') || 'none';
         process.stdout.write(
           `run ${summary.run_id}: ${summary.games}/${summary.requested} games, ${summary.succeeded} succeeded (success rate ${summary.success_rate}), failed: ${failed}, kept ${summary.kept}, ${summary.elapsed_s} s (${summary.games_per_s} games/s)\n`,
         );

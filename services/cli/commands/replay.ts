@@ -64,10 +64,18 @@ export function register(program: Command): void {
           process.exitCode = 2;
           return;
         }
-        const result = await replayIntoVersion(config, { role, version: opts.version, ...(opts.from !== undefined ? { fromMs: opts.from } : {}), ...(opts.to !== undefined ? { toMs: opts.to } : {}) });
+        const result = await replayIntoVersion(config, {
+          role,
+          version: opts.version,
+          ...(opts.from !== undefined ? { fromMs: opts.from } : {}),
+          ...(opts.to !== undefined ? { toMs: opts.to } : {}),
+        });
         const rate = result.handled / Math.max(0.001, result.elapsedMs / 1000);
         if (opts.json) process.stdout.write(JSON.stringify({ ...result, games_per_s: Number(rate.toFixed(1)) }) + '\n');
-        else process.stdout.write(`${result.groupId}: ${result.handled} games re-decided as ${role} version ${opts.version} (${result.written} rows), ${(result.elapsedMs / 1000).toFixed(2)} s, ${rate.toFixed(1)} games/s\n`);
+        else
+          process.stdout.write(
+            `${result.groupId}: ${result.handled} games re-decided as ${role} version ${opts.version} (${result.written} rows), ${(result.elapsedMs / 1000).toFixed(2)} s, ${rate.toFixed(1)} games/s\n`,
+          );
         return;
       }
       const groupId = roleGroupId(config.topics.prefix, role);
@@ -85,7 +93,9 @@ export function register(program: Command): void {
             throw new Error(`cannot rewind ${groupId} on ${topic}: ${message}${active}`);
           }
         }
-        process.stdout.write(`replay ready: the next \`dg run ${role}\` handles ${opts.from === undefined ? 'every retained event' : `events since ${new Date(opts.from).toISOString()}`} again\n`);
+        process.stdout.write(
+          `replay ready: the next \`dg run ${role}\` handles ${opts.from === undefined ? 'every retained event' : `events since ${new Date(opts.from).toISOString()}`} again\n`,
+        );
       } finally {
         await admin.disconnect();
       }

@@ -6,7 +6,10 @@ describe('dg sim-vlm', () => {
     const lines: string[] = [];
     const errors: string[] = [];
     const stop = new AbortController();
-    const running = runSimVlm({ port: '0', errorRate: '0.2', latency: 'mean:5,jitter:2', failureRate: '0' }, { out: (l) => lines.push(l), err: (l) => errors.push(l), signal: stop.signal, env: {} });
+    const running = runSimVlm(
+      { port: '0', errorRate: '0.2', latency: 'mean:5,jitter:2', failureRate: '0' },
+      { out: (l) => lines.push(l), err: (l) => errors.push(l), signal: stop.signal, env: {} },
+    );
 
     const deadline = Date.now() + 10_000;
     while (!lines.some((l) => l.includes('listening on')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

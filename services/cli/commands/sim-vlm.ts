@@ -1,6 +1,15 @@
 import type { Command } from 'commander';
 import { loadConfigOrExit } from '../../core/config';
-import { behaviourValueProblem, DEFAULT_BEHAVIOUR, DEFAULT_MODEL_PRESETS, faultSumProblem, FAULTS, parseBehaviourSpec, startSimVlm, type SimBehaviour } from '../../sim-vlm';
+import {
+  behaviourValueProblem,
+  DEFAULT_BEHAVIOUR,
+  DEFAULT_MODEL_PRESETS,
+  faultSumProblem,
+  FAULTS,
+  parseBehaviourSpec,
+  startSimVlm,
+  type SimBehaviour,
+} from '../../sim-vlm';
 
 export interface SimVlmCommandOptions {
   port?: string;
@@ -80,7 +89,9 @@ export async function runSimVlm(opts: SimVlmCommandOptions, io: SimVlmRunIo = de
     return;
   }
   io.out(`sim-vlm: SIMULATED VLM (not a real model) listening on ${server.baseUrl}`);
-  io.out(`sim-vlm: models ${Object.keys(DEFAULT_MODEL_PRESETS).join(', ')} (append @err=,latency=,jitter=,fail=,r429=,... to override); ${describeBehaviour(defaults)}`);
+  io.out(
+    `sim-vlm: models ${Object.keys(DEFAULT_MODEL_PRESETS).join(', ')} (append @err=,latency=,jitter=,fail=,r429=,... to override); ${describeBehaviour(defaults)}`,
+  );
   io.out(`sim-vlm: stats at ${server.url}/v1/sim/stats`);
 
   await new Promise<void>((resolve) => {
@@ -109,7 +120,10 @@ export function register(program: Command): void {
     .option('--error-rate <p>', 'probability a yes/no answer is flipped (SIM_VLM_ERROR_RATE, default 0)')
     .option('--latency <spec>', 'added latency: <ms> or mean:<ms>,jitter:<ms> (SIM_VLM_LATENCY_MS, default 0)')
     .option('--failure-rate <p>', 'probability of an injected HTTP 500 (default 0)')
-    .option('--faults <spec>', 'fault injection, key=value,... e.g. r429=0.1,retry_after=1000,fail=0.05,r503=0.01,reset=0.01,hang=0.01,malformed=0.02,refusal=0.01 (SIM_VLM_FAULTS)')
+    .option(
+      '--faults <spec>',
+      'fault injection, key=value,... e.g. r429=0.1,retry_after=1000,fail=0.05,r503=0.01,reset=0.01,hang=0.01,malformed=0.02,refusal=0.01 (SIM_VLM_FAULTS)',
+    )
     .option('--max-concurrency <n>', 'requests in flight above which it answers 429 at once, like a saturated server (default 0: no cap)')
     .option('--random', 'ignore request seeds: a non-deterministic model (for testing turn forking)')
     .addHelpText(

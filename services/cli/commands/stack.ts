@@ -49,7 +49,9 @@ export function register(program: Command): void {
         const results = await stackUp(settings, { log: progress });
         const addresses = stackAddresses(settings);
         const verb = results.every((r) => r.outcome === 'already-running') ? 'already up' : 'up';
-        progress(`${verb} in ${((Date.now() - started) / 1000).toFixed(1)}s: KAFKA_BROKERS=${addresses.kafkaBrokers} SCHEMA_REGISTRY_URL=${addresses.schemaRegistryUrl} CLICKHOUSE_URL=${addresses.clickhouseUrl}`);
+        progress(
+          `${verb} in ${((Date.now() - started) / 1000).toFixed(1)}s: KAFKA_BROKERS=${addresses.kafkaBrokers} SCHEMA_REGISTRY_URL=${addresses.schemaRegistryUrl} CLICKHOUSE_URL=${addresses.clickhouseUrl}`,
+        );
       }),
     );
 
@@ -87,9 +89,14 @@ export function register(program: Command): void {
     .action(
       action(async (settings) => {
         const a = stackAddresses(settings);
-        process.stdout.write(`export KAFKA_BROKERS=${a.kafkaBrokers}\nexport SCHEMA_REGISTRY_URL=${a.schemaRegistryUrl}\nexport CLICKHOUSE_URL=${a.clickhouseUrl}\n`);
+        process.stdout.write(
+          `export KAFKA_BROKERS=${a.kafkaBrokers}\nexport SCHEMA_REGISTRY_URL=${a.schemaRegistryUrl}\nexport CLICKHOUSE_URL=${a.clickhouseUrl}\n`,
+        );
         // The opt-in TLS listener, as a comment: the plaintext one stays the default.
-        if (settings.kafkaTls) process.stdout.write(`# TLS listener: export KAFKA_BROKERS=127.0.0.1:${settings.kafkaTls.port} KAFKA_SSL=true KAFKA_SSL_CA_FILE=${kafkaTlsCaFile(settings)}\n`);
+        if (settings.kafkaTls)
+          process.stdout.write(
+            `# TLS listener: export KAFKA_BROKERS=127.0.0.1:${settings.kafkaTls.port} KAFKA_SSL=true KAFKA_SSL_CA_FILE=${kafkaTlsCaFile(settings)}\n`,
+          );
       }),
     );
 }

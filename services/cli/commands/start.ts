@@ -33,7 +33,6 @@ interface StartOptions {
   dashboard: boolean;
 }
 
-
 /**
  * `dg start` (what `npm start` runs): the local stack, every role, the simulated VLM and the bundled
  * dataset, playing games continuously with a live view. Ctrl-C stops everything it started.
@@ -73,7 +72,8 @@ export function register(program: Command): void {
         if (opts.stack) {
           const settings = stackSettingsFromEnv(process.env);
           const results = await stackUp(settings, { log: (line) => say(`stack: ${line}`) });
-          if (results.some((r) => r.outcome === 'started')) cleanups.unshift({ what: 'local stack', run: () => stackDown(settings, { log: (line) => say(`stack: ${line}`) }) });
+          if (results.some((r) => r.outcome === 'started'))
+            cleanups.unshift({ what: 'local stack', run: () => stackDown(settings, { log: (line) => say(`stack: ${line}`) }) });
         }
         if (stopRequested) return;
         say(`dataset ${opts.dataset}: preparing (the bundled synthetic scenes are generated on first use)`);
@@ -126,7 +126,9 @@ export function register(program: Command): void {
 async function startSim(config: DgConfig): Promise<{ baseUrl: string; close(): Promise<void> }> {
   const url = `http://${config.simVlm.host}:${config.simVlm.port}`;
   if (await httpAnswers(`${url}/healthz`, undefined, 1_000)) {
-    throw new Error(`cannot start the simulated VLM: ${config.simVlm.host}:${config.simVlm.port} is in use (set SIM_VLM_PORT, or --no-sim-vlm to use the server already there)`);
+    throw new Error(
+      `cannot start the simulated VLM: ${config.simVlm.host}:${config.simVlm.port} is in use (set SIM_VLM_PORT, or --no-sim-vlm to use the server already there)`,
+    );
   }
   const child = spawn(process.execPath, [join(repoRoot(), 'bin', 'dg'), 'sim-vlm'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -172,7 +174,9 @@ async function playContinuously(
   // Games launched and not yet judged, so that none can hold a slot for ever: past its deadline a
   // game is ended as timeout here (a played ending that still arrives wins over it in ClickHouse).
   const unjudged = new Map<string, GameRequested>();
-  say(`playing: run ${plan.runId}, iteration ${plan.iteration}, ${opts.inFlight} games in flight${opts.duration ? `, for ${opts.duration} s` : ''}; Ctrl-C to stop`);
+  say(
+    `playing: run ${plan.runId}, iteration ${plan.iteration}, ${opts.inFlight} games in flight${opts.duration ? `, for ${opts.duration} s` : ''}; Ctrl-C to stop`,
+  );
   try {
     while (!stopRequested() && Date.now() < stopAt) {
       const judged = await judgedAmong(ch, config.clickhouse.database, [...unjudged.keys()]);

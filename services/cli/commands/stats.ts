@@ -1,6 +1,16 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { ClickHouseConnection } from '../../core/clickhouse';
-import { callUsage, failuresByReason, formatRetries, type CallUsageSummary, GROUP_BY_COLUMNS, outcomesBy, type GameFilter, type GroupByColumn, type GroupedOutcome } from '../../analytics';
+import {
+  callUsage,
+  failuresByReason,
+  formatRetries,
+  type CallUsageSummary,
+  GROUP_BY_COLUMNS,
+  outcomesBy,
+  type GameFilter,
+  type GroupByColumn,
+  type GroupedOutcome,
+} from '../../analytics';
 import { loadConfigOrExit } from '../../core/config';
 import { sleep } from '../../core/errors';
 import { waitForStopSignal } from '../signals';
@@ -16,11 +26,15 @@ interface StatsOptions {
 }
 
 function parseBy(value: string): GroupByColumn[] {
-  const columns = value.split(',').map((c) => c.trim()).filter(Boolean);
+  const columns = value
+    .split(',')
+    .map((c) => c.trim())
+    .filter(Boolean);
   // filter_version reads every recorded decision (filter_decisions), replays into new versions included.
   if (columns.length === 1 && columns[0] === 'filter_version') return columns as never;
   for (const c of columns) {
-    if (!(GROUP_BY_COLUMNS as readonly string[]).includes(c)) throw new InvalidArgumentError(`--by: unknown column "${c}"; expected some of ${GROUP_BY_COLUMNS.join(', ')}`);
+    if (!(GROUP_BY_COLUMNS as readonly string[]).includes(c))
+      throw new InvalidArgumentError(`--by: unknown column "${c}"; expected some of ${GROUP_BY_COLUMNS.join(', ')}`);
   }
   return columns as GroupByColumn[];
 }
@@ -30,7 +44,12 @@ export function register(program: Command): void {
   program
     .command('stats')
     .description('success rates, failures by reason and kept games from ClickHouse, grouped (default by iteration, questioner_model, dataset)')
-    .option('--by <columns>', `comma-separated grouping: ${GROUP_BY_COLUMNS.join(', ')}; or filter_version alone (every filter decision, replayed versions included)`, parseBy, ['iteration', 'questioner_model', 'dataset'] as GroupByColumn[])
+    .option(
+      '--by <columns>',
+      `comma-separated grouping: ${GROUP_BY_COLUMNS.join(', ')}; or filter_version alone (every filter decision, replayed versions included)`,
+      parseBy,
+      ['iteration', 'questioner_model', 'dataset'] as GroupByColumn[],
+    )
     .option('--run-id <id>', 'only this run')
     .option('--iteration <i>', 'only this iteration', (v: string) => {
       if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`--iteration must be a non-negative integer, got "${v}"`);
@@ -56,7 +75,9 @@ export function register(program: Command): void {
         try {
           const versions = await outcomesByFilterVersion(ch, db);
           if (opts.json) process.stdout.write(JSON.stringify({ at: new Date().toISOString(), by_filter_version: versions }) + '\n');
-          else for (const v of versions) process.stdout.write(`${v.filter_version}  games ${v.games}  succeeded ${v.succeeded}  kept ${v.kept}  keep_rate ${v.keep_rate.toFixed(3)}\n`);
+          else
+            for (const v of versions)
+              process.stdout.write(`${v.filter_version}  games ${v.games}  succeeded ${v.succeeded}  kept ${v.kept}  keep_rate ${v.keep_rate.toFixed(3)}\n`);
         } finally {
           await ch.close();
         }
@@ -66,13 +87,19 @@ export function register(program: Command): void {
       if (opts.watch) void waitForStopSignal().then(() => (stopped = true));
       try {
         do {
-          const [groups, failures, runs] = await Promise.all([outcomesBy(ch, db, opts.by, filter), failuresByReason(ch, db, filter), callUsage(ch, db, 'run_id', filter)]);
+          const [groups, failures, runs] = await Promise.all([
+            outcomesBy(ch, db, opts.by, filter),
+            failuresByReason(ch, db, filter),
+            callUsage(ch, db, 'run_id', filter),
+          ]);
           if (opts.json) {
             process.stdout.write(JSON.stringify({ at: new Date().toISOString(), groups, failures_by_reason: failures, runs }) + '\n');
           } else {
             if (opts.watch && process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
             process.stdout.write(renderTable(opts.by, groups) + '\n');
-            const failed = Object.entries(failures).map(([k, v]) => `${k}=${v}`).join('  ');
+            const failed = Object.entries(failures)
+              .map(([k, v]) => `${k}=${v}`)
+              .join('  ');
             process.stdout.write(`failures by reason: ${failed || 'none'}\n`);
             if (runs.length > 0) process.stdout.write(renderRuns(runs) + '\n');
           }

@@ -60,7 +60,12 @@ export const DEFAULT_BUS_CONFIG: Readonly<BusConfig> = {
     maxWaitTimeMs: 1_000,
     maxBytesPerPartition: 1_048_576,
   },
-  handlerRetry: { maxAttempts: tableDefaults.retry.maxAttempts, initialDelayMs: tableDefaults.retry.initialDelayMs, maxDelayMs: tableDefaults.retry.maxDelayMs, multiplier: 2 },
+  handlerRetry: {
+    maxAttempts: tableDefaults.retry.maxAttempts,
+    initialDelayMs: tableDefaults.retry.initialDelayMs,
+    maxDelayMs: tableDefaults.retry.maxDelayMs,
+    multiplier: 2,
+  },
   deadLetterBackoff: { initialDelayMs: tableDefaults.retry.initialDelayMs, maxDelayMs: tableDefaults.retry.maxDelayMs },
   shutdownTimeoutMs: tableDefaults.shutdownTimeoutMs,
 };

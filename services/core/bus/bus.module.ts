@@ -28,7 +28,13 @@ export function busConfigFrom(config: DgConfig, overrides: BusConfigOverrides = 
     ...overrides,
     topicPrefix: overrides.topicPrefix ?? config.topics.prefix,
     shutdownTimeoutMs: overrides.shutdownTimeoutMs ?? config.shutdownTimeoutMs,
-    kafka: { brokers: [...config.kafka.brokers], clientId: config.kafka.clientId, sasl: config.kafka.sasl ? { ...config.kafka.sasl } : null, ssl: config.kafka.ssl ? { ...config.kafka.ssl } : null, ...overrides.kafka },
+    kafka: {
+      brokers: [...config.kafka.brokers],
+      clientId: config.kafka.clientId,
+      sasl: config.kafka.sasl ? { ...config.kafka.sasl } : null,
+      ssl: config.kafka.ssl ? { ...config.kafka.ssl } : null,
+      ...overrides.kafka,
+    },
     consumer: {
       sessionTimeoutMs: config.kafka.sessionTimeoutMs,
       rebalanceTimeoutMs: config.kafka.rebalanceTimeoutMs,
@@ -36,7 +42,12 @@ export function busConfigFrom(config: DgConfig, overrides: BusConfigOverrides = 
       maxInFlight: config.kafka.maxInFlight,
       ...overrides.consumer,
     },
-    handlerRetry: { maxAttempts: config.retry.maxAttempts, initialDelayMs: config.retry.initialDelayMs, maxDelayMs: config.retry.maxDelayMs, ...overrides.handlerRetry },
+    handlerRetry: {
+      maxAttempts: config.retry.maxAttempts,
+      initialDelayMs: config.retry.initialDelayMs,
+      maxDelayMs: config.retry.maxDelayMs,
+      ...overrides.handlerRetry,
+    },
     deadLetterBackoff: { initialDelayMs: config.retry.initialDelayMs, maxDelayMs: config.retry.maxDelayMs, ...overrides.deadLetterBackoff },
   });
 }
@@ -54,7 +65,11 @@ export class BusModule {
       module: BusModule,
       providers: [
         { provide: BUS_CONFIG, inject: [DG_CONFIG], useFactory: (config: DgConfig) => busConfigFrom(config, options.overrides) },
-        { provide: WIRE_CODEC, inject: [DG_CONFIG, BUS_CONFIG], useFactory: (config: DgConfig, bus: BusConfig): WireCodec => EventCodec.fromConfig(config, { topicPrefix: bus.topicPrefix }) },
+        {
+          provide: WIRE_CODEC,
+          inject: [DG_CONFIG, BUS_CONFIG],
+          useFactory: (config: DgConfig, bus: BusConfig): WireCodec => EventCodec.fromConfig(config, { topicPrefix: bus.topicPrefix }),
+        },
         {
           provide: EventBus,
           inject: [BUS_CONFIG, WIRE_CODEC],

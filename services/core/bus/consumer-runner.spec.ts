@@ -34,7 +34,7 @@ class FakeConsumer implements KafkaConsumerPort {
   readonly pausedPartitions = new Set<string>();
   pausePartitions(partitions: TopicPartitions[]): void {
     for (const p of partitions) for (const n of p.partitions) this.pausedPartitions.add(`${p.topic}:${n}`);
-    this.events.push(`pause ${partitions.map((p) => p.partitions.join(",")).join(" ")}`);
+    this.events.push(`pause ${partitions.map((p) => p.partitions.join(',')).join(' ')}`);
   }
   resumePartitions(partitions: TopicPartitions[]): void {
     for (const p of partitions) for (const n of p.partitions) this.pausedPartitions.delete(`${p.topic}:${n}`);
@@ -52,7 +52,11 @@ class FakeConsumer implements KafkaConsumerPort {
   }
 }
 
-function batchOf(partition: number, entries: Array<[offset: number, key: string]>, overrides: Partial<FetchedBatch> = {}): FetchedBatch & { fetched: string[] } {
+function batchOf(
+  partition: number,
+  entries: Array<[offset: number, key: string]>,
+  overrides: Partial<FetchedBatch> = {},
+): FetchedBatch & { fetched: string[] } {
   const fetched: string[] = [];
   const messages: InboundMessage[] = entries.map(([offset, key]) => ({
     topic: TOPIC,
@@ -63,7 +67,16 @@ function batchOf(partition: number, entries: Array<[offset: number, key: string]
     headers: [],
     timestamp: '0',
   }));
-  return { topic: TOPIC, partition, messages, fetched, markFetched: (o) => void fetched.push(o), heartbeat: async () => {}, isActive: () => true, ...overrides };
+  return {
+    topic: TOPIC,
+    partition,
+    messages,
+    fetched,
+    markFetched: (o) => void fetched.push(o),
+    heartbeat: async () => {},
+    isActive: () => true,
+    ...overrides,
+  };
 }
 
 /** Handler whose every message (by offset) waits until the test releases it. */
@@ -144,7 +157,13 @@ describe('ConsumerRunner', () => {
   it('commits per partition only below the lowest unfinished message', async () => {
     const { consumer, gated, runner, commitNow } = setup();
     await runner.start();
-    await consumer.listener.onBatch(batchOf(0, [[0, 'a'], [1, 'b'], [2, 'c']]));
+    await consumer.listener.onBatch(
+      batchOf(0, [
+        [0, 'a'],
+        [1, 'b'],
+        [2, 'c'],
+      ]),
+    );
     await consumer.listener.onBatch(batchOf(1, [[5, 'd']]));
     await eventually(() => gated.started.length === 4);
 
@@ -167,7 +186,13 @@ describe('ConsumerRunner', () => {
   it('keeps messages of one key in order while other keys overtake', async () => {
     const { consumer, gated, runner } = setup();
     await runner.start();
-    await consumer.listener.onBatch(batchOf(0, [[0, 'a'], [1, 'a'], [2, 'b']]));
+    await consumer.listener.onBatch(
+      batchOf(0, [
+        [0, 'a'],
+        [1, 'a'],
+        [2, 'b'],
+      ]),
+    );
     await eventually(() => gated.started.length === 2);
     expect(gated.started).toEqual(['0:0', '0:2']);
     gated.release('0:2');
@@ -183,7 +208,16 @@ describe('ConsumerRunner', () => {
     const { consumer, gated, runner } = setup({ maxInFlight: 1, maxBuffered: 2 });
     await runner.start();
     let heartbeats = 0;
-    const batch = batchOf(0, [[0, 'a'], [1, 'b'], [2, 'c'], [3, 'd']], { heartbeat: async () => void heartbeats++ });
+    const batch = batchOf(
+      0,
+      [
+        [0, 'a'],
+        [1, 'b'],
+        [2, 'c'],
+        [3, 'd'],
+      ],
+      { heartbeat: async () => void heartbeats++ },
+    );
     const delivery = consumer.listener.onBatch(batch);
     await eventually(() => heartbeats >= 3);
     expect(batch.fetched).toEqual(['0', '1']);
@@ -198,7 +232,16 @@ describe('ConsumerRunner', () => {
   it('pauses every assigned partition while the buffer is full and resumes them once it drained to three quarters', async () => {
     const { consumer, gated, runner } = setup({ maxInFlight: 2, maxBuffered: 4 });
     await runner.start();
-    const delivery = consumer.listener.onBatch(batchOf(0, [[0, 'a'], [1, 'b'], [2, 'c'], [3, 'd'], [4, 'e'], [5, 'f']]));
+    const delivery = consumer.listener.onBatch(
+      batchOf(0, [
+        [0, 'a'],
+        [1, 'b'],
+        [2, 'c'],
+        [3, 'd'],
+        [4, 'e'],
+        [5, 'f'],
+      ]),
+    );
     await eventually(() => runner.stats().backpressured);
     expect(consumer.pausedPartitions).toEqual(new Set([`${TOPIC}:0`, `${TOPIC}:1`]));
     expect(runner.stats().backpressurePauses).toBe(1);
@@ -218,8 +261,18 @@ describe('ConsumerRunner', () => {
   it('serves partitions waiting for room in turn, so a long batch does not starve another partition', async () => {
     const { consumer, gated, runner } = setup({ maxInFlight: 1, maxBuffered: 1 });
     await runner.start();
-    const long = consumer.listener.onBatch(batchOf(0, Array.from({ length: 6 }, (_, i) => [i, `a${i}`] as [number, string])));
-    const short = consumer.listener.onBatch(batchOf(1, [[0, 'b0'], [1, 'b1']]));
+    const long = consumer.listener.onBatch(
+      batchOf(
+        0,
+        Array.from({ length: 6 }, (_, i) => [i, `a${i}`] as [number, string]),
+      ),
+    );
+    const short = consumer.listener.onBatch(
+      batchOf(1, [
+        [0, 'b0'],
+        [1, 'b1'],
+      ]),
+    );
     for (let i = 0; i < 8; i++) {
       await eventually(() => gated.started.length === i + 1);
       gated.release(gated.started[i]!);
@@ -234,11 +287,18 @@ describe('ConsumerRunner', () => {
     const { consumer, gated, runner } = setup({ maxInFlight: 1, maxBuffered: 1 });
     await runner.start();
     const rebalance = Object.assign(new Error('The group is rebalancing'), { type: 'REBALANCE_IN_PROGRESS' });
-    const batch = batchOf(0, [[0, 'a'], [1, 'b']], {
-      heartbeat: async () => {
-        throw rebalance;
+    const batch = batchOf(
+      0,
+      [
+        [0, 'a'],
+        [1, 'b'],
+      ],
+      {
+        heartbeat: async () => {
+          throw rebalance;
+        },
       },
-    });
+    );
     await expect(consumer.listener.onBatch(batch)).rejects.toBe(rebalance);
     expect(batch.fetched).toEqual(['0']);
     gated.release('0:0');
@@ -248,7 +308,12 @@ describe('ConsumerRunner', () => {
   it('after a rejoin, messages of the old generation finish without committing, and re-fetched ones are accepted again', async () => {
     const { consumer, gated, runner, commitNow } = setup();
     await runner.start();
-    await consumer.listener.onBatch(batchOf(0, [[10, 'a'], [11, 'b']]));
+    await consumer.listener.onBatch(
+      batchOf(0, [
+        [10, 'a'],
+        [11, 'b'],
+      ]),
+    );
     await eventually(() => gated.started.length === 2);
     consumer.listener.onRebalancing();
     consumer.assign([{ topic: TOPIC, partitions: [1] }]);
@@ -258,7 +323,10 @@ describe('ConsumerRunner', () => {
     expect(consumer.lastCommitted(0)).toBeUndefined();
 
     consumer.assign([{ topic: TOPIC, partitions: [0, 1] }]);
-    const again = batchOf(0, [[10, 'a'], [11, 'b']]);
+    const again = batchOf(0, [
+      [10, 'a'],
+      [11, 'b'],
+    ]);
     await consumer.listener.onBatch(again);
     expect(again.fetched).toEqual(['10', '11']);
     gated.release('0:10', '0:11');
@@ -271,7 +339,10 @@ describe('ConsumerRunner', () => {
   it('stops accepting a batch whose generation ended while it waited for room', async () => {
     const { consumer, gated, runner } = setup({ maxInFlight: 1, maxBuffered: 1 });
     await runner.start();
-    const batch = batchOf(0, [[0, 'a'], [1, 'b']]);
+    const batch = batchOf(0, [
+      [0, 'a'],
+      [1, 'b'],
+    ]);
     const delivery = consumer.listener.onBatch(batch);
     await eventually(() => gated.started.length === 1);
     consumer.assign([{ topic: TOPIC, partitions: [0] }]);
@@ -284,7 +355,13 @@ describe('ConsumerRunner', () => {
   it('on stop: pauses fetching, drains running handlers, drops waiting ones, commits, then disconnects', async () => {
     const { consumer, gated, runner } = setup({ maxInFlight: 1 });
     await runner.start();
-    await consumer.listener.onBatch(batchOf(0, [[0, 'a'], [1, 'a'], [2, 'b']]));
+    await consumer.listener.onBatch(
+      batchOf(0, [
+        [0, 'a'],
+        [1, 'a'],
+        [2, 'b'],
+      ]),
+    );
     await eventually(() => gated.started.length === 1);
     const stopping = runner.stop();
     await eventually(() => consumer.paused.length > 0);
@@ -300,7 +377,12 @@ describe('ConsumerRunner', () => {
   it('on stop past the deadline: abandons the stuck handler and commits only below it', async () => {
     const { consumer, gated, runner } = setup({ shutdownTimeoutMs: 100 });
     await runner.start();
-    await consumer.listener.onBatch(batchOf(0, [[0, 'a'], [1, 'b']]));
+    await consumer.listener.onBatch(
+      batchOf(0, [
+        [0, 'a'],
+        [1, 'b'],
+      ]),
+    );
     await eventually(() => gated.started.length === 2);
     gated.release('0:0');
     await eventually(() => gated.finished.length === 1);
@@ -320,13 +402,22 @@ describe('ConsumerRunner', () => {
         client,
         codec: { ...codec, decode: async (bytes) => (bytes.toString() === '0' ? Promise.reject(new DecodeError('not our wire format')) : codec.decode(bytes)) },
         publishDeadLetter: async (record) => void deadLetters.push(record.sourceOffset),
-        config: resolveBusConfig({ topicPrefix: 't.', handlerRetry: { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 1 }, consumer: { commitIntervalMs: 60_000 } }),
+        config: resolveBusConfig({
+          topicPrefix: 't.',
+          handlerRetry: { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 1 },
+          consumer: { commitIntervalMs: 60_000 },
+        }),
         logger: createLogger('test'),
       },
       { groupId: 'g', topics: ['gameRequested'], handler: async () => {} },
     );
     await runner.start();
-    await consumer.listener.onBatch(batchOf(0, [[0, 'a'], [1, 'a']]));
+    await consumer.listener.onBatch(
+      batchOf(0, [
+        [0, 'a'],
+        [1, 'a'],
+      ]),
+    );
     await eventually(() => runner.stats().handled === 1 && runner.stats().deadLettered === 1);
     expect(deadLetters).toEqual(['0']);
     await runner.stop();
@@ -362,7 +453,14 @@ describe('ConsumerRunner', () => {
           },
         },
       );
-      return { consumer, runner, deadLetters, handled, recover: () => void (down = false), commitNow: () => (runner as unknown as { commitFinished(): Promise<void> }).commitFinished() };
+      return {
+        consumer,
+        runner,
+        deadLetters,
+        handled,
+        recover: () => void (down = false),
+        commitNow: () => (runner as unknown as { commitFinished(): Promise<void> }).commitFinished(),
+      };
     }
 
     it('pauses the partition, takes nothing more from it, never dead-letters, and resumes and commits once it recovers', async () => {

@@ -249,12 +249,16 @@ export class ConsumerRunner<K extends TopicKey> {
   }
 
   private async startConsuming(): Promise<void> {
-    await this.consumer.start(this.topicNames, { fromBeginning: this.options.fromBeginning ?? true }, {
-      onBatch: (batch) => this.acceptBatch(batch),
-      onAssigned: (assignment) => this.onAssigned(assignment),
-      onRebalancing: () => this.onRebalancing(),
-      onCrash: (error, willRestart) => this.onCrash(error, willRestart),
-    });
+    await this.consumer.start(
+      this.topicNames,
+      { fromBeginning: this.options.fromBeginning ?? true },
+      {
+        onBatch: (batch) => this.acceptBatch(batch),
+        onAssigned: (assignment) => this.onAssigned(assignment),
+        onRebalancing: () => this.onRebalancing(),
+        onCrash: (error, willRestart) => this.onCrash(error, willRestart),
+      },
+    );
     this.commitTimer = setInterval(() => void this.commitFinished(), this.deps.config.consumer.commitIntervalMs);
     this.commitTimer.unref();
     this.logger.info('consumer started', { topics: this.topicNames, maxInFlight: this.scheduler.maxRunning, maxBuffered: this.scheduler.maxPending });

@@ -33,7 +33,10 @@ export function buildDeadLetter(
   // A value near Kafka's record limit would make the dead letter itself too large to produce (and its
   // partition would wait for it forever): keep a prefix; the whole record stays at its source offset.
   const value = message.value && message.value.length > MAX_DEAD_LETTER_VALUE_BYTES ? message.value.subarray(0, MAX_DEAD_LETTER_VALUE_BYTES) : message.value;
-  const truncated = value !== message.value ? ` [dead-letter value truncated to ${MAX_DEAD_LETTER_VALUE_BYTES} of ${message.value!.length} bytes, sha256 ${createHash('sha256').update(message.value!).digest('hex')}; the whole record stays at ${message.topic}[${message.partition}]@${message.offset}]` : '';
+  const truncated =
+    value !== message.value
+      ? ` [dead-letter value truncated to ${MAX_DEAD_LETTER_VALUE_BYTES} of ${message.value!.length} bytes, sha256 ${createHash('sha256').update(message.value!).digest('hex')}; the whole record stays at ${message.topic}[${message.partition}]@${message.offset}]`
+      : '';
   return {
     sourceTopic: message.topic,
     sourcePartition: message.partition,

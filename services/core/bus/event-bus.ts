@@ -57,7 +57,9 @@ export class EventBus implements OnModuleInit, BeforeApplicationShutdown, OnAppl
 
   constructor(private readonly options: EventBusOptions) {
     if (options.codec.topicPrefix !== options.config.topicPrefix) {
-      throw new Error(`codec topic prefix ${JSON.stringify(options.codec.topicPrefix)} differs from the bus prefix ${JSON.stringify(options.config.topicPrefix)}`);
+      throw new Error(
+        `codec topic prefix ${JSON.stringify(options.codec.topicPrefix)} differs from the bus prefix ${JSON.stringify(options.config.topicPrefix)}`,
+      );
     }
     this.logger = options.logger ?? createLogger('bus');
     this.client = options.client ?? createKafkaClient(options.config.kafka, this.logger.child({ component: 'kafka' }));

@@ -178,7 +178,12 @@ export function kafkaSecurityOptions(config: Pick<KafkaConnectionConfig, 'sasl' 
   }
   if (config.sasl) {
     const { mechanism, username, password } = config.sasl;
-    options.sasl = mechanism === 'plain' ? { mechanism, username, password } : mechanism === 'scram-sha-256' ? { mechanism, username, password } : { mechanism, username, password };
+    options.sasl =
+      mechanism === 'plain'
+        ? { mechanism, username, password }
+        : mechanism === 'scram-sha-256'
+          ? { mechanism, username, password }
+          : { mechanism, username, password };
   }
   return options;
 }
@@ -269,7 +274,8 @@ export class RecordTooLargeError extends NonRetriableError {
 
 export function recordBytes(record: OutboundRecord): number {
   let size = (record.value?.length ?? 0) + (typeof record.key === 'string' ? Buffer.byteLength(record.key) : (record.key?.length ?? 0)) + 64;
-  for (const [key, value] of Object.entries(record.headers ?? {})) size += Buffer.byteLength(key) + (typeof value === 'string' ? Buffer.byteLength(value) : value.length);
+  for (const [key, value] of Object.entries(record.headers ?? {}))
+    size += Buffer.byteLength(key) + (typeof value === 'string' ? Buffer.byteLength(value) : value.length);
   return size;
 }
 
@@ -318,7 +324,8 @@ class KafkajsProducer implements KafkaProducerPort {
     // refused batch (every later produce fails with OUT_OF_ORDER_SEQUENCE_NUMBER), found by test/fuzz.
     for (const record of records) {
       const size = recordBytes(record);
-      if (size > MAX_RECORD_BYTES) throw new RecordTooLargeError(`record for ${record.topic} is ${size} bytes, above the ${MAX_RECORD_BYTES}-byte limit of one Kafka record`);
+      if (size > MAX_RECORD_BYTES)
+        throw new RecordTooLargeError(`record for ${record.topic} is ${size} bytes, above the ${MAX_RECORD_BYTES}-byte limit of one Kafka record`);
     }
     // Coalesced records are sent in requests that stay under the limit together.
     const produced: ProducedRecord[] = [];

@@ -74,7 +74,8 @@ export class MessageProcessor<K extends TopicKey> {
       if (this.deps.signal.aborted) return 'abandoned';
       if (isRetriable(error)) {
         const stalled = await this.stall(message, logger, 'decode', error, decodeAttempts, () => this.decode(message));
-        if (stalled.outcome !== 'done') return stalled.outcome === 'abandoned' ? 'abandoned' : this.deadLetter(message, logger, 'decode', stalled.error, stalled.attempts);
+        if (stalled.outcome !== 'done')
+          return stalled.outcome === 'abandoned' ? 'abandoned' : this.deadLetter(message, logger, 'decode', stalled.error, stalled.attempts);
         decoded = stalled.value;
       } else {
         return this.deadLetter(message, logger, 'decode', error, decodeAttempts);
@@ -95,7 +96,9 @@ export class MessageProcessor<K extends TopicKey> {
       } catch (firstError) {
         await this.withRetries(logger, 'handler', (attempt) => {
           attempts = attempt;
-          return attempt === 1 ? Promise.reject(firstError) : this.deps.handler(decoded.value as TopicEvent<K>, this.context(message, topicKey, decoded, attempt, logger));
+          return attempt === 1
+            ? Promise.reject(firstError)
+            : this.deps.handler(decoded.value as TopicEvent<K>, this.context(message, topicKey, decoded, attempt, logger));
         });
       }
       return 'handled';
@@ -140,13 +143,16 @@ export class MessageProcessor<K extends TopicKey> {
     try {
       for (;;) {
         if (now() >= nextAlarm) {
-          logger.error(`ALARM ${stage} stalled: a dependency keeps failing; the partition is paused and the message is retried until it returns (never dead-lettered)`, {
-            alarm: 'bus.stalled',
-            stage,
-            attempts: attempt,
-            stalledForMs: now() - since,
-            error: lastError,
-          });
+          logger.error(
+            `ALARM ${stage} stalled: a dependency keeps failing; the partition is paused and the message is retried until it returns (never dead-lettered)`,
+            {
+              alarm: 'bus.stalled',
+              stage,
+              attempts: attempt,
+              stalledForMs: now() - since,
+              error: lastError,
+            },
+          );
           nextAlarm = now() + alarmEveryMs;
         }
         if (signal.aborted) return { outcome: 'abandoned' };
@@ -164,7 +170,11 @@ export class MessageProcessor<K extends TopicKey> {
         this.deps.onStallRetry?.(message);
         try {
           const value = await operation(attempt);
-          logger.warn(`${stage} recovered after a stall; the partition resumes`, { alarm: 'bus.stall-cleared', attempts: attempt, stalledForMs: now() - since });
+          logger.warn(`${stage} recovered after a stall; the partition resumes`, {
+            alarm: 'bus.stall-cleared',
+            attempts: attempt,
+            stalledForMs: now() - since,
+          });
           return { outcome: 'done', value };
         } catch (error) {
           lastError = error;
@@ -255,7 +265,9 @@ class LazyChildLogger implements Logger {
     if (!this.bound) {
       const m = this.message;
       const gameId = m?.key?.toString('utf8');
-      this.bound = this.parent.child(m ? { topic: m.topic, partition: m.partition, offset: m.offset, ...(gameId === undefined ? {} : { gameId }), ...this.extra } : this.extra);
+      this.bound = this.parent.child(
+        m ? { topic: m.topic, partition: m.partition, offset: m.offset, ...(gameId === undefined ? {} : { gameId }), ...this.extra } : this.extra,
+      );
     }
     return this.bound;
   }

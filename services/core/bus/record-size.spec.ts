@@ -21,10 +21,24 @@ describe('records and Kafka size limits (found by test/fuzz)', () => {
 
   it('truncates the value of a dead letter for a near-limit record, naming its size, hash and source', () => {
     const value = Buffer.alloc(900_000, 7);
-    const letter = buildDeadLetter({ topic: 'dg.game-requested', partition: 3, offset: '42', key: Buffer.from('k'), value, headers: [], timestamp: '0' }, 'g', 'decode', new Error('bad bytes'), 1);
+    const letter = buildDeadLetter(
+      { topic: 'dg.game-requested', partition: 3, offset: '42', key: Buffer.from('k'), value, headers: [], timestamp: '0' },
+      'g',
+      'decode',
+      new Error('bad bytes'),
+      1,
+    );
     expect(letter.value?.length).toBe(MAX_DEAD_LETTER_VALUE_BYTES);
-    expect(letter.errorMessage).toMatch(/^bad bytes \[dead-letter value truncated to 262144 of 900000 bytes, sha256 [0-9a-f]{64}; the whole record stays at dg\.game-requested\[3\]@42\]$/);
-    const small = buildDeadLetter({ topic: 't', partition: 0, offset: '1', key: null, value: Buffer.from('abc'), headers: [], timestamp: '0' }, 'g', 'decode', new Error('bad'), 1);
+    expect(letter.errorMessage).toMatch(
+      /^bad bytes \[dead-letter value truncated to 262144 of 900000 bytes, sha256 [0-9a-f]{64}; the whole record stays at dg\.game-requested\[3\]@42\]$/,
+    );
+    const small = buildDeadLetter(
+      { topic: 't', partition: 0, offset: '1', key: null, value: Buffer.from('abc'), headers: [], timestamp: '0' },
+      'g',
+      'decode',
+      new Error('bad'),
+      1,
+    );
     expect(small.value).toEqual(Buffer.from('abc'));
     expect(small.errorMessage).toBe('bad');
   });

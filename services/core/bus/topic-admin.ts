@@ -83,7 +83,11 @@ export async function ensureTopicsWith(admin: KafkaAdminPort, topicPrefix: strin
   for (const topic of wanted) {
     const actual = described.find((d) => d.name === topic.name);
     if (actual && actual.partitions < topic.partitions && existingNames.has(topic.name)) {
-      logger.warn('existing topic has fewer partitions than the topic map asks for (not changed)', { topic: topic.name, actual: actual.partitions, wanted: topic.partitions });
+      logger.warn('existing topic has fewer partitions than the topic map asks for (not changed)', {
+        topic: topic.name,
+        actual: actual.partitions,
+        wanted: topic.partitions,
+      });
     }
   }
   return { created: missing.map((t) => t.name), existing: wanted.filter((t) => existingNames.has(t.name)).map((t) => t.name) };

@@ -52,7 +52,9 @@ describe('toClickHouseError', () => {
     expect(wrapped.cause).toBe(cause);
     expect(wrapped.operation).toBe('command');
     expect(wrapped.code).toBe('CLICKHOUSE');
-    expect(wrapped.message).toBe("ClickHouse command failed: Code: 60, e.displayText() = DB::Exception: Table db.nope doesn't exist., e.what() = DB::Exception [SELECT * FROM db.nope]");
+    expect(wrapped.message).toBe(
+      "ClickHouse command failed: Code: 60, e.displayText() = DB::Exception: Table db.nope doesn't exist., e.what() = DB::Exception [SELECT * FROM db.nope]",
+    );
   });
 
   it('does not wrap twice', () => {

@@ -19,8 +19,15 @@ export async function migrateClickHouse(connection: ClickHouseConnectionOptions,
   const client = new ClickHouseConnection(connection);
   try {
     await client.waitUntilReady({ timeoutMs: options.readyTimeoutMs ?? 30_000 });
-    const result = await runMigrations(client, { database: connection.database, logger: createLogger('migrate'), ...(options.dir ? { dir: options.dir } : {}) });
-    for (const m of result.applied) options.log?.(`applied migration ${String(m.id).padStart(3, '0')}_${m.name} to ${connection.database} (${m.statements} statement${m.statements === 1 ? '' : 's'}, ${m.ms} ms)`);
+    const result = await runMigrations(client, {
+      database: connection.database,
+      logger: createLogger('migrate'),
+      ...(options.dir ? { dir: options.dir } : {}),
+    });
+    for (const m of result.applied)
+      options.log?.(
+        `applied migration ${String(m.id).padStart(3, '0')}_${m.name} to ${connection.database} (${m.statements} statement${m.statements === 1 ? '' : 's'}, ${m.ms} ms)`,
+      );
     options.log?.(`ClickHouse ${connection.database}: ${result.applied.length} applied, ${result.skipped} already applied`);
     return result;
   } finally {
@@ -28,7 +35,10 @@ export async function migrateClickHouse(connection: ClickHouseConnectionOptions,
   }
 }
 
-export async function clickHouseMigrationStatus(connection: ClickHouseConnectionOptions, options: Pick<MigrateClickHouseOptions, 'dir' | 'readyTimeoutMs'> = {}): Promise<MigrationStatusEntry[]> {
+export async function clickHouseMigrationStatus(
+  connection: ClickHouseConnectionOptions,
+  options: Pick<MigrateClickHouseOptions, 'dir' | 'readyTimeoutMs'> = {},
+): Promise<MigrationStatusEntry[]> {
   const client = new ClickHouseConnection(connection);
   try {
     await client.waitUntilReady({ timeoutMs: options.readyTimeoutMs ?? 5_000 });

@@ -137,7 +137,13 @@ describe('runMigrations', () => {
     expect(executor.statements[0]).toBe('CREATE DATABASE IF NOT EXISTS `db`');
     expect(executor.statements[1]).toMatch(/^CREATE TABLE IF NOT EXISTS `db`.`schema_migrations`/);
     const heads = executor.statements.slice(2).map((s) => /(CREATE TABLE `db`\.\w+|INSERT INTO `db`\.`schema_migrations`)/.exec(s)?.[1]);
-    expect(heads).toEqual(['CREATE TABLE `db`.a', 'CREATE TABLE `db`.a2', 'INSERT INTO `db`.`schema_migrations`', 'CREATE TABLE `db`.b', 'INSERT INTO `db`.`schema_migrations`']);
+    expect(heads).toEqual([
+      'CREATE TABLE `db`.a',
+      'CREATE TABLE `db`.a2',
+      'INSERT INTO `db`.`schema_migrations`',
+      'CREATE TABLE `db`.b',
+      'INSERT INTO `db`.`schema_migrations`',
+    ]);
     expect(executor.statements[5]).toBe('-- b\nCREATE TABLE `db`.b (x UInt8) ENGINE = Memory');
     expect(executor.rows.map((r) => [r.id, r.name, r.checksum])).toEqual(files.map((f) => [f.id, f.name, f.checksum]));
 

@@ -82,7 +82,8 @@ export function loadMigrations(dir: string = defaultMigrationsDir()): MigrationF
 export function sortMigrations(files: MigrationFile[]): MigrationFile[] {
   const sorted = [...files].sort((a, b) => a.id - b.id);
   for (let i = 1; i < sorted.length; i++) {
-    if (sorted[i]!.id === sorted[i - 1]!.id) throw new MigrationError(`two migrations share id ${sorted[i]!.id}: ${sorted[i - 1]!.fileName} and ${sorted[i]!.fileName}`);
+    if (sorted[i]!.id === sorted[i - 1]!.id)
+      throw new MigrationError(`two migrations share id ${sorted[i]!.id}: ${sorted[i - 1]!.fileName} and ${sorted[i]!.fileName}`);
   }
   return sorted;
 }
@@ -122,7 +123,9 @@ export function planMigrations(files: readonly MigrationFile[], applied: readonl
   }
   const missing = states.filter((s) => s.state === 'missing');
   if (missing.length > 0) {
-    throw new MigrationError(`applied migration${missing.length > 1 ? 's' : ''} missing on disk: ${missing.map((m) => `${pad(m.id)}_${m.name}.sql`).join(', ')}`);
+    throw new MigrationError(
+      `applied migration${missing.length > 1 ? 's' : ''} missing on disk: ${missing.map((m) => `${pad(m.id)}_${m.name}.sql`).join(', ')}`,
+    );
   }
   const highestApplied = Math.max(-1, ...applied.map((a) => a.id));
   const pending = files.filter((f) => states.find((s) => s.id === f.id)?.state === 'pending');

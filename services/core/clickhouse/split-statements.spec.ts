@@ -16,7 +16,7 @@ describe('splitSqlStatements', () => {
 
   it('ignores semicolons inside strings, quoted identifiers and comments', () => {
     const source = [
-      "SELECT 'a;b', \"c;d\", `e;f` -- trailing; comment",
+      'SELECT \'a;b\', "c;d", `e;f` -- trailing; comment',
       ';',
       '/* block; comment',
       '   spanning lines; */',
@@ -24,7 +24,7 @@ describe('splitSqlStatements', () => {
       ';',
     ].join('\n');
     expect(texts(source)).toEqual([
-      "SELECT 'a;b', \"c;d\", `e;f` -- trailing; comment",
+      'SELECT \'a;b\', "c;d", `e;f` -- trailing; comment',
       "/* block; comment\n   spanning lines; */\nSELECT 'it''s; fine', 'esc\\'; still inside'",
     ]);
   });

@@ -9,11 +9,16 @@ import { AvroSchemaFile, AvroSchemaFiles, qualify, readAvroSchemaFiles, shortNam
  * can be detected by comparing strings.
  */
 
-export const GENERATED_HEADER =
-  '// generated — do not edit. Source: schemas/avro/**/*.avsc; regenerate with `npm run generate:types`.';
+export const GENERATED_HEADER = '// generated — do not edit. Source: schemas/avro/**/*.avsc; regenerate with `npm run generate:types`.';
 
 type Declaration =
-  | { kind: 'record'; fullName: string; doc?: string; aliases?: string[]; fields: Array<{ name: string; type: unknown; doc?: string; default?: unknown; hasDefault: boolean; ns: string | undefined }> }
+  | {
+      kind: 'record';
+      fullName: string;
+      doc?: string;
+      aliases?: string[];
+      fields: Array<{ name: string; type: unknown; doc?: string; default?: unknown; hasDefault: boolean; ns: string | undefined }>;
+    }
   | { kind: 'enum'; fullName: string; doc?: string; symbols: string[] }
   | { kind: 'fixed'; fullName: string; doc?: string; size: number };
 

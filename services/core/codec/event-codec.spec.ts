@@ -69,7 +69,9 @@ describe('validation messages', () => {
     const messages = validationIssues(schemas.GameEnded.type, value).map((i) => `${i.path}: ${i.message}`);
     expect(messages).toContain('ending: unknown field extra (not in record GameEnding)');
     expect(messages).toContain(': unknown field topLevelTypo (not in record GameEnded)');
-    expect(messages).toContain('ending.kind: expected one of guess|no_guess|turn_limit|unparseable_output|model_error|bad_image|timeout|rule_violation|bad_input, got "gave_up"');
+    expect(messages).toContain(
+      'ending.kind: expected one of guess|no_guess|turn_limit|unparseable_output|model_error|bad_image|timeout|rule_violation|bad_input, got "gave_up"',
+    );
   });
 });
 

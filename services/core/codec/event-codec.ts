@@ -123,7 +123,9 @@ export class EventCodec {
     try {
       value = entry.read(body);
     } catch (err) {
-      throw new DecodeError(`cannot decode Avro body with schema id ${schemaId} (${entry.writer.name ?? 'unnamed'}): ${(err as Error).message}`, { cause: err });
+      throw new DecodeError(`cannot decode Avro body with schema id ${schemaId} (${entry.writer.name ?? 'unnamed'}): ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     return { value: toPlain(value), schemaId, eventName: entry.eventName, writerFullName: entry.writer.name };
   }
@@ -133,7 +135,9 @@ export class EventCodec {
     const decoded = await this.decode(message);
     const expected = TOPICS[key].valueEvent;
     if (decoded.eventName !== expected) {
-      throw new DecodeError(`expected ${expected} on ${this.topicName(key)}, got ${decoded.writerFullName ?? 'an unnamed schema'} (schema id ${decoded.schemaId})`);
+      throw new DecodeError(
+        `expected ${expected} on ${this.topicName(key)}, got ${decoded.writerFullName ?? 'an unnamed schema'} (schema id ${decoded.schemaId})`,
+      );
     }
     return decoded.value as TopicEvent<K>;
   }
@@ -165,7 +169,8 @@ export class EventCodec {
     try {
       writer = await this.registry.getSchema(schemaId);
     } catch (err) {
-      if (err instanceof SchemaRegistryError && err.status === 404) throw new DecodeError(`unknown schema id ${schemaId}: the registry has no such schema`, { cause: err });
+      if (err instanceof SchemaRegistryError && err.status === 404)
+        throw new DecodeError(`unknown schema id ${schemaId}: the registry has no such schema`, { cause: err });
       throw err;
     }
     if (typeof (writer as { fromBuffer?: unknown }).fromBuffer !== 'function' || typeof writer.name !== 'string') {

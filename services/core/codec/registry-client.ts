@@ -70,7 +70,10 @@ export class HttpSchemaRegistryClient implements SchemaRegistryClient {
     const action = `registering ${(schema as { name?: string }).name ?? 'schema'} under subject ${subject}`;
     for (let attempt = 1; ; attempt++) {
       try {
-        const { id } = await this.withTimeout(action, this.registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(schema) }, { subject, compatibility: level }));
+        const { id } = await this.withTimeout(
+          action,
+          this.registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(schema) }, { subject, compatibility: level }),
+        );
         return id;
       } catch (err) {
         const lostCreationRace = (err as { status?: unknown } | null)?.status === 409 && /already exists/i.test((err as Error)?.message ?? '');
@@ -92,7 +95,10 @@ export class HttpSchemaRegistryClient implements SchemaRegistryClient {
   private async withTimeout<T>(action: string, work: Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new SchemaRegistryError(`${action}: no answer from ${this.url} within ${this.requestTimeoutMs} ms`)), this.requestTimeoutMs);
+      timer = setTimeout(
+        () => reject(new SchemaRegistryError(`${action}: no answer from ${this.url} within ${this.requestTimeoutMs} ms`)),
+        this.requestTimeoutMs,
+      );
     });
     try {
       return await Promise.race([work, timeout]);
@@ -146,7 +152,10 @@ export class InMemorySchemaRegistry implements SchemaRegistryClient {
       try {
         type.createResolver(latest);
       } catch (err) {
-        throw new SchemaRegistryError(`registering under subject ${subject} failed (incompatible with the versions already registered): ${(err as Error).message}`, { status: 409, subject });
+        throw new SchemaRegistryError(
+          `registering under subject ${subject} failed (incompatible with the versions already registered): ${(err as Error).message}`,
+          { status: 409, subject },
+        );
       }
     }
     const id = existing ?? this.ids.size + 1;

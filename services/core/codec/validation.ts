@@ -34,7 +34,8 @@ function collectUndeclaredFields(type: avro.Type, value: unknown, path: string[]
       return;
     }
     case 'array':
-      if (Array.isArray(value)) value.forEach((item, i) => collectUndeclaredFields((type as avro.types.ArrayType).itemsType, item, [...path, String(i)], issues));
+      if (Array.isArray(value))
+        value.forEach((item, i) => collectUndeclaredFields((type as avro.types.ArrayType).itemsType, item, [...path, String(i)], issues));
       return;
     case 'map':
       if (!Array.isArray(value)) {

@@ -52,7 +52,13 @@ describe('loadConfig', () => {
 
   it('reads the environment and lets overrides win', () => {
     const config = loadConfig(
-      { KAFKA_BROKERS: 'a:1, b:2', DG_TOPIC_PREFIX: 'test-1.', QUESTIONER_TOP_P: '0.9', DG_LOG_FORMAT: 'PRETTY', SCHEMA_REGISTRY_URL: 'http://r:8081/apis/ccompat/v7/' },
+      {
+        KAFKA_BROKERS: 'a:1, b:2',
+        DG_TOPIC_PREFIX: 'test-1.',
+        QUESTIONER_TOP_P: '0.9',
+        DG_LOG_FORMAT: 'PRETTY',
+        SCHEMA_REGISTRY_URL: 'http://r:8081/apis/ccompat/v7/',
+      },
       { DG_TOPIC_PREFIX: 'flag.', DG_MAX_IN_FLIGHT: 4, ANSWERER_MODEL: 'gpt-x' },
     );
     expect(config.kafka.brokers).toEqual(['a:1', 'b:2']);
@@ -196,7 +202,15 @@ describe('one table of defaults', () => {
   });
 
   it('parses the local stack variables with the same parser and names the bad one', () => {
-    expect(loadConfig({}).stack).toMatchObject({ dir: '.dg/stack', startTimeoutMs: 120_000, ports: { kafka: 9092, kafkaController: 9093, schemaRegistry: 8081, clickhouseHttp: 8123, clickhouseTcp: 9000 } });
-    expect(issuesOf(() => loadConfig({ KAFKA_PORT: '70000', DG_STACK_STOP_TIMEOUT_S: '-1' })).map((i) => i.variable).sort()).toEqual(['DG_STACK_STOP_TIMEOUT_S', 'KAFKA_BROKERS', 'KAFKA_PORT']);
+    expect(loadConfig({}).stack).toMatchObject({
+      dir: '.dg/stack',
+      startTimeoutMs: 120_000,
+      ports: { kafka: 9092, kafkaController: 9093, schemaRegistry: 8081, clickhouseHttp: 8123, clickhouseTcp: 9000 },
+    });
+    expect(
+      issuesOf(() => loadConfig({ KAFKA_PORT: '70000', DG_STACK_STOP_TIMEOUT_S: '-1' }))
+        .map((i) => i.variable)
+        .sort(),
+    ).toEqual(['DG_STACK_STOP_TIMEOUT_S', 'KAFKA_BROKERS', 'KAFKA_PORT']);
   });
 });

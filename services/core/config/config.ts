@@ -23,7 +23,12 @@ function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
     .trim()
     .regex(/^-?\d+$/, { error: `expected an integer ${bound}` })
     .transform(Number)
-    .pipe(z.number().min(min, { error: `expected an integer ${bound}` }).max(max, { error: `expected an integer ${bound}` }));
+    .pipe(
+      z
+        .number()
+        .min(min, { error: `expected an integer ${bound}` })
+        .max(max, { error: `expected an integer ${bound}` }),
+    );
 }
 
 function decimal(min: number, max: number) {
@@ -55,14 +60,17 @@ function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
 const httpUrl = z
   .string()
   .trim()
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      return url.protocol === 'http:' || url.protocol === 'https:';
-    } catch {
-      return false;
-    }
-  }, { error: 'expected an http(s) URL' })
+  .refine(
+    (value) => {
+      try {
+        const url = new URL(value);
+        return url.protocol === 'http:' || url.protocol === 'https:';
+      } catch {
+        return false;
+      }
+    },
+    { error: 'expected an http(s) URL' },
+  )
   .transform((value) => value.replace(/\/+$/, ''));
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(\d{1,5})$/;
@@ -79,24 +87,33 @@ const brokerList = z
 
 const nonEmpty = z.string().trim().min(1, { error: 'expected a non-empty string' });
 const anyString = z.string();
-const identifier = z.string().trim().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an identifier (letters, digits, _)' });
+const identifier = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an identifier (letters, digits, _)' });
 const topicPrefix = z.string().regex(/^[A-Za-z0-9._-]{0,100}$/, { error: 'expected up to 100 of A-Z a-z 0-9 . _ -' });
-const host = z.string().trim().regex(/^[A-Za-z0-9.:[\]-]+$/, { error: 'expected a host name or IP address' });
+const host = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9.:[\]-]+$/, { error: 'expected a host name or IP address' });
 const directory = nonEmpty.transform((value) => (isAbsolute(value) ? value : resolve(value)));
 const KAFKA_SASL_MECHANISMS = ['none', 'plain', 'scram-sha-256', 'scram-sha-512'] as const;
 const flag = oneOf(['true', 'false', '1', '0', 'yes', 'no'] as const).transform((value) => value === 'true' || value === '1' || value === 'yes');
 /** A readable file (checked at boot), or empty for none. */
-const optionalFile = z.string().trim().transform((value, ctx) => {
-  if (value === '') return null;
-  const file = isAbsolute(value) ? value : resolve(value);
-  try {
-    accessSync(file, fsConstants.R_OK);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: `file ${file} is not readable` });
-    return z.NEVER;
-  }
-  return file;
-});
+const optionalFile = z
+  .string()
+  .trim()
+  .transform((value, ctx) => {
+    if (value === '') return null;
+    const file = isAbsolute(value) ? value : resolve(value);
+    try {
+      accessSync(file, fsConstants.R_OK);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `file ${file} is not readable` });
+      return z.NEVER;
+    }
+    return file;
+  });
 
 /** Simulated latency: `<ms>` (fixed) or `mean:<ms>,jitter:<ms>` (either key optional). */
 export interface LatencySpec {
@@ -269,11 +286,7 @@ type Parsed = { [K in ConfigVariable]: (typeof VARIABLES)[K] extends Variable<in
 /** Values from CLI flags, keyed by the environment variable they override. */
 export type ConfigOverrides = Partial<Record<ConfigVariable, string | number | boolean | undefined>>;
 
-export type DeepReadonly<T> = T extends (infer U)[]
-  ? ReadonlyArray<DeepReadonly<U>>
-  : T extends object
-    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
-    : T;
+export type DeepReadonly<T> = T extends (infer U)[] ? ReadonlyArray<DeepReadonly<U>> : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
 
 export interface ModelRoleSettings {
   baseUrl: string;
@@ -419,19 +432,28 @@ function parseVariables(names: readonly ConfigVariable[], env: NodeJS.ProcessEnv
 
 /** Every secret value a config holds, for the logger to redact wherever it appears. */
 export function configSecrets(config: DeepReadonly<DgConfigShape> | DgConfigShape): string[] {
-  return [config.kafka.sasl?.password, config.clickhouse.password, config.models.questioner.apiKey, config.models.answerer.apiKey].filter((v): v is string => typeof v === 'string' && v !== '');
+  return [config.kafka.sasl?.password, config.clickhouse.password, config.models.questioner.apiKey, config.models.answerer.apiKey].filter(
+    (v): v is string => typeof v === 'string' && v !== '',
+  );
 }
 
 function crossChecks(p: Parsed): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   if (p.KAFKA_HEARTBEAT_INTERVAL_MS >= p.KAFKA_SESSION_TIMEOUT_MS) {
-    issues.push({ variable: 'KAFKA_HEARTBEAT_INTERVAL_MS', message: `must be below KAFKA_SESSION_TIMEOUT_MS (${p.KAFKA_SESSION_TIMEOUT_MS}), got ${p.KAFKA_HEARTBEAT_INTERVAL_MS}` });
+    issues.push({
+      variable: 'KAFKA_HEARTBEAT_INTERVAL_MS',
+      message: `must be below KAFKA_SESSION_TIMEOUT_MS (${p.KAFKA_SESSION_TIMEOUT_MS}), got ${p.KAFKA_HEARTBEAT_INTERVAL_MS}`,
+    });
   }
   if (p.KAFKA_SASL_MECHANISM !== 'none') {
-    if (p.KAFKA_SASL_USERNAME.trim() === '') issues.push({ variable: 'KAFKA_SASL_USERNAME', message: `required with KAFKA_SASL_MECHANISM=${p.KAFKA_SASL_MECHANISM}` });
+    if (p.KAFKA_SASL_USERNAME.trim() === '')
+      issues.push({ variable: 'KAFKA_SASL_USERNAME', message: `required with KAFKA_SASL_MECHANISM=${p.KAFKA_SASL_MECHANISM}` });
     if (p.KAFKA_SASL_PASSWORD === '') issues.push({ variable: 'KAFKA_SASL_PASSWORD', message: `required with KAFKA_SASL_MECHANISM=${p.KAFKA_SASL_MECHANISM}` });
   } else if (p.KAFKA_SASL_USERNAME !== '' || p.KAFKA_SASL_PASSWORD !== '') {
-    issues.push({ variable: 'KAFKA_SASL_MECHANISM', message: 'must be plain, scram-sha-256 or scram-sha-512 when KAFKA_SASL_USERNAME or KAFKA_SASL_PASSWORD is set, got "none"' });
+    issues.push({
+      variable: 'KAFKA_SASL_MECHANISM',
+      message: 'must be plain, scram-sha-256 or scram-sha-512 when KAFKA_SASL_USERNAME or KAFKA_SASL_PASSWORD is set, got "none"',
+    });
   }
   if (!p.KAFKA_SSL) {
     for (const name of ['KAFKA_SSL_CA_FILE', 'KAFKA_SSL_CERT_FILE', 'KAFKA_SSL_KEY_FILE'] as const) {
@@ -439,7 +461,10 @@ function crossChecks(p: Parsed): ConfigIssue[] {
     }
   }
   if ((p.KAFKA_SSL_CERT_FILE === null) !== (p.KAFKA_SSL_KEY_FILE === null)) {
-    issues.push({ variable: p.KAFKA_SSL_CERT_FILE === null ? 'KAFKA_SSL_CERT_FILE' : 'KAFKA_SSL_KEY_FILE', message: 'KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE go together (client certificate)' });
+    issues.push({
+      variable: p.KAFKA_SSL_CERT_FILE === null ? 'KAFKA_SSL_CERT_FILE' : 'KAFKA_SSL_KEY_FILE',
+      message: 'KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE go together (client certificate)',
+    });
   }
   if (p.DG_RETRY_INITIAL_MS > p.DG_RETRY_MAX_MS) {
     issues.push({ variable: 'DG_RETRY_INITIAL_MS', message: `must not exceed DG_RETRY_MAX_MS (${p.DG_RETRY_MAX_MS}), got ${p.DG_RETRY_INITIAL_MS}` });
@@ -456,8 +481,13 @@ function buildConfig(p: Parsed): DgConfigShape {
       rebalanceTimeoutMs: p.KAFKA_REBALANCE_TIMEOUT_MS,
       heartbeatIntervalMs: p.KAFKA_HEARTBEAT_INTERVAL_MS,
       maxInFlight: p.DG_MAX_IN_FLIGHT,
-      sasl: p.KAFKA_SASL_MECHANISM === 'none' ? null : { mechanism: p.KAFKA_SASL_MECHANISM, username: p.KAFKA_SASL_USERNAME.trim(), password: p.KAFKA_SASL_PASSWORD },
-      ssl: p.KAFKA_SSL ? { caFile: p.KAFKA_SSL_CA_FILE, certFile: p.KAFKA_SSL_CERT_FILE, keyFile: p.KAFKA_SSL_KEY_FILE, rejectUnauthorized: p.KAFKA_SSL_REJECT_UNAUTHORIZED } : null,
+      sasl:
+        p.KAFKA_SASL_MECHANISM === 'none'
+          ? null
+          : { mechanism: p.KAFKA_SASL_MECHANISM, username: p.KAFKA_SASL_USERNAME.trim(), password: p.KAFKA_SASL_PASSWORD },
+      ssl: p.KAFKA_SSL
+        ? { caFile: p.KAFKA_SSL_CA_FILE, certFile: p.KAFKA_SSL_CERT_FILE, keyFile: p.KAFKA_SSL_KEY_FILE, rejectUnauthorized: p.KAFKA_SSL_REJECT_UNAUTHORIZED }
+        : null,
     },
     schemaRegistry: { url: p.SCHEMA_REGISTRY_URL },
     clickhouse: { url: p.CLICKHOUSE_URL, database: p.CLICKHOUSE_DATABASE, user: p.CLICKHOUSE_USER, password: p.CLICKHOUSE_PASSWORD },
@@ -472,7 +502,9 @@ function buildConfig(p: Parsed): DgConfigShape {
       maxBytes: p.DG_IMAGE_MAX_BYTES,
       http: p.DG_IMAGE_HTTP,
       fetch: {
-        allowHosts: p.DG_IMAGE_FETCH_ALLOW_HOSTS.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
+        allowHosts: p.DG_IMAGE_FETCH_ALLOW_HOSTS.split(',')
+          .map((h) => h.trim().toLowerCase())
+          .filter(Boolean),
         allowPrivate: p.DG_IMAGE_FETCH_ALLOW_PRIVATE === 'true',
         timeoutMs: p.DG_IMAGE_FETCH_TIMEOUT_MS,
         maxBytes: p.DG_IMAGE_FETCH_MAX_BYTES,

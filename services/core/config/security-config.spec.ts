@@ -35,7 +35,9 @@ describe('Kafka SASL and TLS settings', () => {
     expect(issuesOf({ KAFKA_SASL_USERNAME: 'dg' })[0]).toMatch(/^KAFKA_SASL_MECHANISM: must be plain, scram-sha-256 or scram-sha-512/);
     expect(issuesOf({ KAFKA_SASL_MECHANISM: 'gssapi' })[0]).toMatch(/^KAFKA_SASL_MECHANISM: expected one of none, plain, scram-sha-256, scram-sha-512/);
     expect(issuesOf({ KAFKA_SSL: 'maybe' })[0]).toMatch(/^KAFKA_SSL: expected one of/);
-    expect(issuesOf({ KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: '/nonexistent/ca.pem' })[0]).toMatch(/^KAFKA_SSL_CA_FILE: file \/nonexistent\/ca.pem is not readable/);
+    expect(issuesOf({ KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: '/nonexistent/ca.pem' })[0]).toMatch(
+      /^KAFKA_SSL_CA_FILE: file \/nonexistent\/ca.pem is not readable/,
+    );
   });
 
   it('rejects TLS files without KAFKA_SSL and a certificate without its key', () => {
@@ -43,7 +45,9 @@ describe('Kafka SASL and TLS settings', () => {
     const pem = join(dir, 'ca.pem');
     writeFileSync(pem, '-----BEGIN CERTIFICATE-----\nMA==\n-----END CERTIFICATE-----\n');
     expect(issuesOf({ KAFKA_SSL_CA_FILE: pem })).toEqual(['KAFKA_SSL_CA_FILE: set but KAFKA_SSL is false (set KAFKA_SSL=true to use it)']);
-    expect(issuesOf({ KAFKA_SSL: 'true', KAFKA_SSL_CERT_FILE: pem })).toEqual(['KAFKA_SSL_KEY_FILE: KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE go together (client certificate)']);
+    expect(issuesOf({ KAFKA_SSL: 'true', KAFKA_SSL_CERT_FILE: pem })).toEqual([
+      'KAFKA_SSL_KEY_FILE: KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE go together (client certificate)',
+    ]);
   });
 
   it('maps to the Kafka client options: plain TLS, a CA file, SASL', () => {
@@ -51,8 +55,12 @@ describe('Kafka SASL and TLS settings', () => {
     const ca = join(dir, 'ca.pem');
     writeFileSync(ca, 'CA-PEM');
     expect(kafkaSecurityOptions(loadConfig({ KAFKA_SSL: 'true' }).kafka)).toEqual({ ssl: true });
-    expect(kafkaSecurityOptions(loadConfig({ KAFKA_SSL: '1', KAFKA_SSL_CA_FILE: ca, KAFKA_SSL_REJECT_UNAUTHORIZED: 'false' }).kafka)).toEqual({ ssl: { rejectUnauthorized: false, ca: ['CA-PEM'] } });
-    expect(kafkaSecurityOptions(loadConfig({ KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' }).kafka)).toEqual({ sasl: { mechanism: 'plain', username: 'u', password: 'p' } });
+    expect(kafkaSecurityOptions(loadConfig({ KAFKA_SSL: '1', KAFKA_SSL_CA_FILE: ca, KAFKA_SSL_REJECT_UNAUTHORIZED: 'false' }).kafka)).toEqual({
+      ssl: { rejectUnauthorized: false, ca: ['CA-PEM'] },
+    });
+    expect(kafkaSecurityOptions(loadConfig({ KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' }).kafka)).toEqual({
+      sasl: { mechanism: 'plain', username: 'u', password: 'p' },
+    });
     expect(kafkaSecurityOptions(loadConfig({}).kafka)).toEqual({});
   });
 });

@@ -94,7 +94,13 @@ describe('errors', () => {
       const refused = new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 127.0.0.1:19092');
       expect(isRetriable(Object.assign(new KafkaJSNonRetriableError(refused), { cause: refused }))).toBe(true);
       expect(isRetriable(new KafkaJSNonRetriableError(refused))).toBe(true);
-      const tooLarge = new KafkaJSProtocolError(Object.assign(new Error('The request included a message larger than the max message size the server will accept'), { retriable: false, type: 'MESSAGE_TOO_LARGE', code: 10 }));
+      const tooLarge = new KafkaJSProtocolError(
+        Object.assign(new Error('The request included a message larger than the max message size the server will accept'), {
+          retriable: false,
+          type: 'MESSAGE_TOO_LARGE',
+          code: 10,
+        }),
+      );
       expect(isRetriable(Object.assign(new KafkaJSNonRetriableError(tooLarge), { cause: tooLarge }))).toBe(false);
       expect(isRetriable(new KafkaJSNonRetriableError(new Error('Invalid record')))).toBe(false);
     });

@@ -80,7 +80,9 @@ describe('retry', () => {
   it('gives up when the next attempt would pass the deadline', async () => {
     const clock = fakeClock();
     const fn = failing(10);
-    await expect(retry(fn, { ...policy, maxAttempts: 100, deadlineMs: 250, random: () => 0.999, sleep: clock.sleep, now: clock.now })).rejects.toBeInstanceOf(RetriableError);
+    await expect(retry(fn, { ...policy, maxAttempts: 100, deadlineMs: 250, random: () => 0.999, sleep: clock.sleep, now: clock.now })).rejects.toBeInstanceOf(
+      RetriableError,
+    );
     // windows 100, 200: 99 + 199 = 298 > 250, so only the first wait happens.
     expect(clock.sleeps).toEqual([99]);
     expect(fn).toHaveBeenCalledTimes(2);
@@ -127,7 +129,9 @@ describe('retry', () => {
       return `ok after ${attempt}`;
     });
     const waits = { matches: (e: unknown) => (e as { code?: string }).code === 'BUSY', maxAttempts: 10, initialDelayMs: 100, maxDelayMs: 60_000 };
-    await expect(retry(fn, { maxAttempts: 3, initialDelayMs: 100, maxDelayMs: 1_000, waits, random: () => 0.5, sleep: clock.sleep, now: clock.now, onRetry })).resolves.toBe('ok after 6');
+    await expect(
+      retry(fn, { maxAttempts: 3, initialDelayMs: 100, maxDelayMs: 1_000, waits, random: () => 0.5, sleep: clock.sleep, now: clock.now, onRetry }),
+    ).resolves.toBe('ok after 6');
     // Waits: 3 s in full (above the failures' maxDelayMs), then jittered backoff on the waits' own
     // count (2nd wait: 100, 3rd: 200); failures on theirs (1st: 50, 2nd: 100).
     expect(clock.sleeps).toEqual([3_000, 100, 50, 200, 100]);
@@ -136,13 +140,25 @@ describe('retry', () => {
     const always = jest.fn(async () => {
       throw wait();
     });
-    await expect(retry(always, { maxAttempts: 3, initialDelayMs: 100, maxDelayMs: 1_000, waits: { ...waits, maxAttempts: 5 }, random: () => 0, sleep: clock.sleep, now: clock.now })).rejects.toMatchObject({ code: 'BUSY' });
+    await expect(
+      retry(always, {
+        maxAttempts: 3,
+        initialDelayMs: 100,
+        maxDelayMs: 1_000,
+        waits: { ...waits, maxAttempts: 5 },
+        random: () => 0,
+        sleep: clock.sleep,
+        now: clock.now,
+      }),
+    ).rejects.toMatchObject({ code: 'BUSY' });
     expect(always).toHaveBeenCalledTimes(5);
 
     const late = jest.fn(async () => {
       throw wait(10_000);
     });
-    await expect(retry(late, { maxAttempts: 3, initialDelayMs: 100, maxDelayMs: 1_000, deadlineMs: 5_000, waits, sleep: clock.sleep, now: clock.now })).rejects.toMatchObject({ code: 'BUSY' });
+    await expect(
+      retry(late, { maxAttempts: 3, initialDelayMs: 100, maxDelayMs: 1_000, deadlineMs: 5_000, waits, sleep: clock.sleep, now: clock.now }),
+    ).rejects.toMatchObject({ code: 'BUSY' });
     expect(late).toHaveBeenCalledTimes(1);
   });
 });

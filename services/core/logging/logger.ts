@@ -101,7 +101,8 @@ class StructuredLogger implements Logger {
     if (!this.isLevelEnabled(level)) return;
     const record: LogFields = { ...this.bindings, ...serializeFields(fields) };
     const time = settings.now();
-    const line = settings.format === 'pretty' ? formatPretty(time, level, this.namespace, message, record) : formatJson(time, level, this.namespace, message, record);
+    const line =
+      settings.format === 'pretty' ? formatPretty(time, level, this.namespace, message, record) : formatJson(time, level, this.namespace, message, record);
     settings.write(redactText(line));
   }
 }

@@ -16,7 +16,12 @@ describe('secret redaction', () => {
 
   it('replaces values under secret keys at any depth, in json and pretty lines', () => {
     const log = createLogger('t');
-    log.info('connecting', { apiKey: 'sk-visible-1', nested: { password: 'pw-visible-2', list: [{ sasl_password: 'x-visible-3' }] }, Authorization: 'Bearer tok-4', user: 'dg' });
+    log.info('connecting', {
+      apiKey: 'sk-visible-1',
+      nested: { password: 'pw-visible-2', list: [{ sasl_password: 'x-visible-3' }] },
+      Authorization: 'Bearer tok-4',
+      user: 'dg',
+    });
     configureLogging({ format: 'pretty' });
     log.info('again', { api_key: 'sk-visible-5' });
     const text = lines.join('');
@@ -51,7 +56,13 @@ describe('secret redaction', () => {
   });
 
   it('redactConfig hides the secrets of a config dump and keeps everything else', () => {
-    const config = loadConfig({ QUESTIONER_API_KEY: 'q-key-abcdef', CLICKHOUSE_PASSWORD: 'ch-pass-abcdef', KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'sasl-abcdef' });
+    const config = loadConfig({
+      QUESTIONER_API_KEY: 'q-key-abcdef',
+      CLICKHOUSE_PASSWORD: 'ch-pass-abcdef',
+      KAFKA_SASL_MECHANISM: 'plain',
+      KAFKA_SASL_USERNAME: 'u',
+      KAFKA_SASL_PASSWORD: 'sasl-abcdef',
+    });
     const dump = JSON.stringify(redactConfig(config));
     expect(dump).not.toMatch(/q-key-abcdef|ch-pass-abcdef|sasl-abcdef/);
     expect(redactConfig(config).models.questioner.model).toBe('sim-vlm');

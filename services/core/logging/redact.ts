@@ -35,7 +35,13 @@ export function registerSecrets(values: Iterable<string | null | undefined>): vo
     forms.add(value);
     forms.add(JSON.stringify(value).slice(1, -1));
   }
-  pattern = new RegExp([...forms].sort((a, b) => b.length - a.length).map(escapeRegExp).join('|'), 'g');
+  pattern = new RegExp(
+    [...forms]
+      .sort((a, b) => b.length - a.length)
+      .map(escapeRegExp)
+      .join('|'),
+    'g',
+  );
 }
 
 /** Forgets registered values (tests). */

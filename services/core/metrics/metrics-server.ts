@@ -44,7 +44,11 @@ export async function startMetricsServer(options: { host: string; port: number; 
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'EADDRINUSE' ? new Error(`cannot serve metrics: ${options.host}:${options.port} is in use (set DG_METRICS_PORT, 0 = any free port, off = none)`, { cause: err }) : err),
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new Error(`cannot serve metrics: ${options.host}:${options.port} is in use (set DG_METRICS_PORT, 0 = any free port, off = none)`, { cause: err })
+          : err,
+      ),
     );
     server.listen(options.port, options.host, () => resolve());
   });

@@ -41,11 +41,18 @@ it('counts handled messages, dead letters and games in flight through the bus ho
   done2('dead-lettered');
   const families = await read(metrics);
   expect(sampleSum(families, 'dg_games_in_flight')).toBe(0);
-  expect(families.get('dg_messages_handled_total')!.samples.map((s) => [s.labels.topic, s.labels.outcome, s.value]).sort()).toEqual([
+  expect(
+    families
+      .get('dg_messages_handled_total')!
+      .samples.map((s) => [s.labels.topic, s.labels.outcome, s.value])
+      .sort(),
+  ).toEqual([
     ['dg.answer-given', 'dead-lettered', 1],
     ['dg.game-requested', 'handled', 1],
   ]);
-  expect(families.get('dg_dead_letters_total')!.samples).toEqual([{ name: 'dg_dead_letters_total', labels: { topic: 'dg.answer-given', group: 'dg.questioner' }, value: 1 }]);
+  expect(families.get('dg_dead_letters_total')!.samples).toEqual([
+    { name: 'dg_dead_letters_total', labels: { topic: 'dg.answer-given', group: 'dg.questioner' }, value: 1 },
+  ]);
   expect(sampleSum(families, 'dg_handler_duration_seconds_count')).toBe(2);
   await metrics.close();
 });
@@ -115,7 +122,9 @@ it('reads model concurrency from the limiter adapter when scraped', async () => 
   let snapshots = [{ endpoint: 'http://a/v1', model: 'm', limit: 8, inFlight: 3, queued: 5 }];
   const metrics = new RoleMetrics({ defaultMetrics: false, limiter: () => snapshots });
   let families = await read(metrics);
-  expect(families.get('dg_model_concurrency_limit')!.samples).toEqual([{ name: 'dg_model_concurrency_limit', labels: { endpoint: 'http://a/v1', model: 'm' }, value: 8 }]);
+  expect(families.get('dg_model_concurrency_limit')!.samples).toEqual([
+    { name: 'dg_model_concurrency_limit', labels: { endpoint: 'http://a/v1', model: 'm' }, value: 8 },
+  ]);
   expect(sampleSum(families, 'dg_model_concurrency_queued')).toBe(5);
   snapshots = [];
   families = await read(metrics);

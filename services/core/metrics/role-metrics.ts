@@ -20,7 +20,13 @@ export interface ConsumerLagSource {
  * (scrapes of several Prometheus servers must not each hit the broker).
  */
 export function adminLagSource(config: DgConfig, roles: readonly RoleName[], logger: Logger, cacheMs = 5_000): ConsumerLagSource {
-  const kafka = new Kafka({ clientId: `${config.kafka.clientId}-metrics`, brokers: [...config.kafka.brokers], logLevel: logLevel.NOTHING, retry: { retries: 1 }, ...kafkaSecurityOptions(config.kafka) });
+  const kafka = new Kafka({
+    clientId: `${config.kafka.clientId}-metrics`,
+    brokers: [...config.kafka.brokers],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 1 },
+    ...kafkaSecurityOptions(config.kafka),
+  });
   let admin: Admin | undefined;
   let cached: { at: number; value: Awaited<ReturnType<ConsumerLagSource['lag']>> } | undefined;
   const read = async (): Promise<Awaited<ReturnType<ConsumerLagSource['lag']>>> => {
@@ -83,8 +89,18 @@ export class RoleMetrics {
   constructor(private readonly options: RoleMetricsOptions = {}) {
     const registers = [this.registry];
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
-    const gamesInFlight = new Gauge({ name: 'dg_games_in_flight', help: 'Messages (one game each) whose handler is running, per consumer group', labelNames: ['group'], registers });
-    const handled = new Counter({ name: 'dg_messages_handled_total', help: 'Consumed messages finished, per topic and outcome (handled, dead-lettered, abandoned)', labelNames: ['topic', 'outcome'], registers });
+    const gamesInFlight = new Gauge({
+      name: 'dg_games_in_flight',
+      help: 'Messages (one game each) whose handler is running, per consumer group',
+      labelNames: ['group'],
+      registers,
+    });
+    const handled = new Counter({
+      name: 'dg_messages_handled_total',
+      help: 'Consumed messages finished, per topic and outcome (handled, dead-lettered, abandoned)',
+      labelNames: ['topic', 'outcome'],
+      registers,
+    });
     const latency = new Histogram({
       name: 'dg_handler_duration_seconds',
       help: 'Time from a handler starting on a message to its outcome (retries included), per topic',
@@ -92,7 +108,12 @@ export class RoleMetrics {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     });
-    const deadLetters = new Counter({ name: 'dg_dead_letters_total', help: 'Messages sent to the dead-letter topic, per source topic and group', labelNames: ['topic', 'group'], registers });
+    const deadLetters = new Counter({
+      name: 'dg_dead_letters_total',
+      help: 'Messages sent to the dead-letter topic, per source topic and group',
+      labelNames: ['topic', 'group'],
+      registers,
+    });
     this.busHooks = {
       messageStarted: (topic, group) => {
         const started = performance.now();
@@ -106,10 +127,31 @@ export class RoleMetrics {
       },
     };
 
-    const modelCalls = new Counter({ name: 'dg_model_calls_total', help: 'Model HTTP calls (every attempt) per endpoint and outcome: ok, rate_limited, client_error, server_error, timeout, network, aborted', labelNames: ['endpoint', 'outcome'], registers });
-    const modelErrors = new Counter({ name: 'dg_model_errors_total', help: 'Failed model calls per endpoint and error class', labelNames: ['endpoint', 'class'], registers });
-    const modelLatency = new Histogram({ name: 'dg_model_call_duration_seconds', help: 'Model call time to response headers', labelNames: ['endpoint'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120], registers });
-    const modelInFlight = new Gauge({ name: 'dg_model_requests_in_flight', help: 'Model HTTP requests in flight per endpoint', labelNames: ['endpoint'], registers });
+    const modelCalls = new Counter({
+      name: 'dg_model_calls_total',
+      help: 'Model HTTP calls (every attempt) per endpoint and outcome: ok, rate_limited, client_error, server_error, timeout, network, aborted',
+      labelNames: ['endpoint', 'outcome'],
+      registers,
+    });
+    const modelErrors = new Counter({
+      name: 'dg_model_errors_total',
+      help: 'Failed model calls per endpoint and error class',
+      labelNames: ['endpoint', 'class'],
+      registers,
+    });
+    const modelLatency = new Histogram({
+      name: 'dg_model_call_duration_seconds',
+      help: 'Model call time to response headers',
+      labelNames: ['endpoint'],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers,
+    });
+    const modelInFlight = new Gauge({
+      name: 'dg_model_requests_in_flight',
+      help: 'Model HTTP requests in flight per endpoint',
+      labelNames: ['endpoint'],
+      registers,
+    });
     this.stopObservingModelCalls = observeModelCalls({
       started: (endpoint) => modelInFlight.inc({ endpoint }),
       ended: (endpoint, outcome, seconds) => {

@@ -5,7 +5,13 @@ import { limiterSettings } from './model-client';
 /** The limiter's variables: parsed with the rest of the config, named when wrong. */
 describe('limiter configuration', () => {
   it('starts at <ROLE>_CONCURRENCY, tops out at <ROLE>_MAX_CONCURRENCY, with optional RPM/TPM caps', () => {
-    const config = loadConfig({ ANSWERER_CONCURRENCY: '4', ANSWERER_MAX_CONCURRENCY: '32', ANSWERER_LATENCY_TARGET_MS: '2500', ANSWERER_MAX_RPM: '600', ANSWERER_MAX_TPM: '' });
+    const config = loadConfig({
+      ANSWERER_CONCURRENCY: '4',
+      ANSWERER_MAX_CONCURRENCY: '32',
+      ANSWERER_LATENCY_TARGET_MS: '2500',
+      ANSWERER_MAX_RPM: '600',
+      ANSWERER_MAX_TPM: '',
+    });
     expect(limiterSettings(config.models.answerer)).toEqual({ initialLimit: 4, maxLimit: 32, latencyTargetMs: 2500, maxRpm: 600, maxTpm: null });
     expect(limiterSettings(loadConfig({}).models.questioner)).toEqual({ initialLimit: 8, maxLimit: 64, latencyTargetMs: 15_000, maxRpm: null, maxTpm: null });
   });

@@ -35,7 +35,14 @@ class ManualClock implements LimiterClock {
   }
 }
 
-const settings = (overrides: Partial<LimiterSettings> = {}): LimiterSettings => ({ initialLimit: 4, maxLimit: 16, latencyTargetMs: 1_000, maxRpm: null, maxTpm: null, ...overrides });
+const settings = (overrides: Partial<LimiterSettings> = {}): LimiterSettings => ({
+  initialLimit: 4,
+  maxLimit: 16,
+  latencyTargetMs: 1_000,
+  maxRpm: null,
+  maxTpm: null,
+  ...overrides,
+});
 
 interface LogLine {
   message: string;
@@ -52,7 +59,14 @@ let clock: ManualClock;
 let logs: LogLine[];
 
 function limiter(overrides: Partial<LimiterSettings> = {}): AdaptiveLimiter {
-  return new AdaptiveLimiter({ endpoint: 'http://vlm/v1', model: 'm', settings: settings(overrides), clock, logger: recordingLogger(logs), decreaseFactor: 0.75 });
+  return new AdaptiveLimiter({
+    endpoint: 'http://vlm/v1',
+    model: 'm',
+    settings: settings(overrides),
+    clock,
+    logger: recordingLogger(logs),
+    decreaseFactor: 0.75,
+  });
 }
 
 /** Lets promise callbacks (grants) run. */

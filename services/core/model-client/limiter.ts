@@ -298,10 +298,13 @@ export class AdaptiveLimiter {
     if (this.wakeTimer !== undefined && this.wakeAt <= at) return;
     if (this.wakeTimer !== undefined) this.clock.clearTimer(this.wakeTimer);
     this.wakeAt = at;
-    this.wakeTimer = this.clock.setTimer(() => {
-      this.wakeTimer = undefined;
-      this.drain();
-    }, Math.max(0, at - this.clock.now()));
+    this.wakeTimer = this.clock.setTimer(
+      () => {
+        this.wakeTimer = undefined;
+        this.drain();
+      },
+      Math.max(0, at - this.clock.now()),
+    );
   }
 
   /** A log line per change, at most one per logIntervalMs; the latest change is logged when the interval ends. */
@@ -313,10 +316,13 @@ export class AdaptiveLimiter {
       return;
     }
     if (this.logTimer === undefined) {
-      this.logTimer = this.clock.setTimer(() => {
-        this.logTimer = undefined;
-        if (this.limit !== this.lastLoggedLimit) this.log(this.clock.now());
-      }, this.lastLoggedAt + this.logIntervalMs - now);
+      this.logTimer = this.clock.setTimer(
+        () => {
+          this.logTimer = undefined;
+          if (this.limit !== this.lastLoggedLimit) this.log(this.clock.now());
+        },
+        this.lastLoggedAt + this.logIntervalMs - now,
+      );
     }
   }
 

@@ -28,7 +28,11 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const request = { path: req.url ?? '', headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown> };
+      const request = {
+        path: req.url ?? '',
+        headers: req.headers,
+        body: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>,
+      };
       received.push(request);
       handler(request, res);
     });
@@ -145,7 +149,15 @@ describe('ModelClient.complete', () => {
     const long = (fill: number): string => `data:image/png;base64,${Buffer.alloc(3_000, fill).toString('base64')}`;
     const withImages: ChatMessage[] = [
       messages[0]!,
-      { role: 'user', content: [{ type: 'text', text: 'Candidates:' }, { type: 'image_url', image_url: { url: long(1) } }, { type: 'image_url', image_url: { url: long(2) } }, { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'Candidates:' },
+          { type: 'image_url', image_url: { url: long(1) } },
+          { type: 'image_url', image_url: { url: long(2) } },
+          { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
+        ],
+      },
     ];
     const sent = JSON.parse(JSON.stringify(withImages)) as unknown;
     let calls = 0;
@@ -240,7 +252,10 @@ describe('ModelClient.complete', () => {
 
   it('starts no attempt past the deadline', async () => {
     handler = (_request, res) => reply(res, 503, { error: { message: 'overloaded' } });
-    const modelClient = client({}, { now: () => 1_000, retry: { maxAttempts: 5, initialDelayMs: 100, maxDelayMs: 100 }, retryHooks: { random: () => 1, sleep: () => Promise.resolve() } });
+    const modelClient = client(
+      {},
+      { now: () => 1_000, retry: { maxAttempts: 5, initialDelayMs: 100, maxDelayMs: 100 }, retryHooks: { random: () => 1, sleep: () => Promise.resolve() } },
+    );
     const error = await rejection(modelClient.complete(messages, { deadlineAtMs: 1_050 }));
     expect(error).toMatchObject({ status: 503 });
     expect(received).toHaveLength(1);
@@ -265,7 +280,14 @@ describe('ModelClient.complete', () => {
   });
 
   it('describes itself as the ModelSpec recorded on games', () => {
-    expect(client({ topP: 0.8 }).modelSpec()).toEqual({ endpoint: baseUrl, model: 'test-vlm', promptVersion: 'v1', temperature: 0.5, topP: 0.8, maxTokens: 128 });
+    expect(client({ topP: 0.8 }).modelSpec()).toEqual({
+      endpoint: baseUrl,
+      model: 'test-vlm',
+      promptVersion: 'v1',
+      temperature: 0.5,
+      topP: 0.8,
+      maxTokens: 128,
+    });
   });
 });
 
@@ -273,23 +295,43 @@ describe('ModelClient error classes (README "What each model error does")', () =
   const none = { rate_limited: 0, unavailable: 0, server_error: 0, connection: 0, timeout: 0 };
 
   it('reports cached prompt tokens when the endpoint does', async () => {
-    handler = (_request, res) => reply(res, 200, completion('{"answer": "yes"}', { prompt_tokens: 1200, completion_tokens: 30, total_tokens: 1230, prompt_tokens_details: { cached_tokens: 1024 } } as never));
+    handler = (_request, res) =>
+      reply(
+        res,
+        200,
+        completion('{"answer": "yes"}', {
+          prompt_tokens: 1200,
+          completion_tokens: 30,
+          total_tokens: 1230,
+          prompt_tokens_details: { cached_tokens: 1024 },
+        } as never),
+      );
     expect(await client().complete(messages)).toMatchObject({ promptTokens: 1200, cachedTokens: 1024 });
   });
 
   it.each([
-    { name: '429 with Retry-After', status: 429, headers: { 'retry-after-ms': '5' } as Record<string, string>, errorClass: 'rate_limited', received: 5, retries: { ...none, rate_limited: 4 } },
+    {
+      name: '429 with Retry-After',
+      status: 429,
+      headers: { 'retry-after-ms': '5' } as Record<string, string>,
+      errorClass: 'rate_limited',
+      received: 5,
+      retries: { ...none, rate_limited: 4 },
+    },
     { name: '503', status: 503, headers: {} as Record<string, string>, errorClass: 'unavailable', received: 5, retries: { ...none, unavailable: 4 } },
     { name: '500', status: 500, headers: {}, errorClass: 'server_error', received: 3, retries: { ...none, server_error: 2 } },
     { name: '502', status: 502, headers: {}, errorClass: 'server_error', received: 3, retries: { ...none, server_error: 2 } },
-  ])('$name → $errorClass, retried on its budget, then a ModelError with retries by cause', async ({ status, headers, errorClass, received: count, retries }) => {
-    handler = (_request, res) => reply(res, status, { error: { message: `status ${status} from the endpoint` } }, headers);
-    const error = await rejection(client({}, { waits: { maxAttempts: 5, initialDelayMs: 1, maxDelayMs: 10 } }).complete(messages));
-    expect(error).toBeInstanceOf(ModelError);
-    expect(error).toMatchObject({ errorClass, status, retriable: true, retries });
-    expect((error as Error).message).toContain(`status ${status} from the endpoint`);
-    expect(received).toHaveLength(count);
-  });
+  ])(
+    '$name → $errorClass, retried on its budget, then a ModelError with retries by cause',
+    async ({ status, headers, errorClass, received: count, retries }) => {
+      handler = (_request, res) => reply(res, status, { error: { message: `status ${status} from the endpoint` } }, headers);
+      const error = await rejection(client({}, { waits: { maxAttempts: 5, initialDelayMs: 1, maxDelayMs: 10 } }).complete(messages));
+      expect(error).toBeInstanceOf(ModelError);
+      expect(error).toMatchObject({ errorClass, status, retriable: true, retries });
+      expect((error as Error).message).toContain(`status ${status} from the endpoint`);
+      expect(received).toHaveLength(count);
+    },
+  );
 
   it.each([
     { status: 400, message: "This model's maximum context length is 4096 tokens. However, you requested 9000 tokens." },
@@ -352,7 +394,8 @@ describe('ModelClient error classes (README "What each model error does")', () =
 
   it('waits the whole Retry-After of a 429 (seconds) and pauses the endpoint for new calls', async () => {
     let calls = 0;
-    handler = (_request, res) => (++calls === 1 ? reply(res, 429, { error: { message: 'slow down' } }, { 'retry-after': '1' }) : reply(res, 200, completion('{"answer": "yes"}')));
+    handler = (_request, res) =>
+      ++calls === 1 ? reply(res, 429, { error: { message: 'slow down' } }, { 'retry-after': '1' }) : reply(res, 200, completion('{"answer": "yes"}'));
     const delays: number[] = [];
     const limiters = new LimiterRegistry();
     const modelClient = client({}, { limiters, retryHooks: { sleep: (ms) => (delays.push(ms), Promise.resolve()) } });
@@ -362,7 +405,12 @@ describe('ModelClient error classes (README "What each model error does")', () =
     expect(delays).toEqual([1_000]);
     // The retry had no sleep of its own here: the limiter's pause held it back.
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
-    expect(limiters.snapshots()[0]).toMatchObject({ endpoint: baseUrl, model: 'test-vlm', decreases: 1, outcomes: { success: 1, overloaded: 1, timeout: 0, ignored: 0 } });
+    expect(limiters.snapshots()[0]).toMatchObject({
+      endpoint: baseUrl,
+      model: 'test-vlm',
+      decreases: 1,
+      outcomes: { success: 1, overloaded: 1, timeout: 0, ignored: 0 },
+    });
   });
 
   it('gives up waiting when the deadline comes first', async () => {

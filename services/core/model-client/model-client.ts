@@ -206,7 +206,12 @@ export class ModelClient {
 
   private request(messages: ChatCompletionMessageParam[], model: string, options: CompleteOptions): ChatCompletionCreateParamsNonStreaming {
     const { settings } = this.options;
-    const request: ChatCompletionCreateParamsNonStreaming = { model, messages: withRawImageUrls(messages), temperature: settings.temperature, max_tokens: settings.maxTokens };
+    const request: ChatCompletionCreateParamsNonStreaming = {
+      model,
+      messages: withRawImageUrls(messages),
+      temperature: settings.temperature,
+      max_tokens: settings.maxTokens,
+    };
     if (settings.topP !== null) request.top_p = settings.topP;
     if (options.seed !== undefined) request.seed = options.seed;
     if (options.responseFormatJson) request.response_format = { type: 'json_object' };
@@ -247,16 +252,24 @@ export class ModelClient {
     } catch (error) {
       if (error instanceof AbortedError && !signal?.aborted) {
         const { limit, inFlight, queued } = limiter.snapshot();
-        throw new ModelError(`${this.where(model)}: no free slot at the endpoint before the deadline (limit ${limit}, ${inFlight} in flight, ${queued} queued)`, {
-          cause: error,
-          errorClass: 'timeout',
-        });
+        throw new ModelError(
+          `${this.where(model)}: no free slot at the endpoint before the deadline (limit ${limit}, ${inFlight} in flight, ${queued} queued)`,
+          {
+            cause: error,
+            errorClass: 'timeout',
+          },
+        );
       }
       throw error;
     }
   }
 
-  private async call(request: ChatCompletionCreateParamsNonStreaming, model: string, attempt: number, signal: AbortSignal | undefined): Promise<Omit<ModelCompletion, 'retries'>> {
+  private async call(
+    request: ChatCompletionCreateParamsNonStreaming,
+    model: string,
+    attempt: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Omit<ModelCompletion, 'retries'>> {
     const started = performance.now();
     let response: OpenAI.Chat.ChatCompletion;
     try {

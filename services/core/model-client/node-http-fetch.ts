@@ -71,7 +71,13 @@ export function nodeHttpFetch(options: NodeHttpFetchOptions = {}): typeof fetch 
             else if (value !== undefined) responseHeaders.set(name, value);
           }
           try {
-            resolve(new Response(NULL_BODY_STATUS.has(status) ? null : Buffer.concat(chunks), { status, statusText: answer.statusMessage ?? '', headers: responseHeaders }));
+            resolve(
+              new Response(NULL_BODY_STATUS.has(status) ? null : Buffer.concat(chunks), {
+                status,
+                statusText: answer.statusMessage ?? '',
+                headers: responseHeaders,
+              }),
+            );
           } catch (error) {
             reject(new TypeError('fetch failed', { cause: error }));
           }

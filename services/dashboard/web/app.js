@@ -73,13 +73,25 @@ function renderCharts(overview) {
   );
 
   const now = overview.nowMs;
-  const throughput = chart('chart-throughput', 'line', { scales: { y: { min: 0, title: { display: true, text: 'games/s' } }, calls: { position: 'right', min: 0, grid: { drawOnChartArea: false }, title: { display: true, text: 'model calls/s' } } } });
+  const throughput = chart('chart-throughput', 'line', {
+    scales: {
+      y: { min: 0, title: { display: true, text: 'games/s' } },
+      calls: { position: 'right', min: 0, grid: { drawOnChartArea: false }, title: { display: true, text: 'model calls/s' } },
+    },
+  });
   throughput.data.labels = labels;
   // The current minute is still filling: rates divide by the seconds it has had so far.
   const perSecond = (m, pick) => total(m).reduce((s, p) => s + pick(p), 0) / (now >= m && now < m + 60000 ? Math.max(1, (now - m) / 1000) : 60);
   throughput.data.datasets = [
     { label: 'games/s', borderColor: COLORS[0], backgroundColor: COLORS[0], data: minutes.map((m) => perSecond(m, (p) => p.games)) },
-    { label: 'model calls/s', borderColor: COLORS[5], backgroundColor: COLORS[5], borderDash: [6, 4], yAxisID: 'calls', data: minutes.map((m) => perSecond(m, (p) => p.modelCalls)) },
+    {
+      label: 'model calls/s',
+      borderColor: COLORS[5],
+      backgroundColor: COLORS[5],
+      borderDash: [6, 4],
+      yAxisID: 'calls',
+      data: minutes.map((m) => perSecond(m, (p) => p.modelCalls)),
+    },
   ];
   throughput.update();
 
@@ -95,15 +107,17 @@ function renderCharts(overview) {
 
   const cost = chart('chart-cost', 'line', { scales: { y: { min: 0 } } });
   cost.data.labels = labels;
-  cost.data.datasets = [{
-    label: 'USD per kept game',
-    borderColor: COLORS[2],
-    data: minutes.map((m) => {
-      const ps = total(m);
-      const kept = ps.reduce((s, p) => s + p.kept, 0);
-      return kept > 0 ? ps.reduce((s, p) => s + p.costUsd, 0) / kept : null;
-    }),
-  }];
+  cost.data.datasets = [
+    {
+      label: 'USD per kept game',
+      borderColor: COLORS[2],
+      data: minutes.map((m) => {
+        const ps = total(m);
+        const kept = ps.reduce((s, p) => s + p.kept, 0);
+        return kept > 0 ? ps.reduce((s, p) => s + p.costUsd, 0) / kept : null;
+      }),
+    },
+  ];
   cost.update();
 }
 
@@ -121,15 +135,29 @@ function renderTables(overview) {
   );
   $('#comparison tbody').replaceChildren(
     ...overview.comparison.map((r) =>
-      el('tr', { 'data-iteration': String(r.iteration) },
-        el('td', {}, r.iteration), el('td', {}, r.questionerModel), el('td', {}, r.answererModel), el('td', {}, r.dataset), el('td', { class: 'num' }, r.numCandidates),
-        el('td', { class: 'num', 'data-col': 'games' }, r.games), el('td', { class: 'num', 'data-col': 'success' }, pct(r.successRate)), el('td', { class: 'num' }, r.kept),
-        el('td', { class: 'num' }, num(r.avgQuestionsToSuccess)), el('td', { class: 'num' }, num(r.tokensPerGame)), el('td', { class: 'num' }, usd(r.costPerGame)), el('td', { class: 'num' }, usd(r.costPerKept))),
+      el(
+        'tr',
+        { 'data-iteration': String(r.iteration) },
+        el('td', {}, r.iteration),
+        el('td', {}, r.questionerModel),
+        el('td', {}, r.answererModel),
+        el('td', {}, r.dataset),
+        el('td', { class: 'num' }, r.numCandidates),
+        el('td', { class: 'num', 'data-col': 'games' }, r.games),
+        el('td', { class: 'num', 'data-col': 'success' }, pct(r.successRate)),
+        el('td', { class: 'num' }, r.kept),
+        el('td', { class: 'num' }, num(r.avgQuestionsToSuccess)),
+        el('td', { class: 'num' }, num(r.tokensPerGame)),
+        el('td', { class: 'num' }, usd(r.costPerGame)),
+        el('td', { class: 'num' }, usd(r.costPerKept)),
+      ),
     ),
   );
   const pairs = (id, obj, none) => {
     const entries = Object.entries(obj);
-    $(id + ' tbody').replaceChildren(...(entries.length ? entries.map(([k, v]) => el('tr', {}, el('td', {}, k), el('td', { class: 'num' }, v))) : [el('tr', {}, el('td', {}, none))]));
+    $(id + ' tbody').replaceChildren(
+      ...(entries.length ? entries.map(([k, v]) => el('tr', {}, el('td', {}, k), el('td', { class: 'num' }, v))) : [el('tr', {}, el('td', {}, none))]),
+    );
   };
   pairs('#failures', overview.failuresByReason, 'no failures');
   pairs('#rejections', overview.filterRejections, 'no rejections');
@@ -180,10 +208,20 @@ async function refreshGames() {
   $('#older').disabled = list.offset + list.games.length >= list.total;
   $('#games tbody').replaceChildren(
     ...list.games.map((g) => {
-      const row = el('tr', { 'data-game-id': g.gameId, 'data-verdict': g.verdict },
-        el('td', {}, el('code', {}, g.gameId.slice(-12))), el('td', {}, g.iteration), el('td', {}, `${g.questionerModel} / ${g.answererModel}`), el('td', { class: 'num' }, g.questions),
-        el('td', { class: g.verdict }, g.verdict), el('td', {}, g.failureReason || ''), el('td', {}, g.kept ? 'kept' : `rejected${g.filterReasons.length ? ': ' + g.filterReasons.join(', ') : ''}`),
-        el('td', { class: 'num' }, g.tokens), el('td', { class: 'num' }, usd(g.costUsd)), el('td', {}, new Date(g.endedAtMs).toISOString().slice(11, 19)));
+      const row = el(
+        'tr',
+        { 'data-game-id': g.gameId, 'data-verdict': g.verdict },
+        el('td', {}, el('code', {}, g.gameId.slice(-12))),
+        el('td', {}, g.iteration),
+        el('td', {}, `${g.questionerModel} / ${g.answererModel}`),
+        el('td', { class: 'num' }, g.questions),
+        el('td', { class: g.verdict }, g.verdict),
+        el('td', {}, g.failureReason || ''),
+        el('td', {}, g.kept ? 'kept' : `rejected${g.filterReasons.length ? ': ' + g.filterReasons.join(', ') : ''}`),
+        el('td', { class: 'num' }, g.tokens),
+        el('td', { class: 'num' }, usd(g.costUsd)),
+        el('td', {}, new Date(g.endedAtMs).toISOString().slice(11, 19)),
+      );
       row.addEventListener('click', () => openGame(g.gameId).catch(showError));
       return row;
     }),
@@ -198,30 +236,64 @@ async function openGame(gameId) {
   history.replaceState(null, '', `#game=${encodeURIComponent(gameId)}`);
   $('#game-id').textContent = g.gameId;
   const facts = [
-    ['run', g.runId], ['iteration', g.iteration], ['dataset', g.dataset], ['seed', g.seed],
-    ['questioner', `${g.questioner.model} (${g.questioner.promptVersion})`], ['answerer', `${g.answerer.model} (${g.answerer.promptVersion})`],
-    ['verdict', g.verdict], ['failure reason', g.failureReason || '–'],
-    ['ending', `${g.ending.kind} by ${g.ending.endedBy}`], ['guess', g.ending.rawGuess ?? '–'],
-    ['judgement', g.judgementDetail || '–'], ['error', g.ending.errorMessage ?? '–'],
-    ['filter', `${g.kept ? 'kept' : 'rejected'} (${g.filterVersion})`], ['filter reasons', g.filterReasons.length ? g.filterReasons.join(', ') : '–'],
-    ['tokens', `${g.tokens} (questioner ${g.questioner.promptTokens}+${g.questioner.completionTokens}, answerer ${g.answerer.promptTokens}+${g.answerer.completionTokens})`], ['cost', usd(g.costUsd)],
-    ['Kafka', `${g.kafka.topic} partition ${g.kafka.partition} offset ${g.kafka.offset}`], ['question mode', `${g.questionMode}, max ${g.maxTurns} questions`],
+    ['run', g.runId],
+    ['iteration', g.iteration],
+    ['dataset', g.dataset],
+    ['seed', g.seed],
+    ['questioner', `${g.questioner.model} (${g.questioner.promptVersion})`],
+    ['answerer', `${g.answerer.model} (${g.answerer.promptVersion})`],
+    ['verdict', g.verdict],
+    ['failure reason', g.failureReason || '–'],
+    ['ending', `${g.ending.kind} by ${g.ending.endedBy}`],
+    ['guess', g.ending.rawGuess ?? '–'],
+    ['judgement', g.judgementDetail || '–'],
+    ['error', g.ending.errorMessage ?? '–'],
+    ['filter', `${g.kept ? 'kept' : 'rejected'} (${g.filterVersion})`],
+    ['filter reasons', g.filterReasons.length ? g.filterReasons.join(', ') : '–'],
+    [
+      'tokens',
+      `${g.tokens} (questioner ${g.questioner.promptTokens}+${g.questioner.completionTokens}, answerer ${g.answerer.promptTokens}+${g.answerer.completionTokens})`,
+    ],
+    ['cost', usd(g.costUsd)],
+    ['Kafka', `${g.kafka.topic} partition ${g.kafka.partition} offset ${g.kafka.offset}`],
+    ['question mode', `${g.questionMode}, max ${g.maxTurns} questions`],
   ];
   $('#game-facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', {}, k), el('dd', { 'data-fact': k }, String(v))]));
   $('#candidates').replaceChildren(
     ...g.candidates.map((c) =>
-      el('figure', { class: `candidate${c.isTarget ? ' target' : ''}${c.isGuess ? ' guess' : ''}`, 'data-index': String(c.index), 'data-target': String(c.isTarget) },
+      el(
+        'figure',
+        { class: `candidate${c.isTarget ? ' target' : ''}${c.isGuess ? ' guess' : ''}`, 'data-index': String(c.index), 'data-target': String(c.isTarget) },
         el('img', { src: c.imageUrl, alt: `candidate ${c.index + 1}: ${c.id}`, loading: 'eager' }),
-        el('figcaption', {}, `${c.index + 1}. ${c.id}`, el('br'), ...(c.isTarget ? [el('span', { class: 'badge target' }, 'TARGET')] : []), ...(c.isGuess ? [el('span', { class: 'badge guess' }, 'GUESS')] : []))),
+        el(
+          'figcaption',
+          {},
+          `${c.index + 1}. ${c.id}`,
+          el('br'),
+          ...(c.isTarget ? [el('span', { class: 'badge target' }, 'TARGET')] : []),
+          ...(c.isGuess ? [el('span', { class: 'badge guess' }, 'GUESS')] : []),
+        ),
+      ),
     ),
   );
   $('#transcript').replaceChildren(
     ...g.turns.map((t) =>
-      el('li', { 'data-speaker': t.speaker },
-        el('span', { class: 'speaker' }, `${t.speaker} (${t.kind}): `), t.text, el('br'),
-        el('span', { class: 'meta' }, `${t.model} · ${t.latencyMs} ms · ${t.promptTokens}+${t.completionTokens} tokens · ${usd(t.costUsd)}`)),
+      el(
+        'li',
+        { 'data-speaker': t.speaker },
+        el('span', { class: 'speaker' }, `${t.speaker} (${t.kind}): `),
+        t.text,
+        el('br'),
+        el('span', { class: 'meta' }, `${t.model} · ${t.latencyMs} ms · ${t.promptTokens}+${t.completionTokens} tokens · ${usd(t.costUsd)}`),
+      ),
     ),
-    el('li', { 'data-speaker': 'verdict' }, el('span', { class: 'speaker' }, 'guess: '), g.ending.rawGuess ?? '(none)', ` → ${g.verdict}${g.failureReason ? ` (${g.failureReason})` : ''}`),
+    el(
+      'li',
+      { 'data-speaker': 'verdict' },
+      el('span', { class: 'speaker' }, 'guess: '),
+      g.ending.rawGuess ?? '(none)',
+      ` → ${g.verdict}${g.failureReason ? ` (${g.failureReason})` : ''}`,
+    ),
   );
   $('#game').hidden = false;
   $('#game').scrollIntoView();

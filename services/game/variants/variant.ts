@@ -52,7 +52,12 @@ const ruleCache = new Map<string, string>();
  * when the version has one, else the variant folder's `<role>.rules.md`. Placeholders are filled as
  * in renderPrompt (a missing value is an error).
  */
-export function renderVariantRule(prompts: PromptSet, variant: QuestionVariant, role: VariantRole, vars: Readonly<Record<string, string | number>> = {}): string {
+export function renderVariantRule(
+  prompts: PromptSet,
+  variant: QuestionVariant,
+  role: VariantRole,
+  vars: Readonly<Record<string, string | number>> = {},
+): string {
   const templateName = `${role}.rules.${variant.name}`;
   const template = (PROMPT_NAMES as readonly string[]).includes(templateName) ? prompts.templates[templateName as PromptName] : variantRuleText(variant, role);
   return template.replace(/\{\{\s*([A-Za-z][A-Za-z0-9]*)\s*\}\}/g, (_match, key: string) => {
@@ -66,7 +71,10 @@ function variantRuleText(variant: QuestionVariant, role: VariantRole): string {
   const file = join(variant.rulesDir ?? join(repoRoot(), 'services', 'game', 'variants', variant.name), `${role}.rules.md`);
   const cached = ruleCache.get(file);
   if (cached !== undefined) return cached;
-  if (!existsSync(file)) throw new NonRetriableError(`question variant ${variant.name} has no ${role} rule: no ${file} and no ${role}.rules.${variant.name} template in the prompt version`);
+  if (!existsSync(file))
+    throw new NonRetriableError(
+      `question variant ${variant.name} has no ${role} rule: no ${file} and no ${role}.rules.${variant.name} template in the prompt version`,
+    );
   const text = readFileSync(file, 'utf8').replace(/\s+$/, '');
   ruleCache.set(file, text);
   return text;

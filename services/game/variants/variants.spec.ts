@@ -61,7 +61,10 @@ describe('released prompt versions', () => {
     const dir = join(repoRoot(), 'services', 'game', 'prompts');
     const actual: Record<string, string> = {};
     for (const version of ['v1', 'v2']) {
-      for (const file of readdirSync(join(dir, version))) actual[`${version}/${file}`] = createHash('sha256').update(readFileSync(join(dir, version, file))).digest('hex');
+      for (const file of readdirSync(join(dir, version)))
+        actual[`${version}/${file}`] = createHash('sha256')
+          .update(readFileSync(join(dir, version, file)))
+          .digest('hex');
     }
     expect(actual).toEqual(RELEASED_PROMPT_SHA256);
   });
@@ -69,7 +72,9 @@ describe('released prompt versions', () => {
 
 describe('the variant table', () => {
   it('lists exactly the QuestionMode symbols of the GameSetup schema, in order', () => {
-    const avsc = JSON.parse(readFileSync(join(repoRoot(), 'schemas', 'avro', 'shared', 'GameSetup.avsc'), 'utf8')) as { fields: Array<{ name: string; type: unknown }> };
+    const avsc = JSON.parse(readFileSync(join(repoRoot(), 'schemas', 'avro', 'shared', 'GameSetup.avsc'), 'utf8')) as {
+      fields: Array<{ name: string; type: unknown }>;
+    };
     const field = avsc.fields.find((f) => f.name === 'questionMode')!;
     expect(QUESTION_VARIANTS.map((v) => v.name)).toEqual((field.type as { symbols: string[] }).symbols);
     expect(questionModeNames()).toEqual(['yesno', 'open']);
@@ -84,8 +89,12 @@ describe('the variant table', () => {
       const prompts = loadPrompts(version);
       for (const mode of ['yesno', 'open'] as const) {
         const game = makeGame({ questionMode: mode });
-        expect(buildQuestionerMessages(game, new Map(game.setup.candidates.map((c) => [c.id, `https://x.test/${c.id}`])), prompts)[0]!.content).toContain(prompts.templates[`questioner.rules.${mode}`]);
-        expect(buildAnswererMessages(makeGame({ questionMode: mode, describeFirst: true }), 'https://x.test/t', prompts)[0]!.content).toContain(prompts.templates[`answerer.rules.${mode}`]);
+        expect(buildQuestionerMessages(game, new Map(game.setup.candidates.map((c) => [c.id, `https://x.test/${c.id}`])), prompts)[0]!.content).toContain(
+          prompts.templates[`questioner.rules.${mode}`],
+        );
+        expect(buildAnswererMessages(makeGame({ questionMode: mode, describeFirst: true }), 'https://x.test/t', prompts)[0]!.content).toContain(
+          prompts.templates[`answerer.rules.${mode}`],
+        );
       }
     }
   });
@@ -102,9 +111,13 @@ function trueFalseVariant(rulesDir: string): QuestionVariant {
     summary: 'answers are true/false/unknown (test only)',
     rulesDir,
     parseAnswer(text) {
-      const json = extractJsonObjects(text).map((o) => lookup(o, 'verdict')).filter((f) => f.has).at(-1);
+      const json = extractJsonObjects(text)
+        .map((o) => lookup(o, 'verdict'))
+        .filter((f) => f.has)
+        .at(-1);
       const said = json !== undefined ? String(json.value) : text;
-      const word = /^\s*(true|false|unknown)\b/i.exec(said)?.[1]?.toLowerCase() ?? (normaliseYesNo(said) !== undefined ? toTrueFalse[normaliseYesNo(said)!] : undefined);
+      const word =
+        /^\s*(true|false|unknown)\b/i.exec(said)?.[1]?.toLowerCase() ?? (normaliseYesNo(said) !== undefined ? toTrueFalse[normaliseYesNo(said)!] : undefined);
       return word !== undefined ? { kind: 'answer', text: word } : { kind: 'unparseable', reason: `not true/false/unknown: ${excerpt(text)}` };
     },
     historyText: (answer) => JSON.stringify({ verdict: answer }),
@@ -122,7 +135,10 @@ describe('a variant added through the table alone', () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'dg-variant-'));
     writeFileSync(join(dir, 'questioner.rules.md'), 'Ask yes/no questions only: your partner replies true, false or unknown.\n');
-    writeFileSync(join(dir, 'answerer.rules.md'), 'Reply with one JSON object and nothing else: {"verdict": "true"}, {"verdict": "false"}, or {"verdict": "unknown"}. Say true, false or unknown.\n');
+    writeFileSync(
+      join(dir, 'answerer.rules.md'),
+      'Reply with one JSON object and nothing else: {"verdict": "true"}, {"verdict": "false"}, or {"verdict": "unknown"}. Say true, false or unknown.\n',
+    );
     unregister = registerQuestionVariant(trueFalseVariant(dir));
   });
   afterAll(() => {
@@ -137,7 +153,13 @@ describe('a variant added through the table alone', () => {
     const rng = createRng(seed);
     const picked = rng.shuffle(pool.map((scene, i) => ({ scene, id: `scene-${i}` }))).slice(0, 4);
     // Not a symbol of the Avro enum: a test-only mode never travels on Kafka.
-    let game: GameState = makeGame({ gameId: `variant-${seed}`, candidateIds: picked.map((p) => p.id), targetIndex: rng.int(4), questionMode: 'truefalse' as QuestionMode, describeFirst });
+    let game: GameState = makeGame({
+      gameId: `variant-${seed}`,
+      candidateIds: picked.map((p) => p.id),
+      targetIndex: rng.int(4),
+      questionMode: 'truefalse' as QuestionMode,
+      describeFirst,
+    });
     const urlOf = (id: string): string => `https://scenes.test/${id}.png`;
     const scenes = new Map<string, Scene>(picked.map((p) => [urlOf(p.id), p.scene]));
     const loadScene = (url: string): Promise<Scene | undefined> => Promise.resolve(scenes.get(url));
@@ -146,7 +168,10 @@ describe('a variant added through the table alone', () => {
     for (let step = 0; step < 100; step++) {
       const now = TEST_NOW + step;
       if (nextSpeaker(game) === 'questioner') {
-        const completion = await simulateCompletion({ messages: buildQuestionerMessages(game, images, prompts), behaviour: DEFAULT_BEHAVIOUR, seed }, loadScene);
+        const completion = await simulateCompletion(
+          { messages: buildQuestionerMessages(game, images, prompts), behaviour: DEFAULT_BEHAVIOUR, seed },
+          loadScene,
+        );
         const decided = decideQuestionerStep(game, parseQuestionerOutput(completion.content, 4), call(completion.content), now);
         if (decided.kind === 'end') return decided.event;
         game = decided.event.game;
@@ -156,7 +181,12 @@ describe('a variant added through the table alone', () => {
         expect(detectAnswerMode(messages)).toBe('truefalse');
         const completion = await simulateCompletion({ messages, behaviour: DEFAULT_BEHAVIOUR, seed }, loadScene);
         if (answererRequestKind(game) === 'answer') expect(completion.content).toMatch(/^\{"verdict":"(true|false|unknown)"\}$/);
-        const decided = decideAnswererStep(game, parseAnswererOutput(completion.content, game.setup.questionMode, answererRequestKind(game)), call(completion.content), now);
+        const decided = decideAnswererStep(
+          game,
+          parseAnswererOutput(completion.content, game.setup.questionMode, answererRequestKind(game)),
+          call(completion.content),
+          now,
+        );
         if (decided.kind === 'end') return decided.event;
         game = decided.event.game;
       }

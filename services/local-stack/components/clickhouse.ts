@@ -88,7 +88,11 @@ export function clickhouseComponent(settings: StackSettings): StackComponent {
     homeDir,
     logFiles: [path.join(logsDir, 'clickhouse-server.err.log'), path.join(logsDir, 'clickhouse.out')],
     async install(log) {
-      await ensureAptPackages(['clickhouse-server', 'clickhouse-client'], () => serverBinary() !== undefined && findOnPath('clickhouse-client') !== undefined, log);
+      await ensureAptPackages(
+        ['clickhouse-server', 'clickhouse-client'],
+        () => serverBinary() !== undefined && findOnPath('clickhouse-client') !== undefined,
+        log,
+      );
     },
     async prepareLaunch() {
       fs.mkdirSync(path.join(dataDir, 'tmp'), { recursive: true });

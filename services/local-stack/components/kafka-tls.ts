@@ -60,7 +60,11 @@ export async function makeCertificateAuthority(javaHome: string, dir: string, pa
   const store = path.join(dir, 'ca.p12');
   const pem = path.join(dir, 'ca.pem');
   const common = ['-storetype', 'PKCS12', '-storepass', password, '-keystore', store, '-alias', 'ca'];
-  await keytool(javaHome, ['-genkeypair', ...common, '-keypass', password, '-keyalg', 'RSA', '-keysize', '2048', '-validity', '3650', '-dname', `CN=${commonName}`, '-ext', 'bc:c'], 'make the CA');
+  await keytool(
+    javaHome,
+    ['-genkeypair', ...common, '-keypass', password, '-keyalg', 'RSA', '-keysize', '2048', '-validity', '3650', '-dname', `CN=${commonName}`, '-ext', 'bc:c'],
+    'make the CA',
+  );
   await keytool(javaHome, ['-exportcert', ...common, '-rfc', '-file', pem], 'export the CA certificate');
   return pem;
 }
@@ -86,16 +90,63 @@ export async function ensureKafkaTlsMaterial(settings: Pick<StackSettings, 'stac
     const brokerStore = ['-storetype', 'PKCS12', '-storepass', password, '-keystore', made.keystore];
     const csr = path.join(scratch, 'broker.csr');
     const signed = path.join(scratch, 'broker.pem');
-    await keytool(javaHome, ['-genkeypair', ...brokerStore, '-alias', 'broker', '-keypass', password, '-keyalg', 'RSA', '-keysize', '2048', '-validity', '825', '-dname', 'CN=localhost', '-ext', SUBJECT_ALT_NAMES], 'make the broker key pair');
+    await keytool(
+      javaHome,
+      [
+        '-genkeypair',
+        ...brokerStore,
+        '-alias',
+        'broker',
+        '-keypass',
+        password,
+        '-keyalg',
+        'RSA',
+        '-keysize',
+        '2048',
+        '-validity',
+        '825',
+        '-dname',
+        'CN=localhost',
+        '-ext',
+        SUBJECT_ALT_NAMES,
+      ],
+      'make the broker key pair',
+    );
     await keytool(javaHome, ['-certreq', ...brokerStore, '-alias', 'broker', '-file', csr], 'make the broker certificate request');
     await keytool(
       javaHome,
-      ['-gencert', ...caStore, '-alias', 'ca', '-infile', csr, '-outfile', signed, '-rfc', '-validity', '825', '-ext', SUBJECT_ALT_NAMES, '-ext', 'KU=digitalSignature,keyEncipherment', '-ext', 'EKU=serverAuth'],
+      [
+        '-gencert',
+        ...caStore,
+        '-alias',
+        'ca',
+        '-infile',
+        csr,
+        '-outfile',
+        signed,
+        '-rfc',
+        '-validity',
+        '825',
+        '-ext',
+        SUBJECT_ALT_NAMES,
+        '-ext',
+        'KU=digitalSignature,keyEncipherment',
+        '-ext',
+        'EKU=serverAuth',
+      ],
       'sign the broker certificate',
     );
     await keytool(javaHome, ['-importcert', ...brokerStore, '-alias', 'ca', '-file', made.caPem, '-noprompt'], 'put the CA into the broker keystore');
-    await keytool(javaHome, ['-importcert', ...brokerStore, '-alias', 'broker', '-file', signed, '-noprompt'], 'put the signed certificate into the broker keystore');
-    await keytool(javaHome, ['-importcert', '-storetype', 'PKCS12', '-storepass', password, '-keystore', made.truststore, '-alias', 'ca', '-file', made.caPem, '-noprompt'], 'make the truststore');
+    await keytool(
+      javaHome,
+      ['-importcert', ...brokerStore, '-alias', 'broker', '-file', signed, '-noprompt'],
+      'put the signed certificate into the broker keystore',
+    );
+    await keytool(
+      javaHome,
+      ['-importcert', '-storetype', 'PKCS12', '-storepass', password, '-keystore', made.truststore, '-alias', 'ca', '-file', made.caPem, '-noprompt'],
+      'make the truststore',
+    );
     fs.writeFileSync(path.join(scratch, 'store.password'), `${password}\n`, { mode: 0o600 });
     fs.rmSync(dir, { recursive: true, force: true });
     fs.renameSync(scratch, dir);

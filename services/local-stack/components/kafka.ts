@@ -79,7 +79,18 @@ log4j.logger.state.change.logger=WARN
     if (fs.existsSync(path.join(dataDir, 'meta.properties'))) return;
     const clusterId = randomBytes(16).toString('base64url');
     log(`kafka: formatting storage (cluster id ${clusterId})`);
-    const result = await runCommand(java, [...SMALL_JVM_FLAGS, `-Dlog4j.configuration=file:${log4jFile}`, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', configFile]);
+    const result = await runCommand(java, [
+      ...SMALL_JVM_FLAGS,
+      `-Dlog4j.configuration=file:${log4jFile}`,
+      '-cp',
+      classpath,
+      'kafka.tools.StorageTool',
+      'format',
+      '-t',
+      clusterId,
+      '-c',
+      configFile,
+    ]);
     if (result.code !== 0) throw new StackError(`kafka storage format failed:\n${result.output.trimEnd()}`);
   }
 

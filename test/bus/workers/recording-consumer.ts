@@ -33,7 +33,8 @@ export interface HandlerRecord {
 async function main(): Promise<void> {
   const settings = JSON.parse(process.env.DG_BUS_WORKER ?? '') as RecordingConsumerSettings;
   configureLogging({ level: (process.env.DG_LOG_LEVEL as LogLevel | undefined) ?? 'error' });
-  const write = (record: Omit<HandlerRecord, 'pid' | 'at'>): void => appendFileSync(settings.out, `${JSON.stringify({ ...record, pid: process.pid, at: Date.now() })}\n`);
+  const write = (record: Omit<HandlerRecord, 'pid' | 'at'>): void =>
+    appendFileSync(settings.out, `${JSON.stringify({ ...record, pid: process.pid, at: Date.now() })}\n`);
   const config = testBusConfig(settings.prefix, { consumer: { sessionTimeoutMs: settings.sessionTimeoutMs }, shutdownTimeoutMs: settings.shutdownTimeoutMs });
   const bus = new EventBus({ config, codec: EventCodec.fromConfig(testDgConfig(settings.prefix)), ensureTopicsOnStart: false });
   process.once('SIGTERM', () => {

@@ -132,7 +132,8 @@ export class FakeEventBus implements EventBusPort {
     });
     // Records published before the subscription (fromBeginning, the default) are read too.
     if (options.fromBeginning !== false) {
-      for (const record of this.records.filter((r) => options.topics.includes(r.topicKey as K))) await sub.processor.process(this.inbound(record), record.topicKey);
+      for (const record of this.records.filter((r) => options.topics.includes(r.topicKey as K)))
+        await sub.processor.process(this.inbound(record), record.topicKey);
     }
     return {
       groupId: options.groupId,
@@ -238,4 +239,3 @@ function gameIdOf(value: unknown): string | null {
   const game = (value as { game?: { header?: { gameId?: unknown } } }).game;
   return typeof game?.header?.gameId === 'string' ? game.header.gameId : null;
 }
-

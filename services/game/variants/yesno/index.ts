@@ -19,7 +19,9 @@ export const yesnoVariant: QuestionVariant = {
     const last = jsonAnswers[jsonAnswers.length - 1];
     if (last !== undefined) {
       const answer = typeof last.value === 'boolean' ? (last.value ? 'yes' : 'no') : typeof last.value === 'string' ? normaliseYesNo(last.value) : undefined;
-      return answer !== undefined ? { kind: 'answer', text: answer } : { kind: 'unparseable', reason: `JSON answer ${JSON.stringify(last.value)} is not yes, no or unsure` };
+      return answer !== undefined
+        ? { kind: 'answer', text: answer }
+        : { kind: 'unparseable', reason: `JSON answer ${JSON.stringify(last.value)} is not yes, no or unsure` };
     }
     const answer = normaliseYesNo(text);
     return answer !== undefined ? { kind: 'answer', text: answer } : { kind: 'unparseable', reason: `not a yes/no/unsure answer: ${excerpt(text)}` };
