@@ -9,6 +9,7 @@ import { loadDataset } from '../datasets/resolve';
 import { buildGameRequest, type LaunchPlan } from '../launcher/game-requests';
 import { launchGames, planFrom, standaloneBus } from '../launcher/launcher';
 import {
+  callMixFigures,
   cpuCores,
   cpuMsPerCall,
   endpointFigures,
@@ -16,6 +17,7 @@ import {
   rssDriftMib,
   targetChecks,
   totalCallsPerS,
+  type CallMixFigures,
   type EndpointFigures,
   type HopFigures,
   type TargetCheck,
@@ -25,6 +27,7 @@ import { abortableSleep, type Bench, type BenchContext } from './context';
 import { benchDatabase, benchTopicPrefix, deferIsolationCleanup, dropDatabase, uniqueSuffix } from './isolation';
 import { lockStep } from './lockstep';
 import type { RoleAgentReply, RoleProcessStats } from './role-agent';
+import { VerdictWatcher } from './verdict-watcher';
 import { perSecond, ratioFigure, significant } from './stats';
 
 export interface BoundBenchOptions {
@@ -65,6 +68,8 @@ export interface StreamingPhase {
   bound_calls_per_s: number;
   utilisation: number | null;
   endpoints: Record<'questioner' | 'answerer', EndpointFigures>;
+  /** The bound the game's call mix allows (the answerer gets fewer calls than the questioner). */
+  call_mix?: CallMixFigures;
   games_per_s: number;
   /** Publish → handler start over every role process. */
   hop: HopFigures;
@@ -99,6 +104,8 @@ export interface BoundBenchResult {
 }
 
 const POLL_MS = 500;
+/** Longest wait between two top-ups of the games in flight (a verdict tops up at once). */
+const TOP_UP_MS = 50;
 const STALL_MS = 180_000;
 /** Longest wait for a phase's games to finish before the next phase starts. */
 const DRAIN_MS = 180_000;
@@ -217,8 +224,11 @@ async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Pro
     ANSWERER_BASE_URL: urls.answerer!,
     QUESTIONER_MODEL: 'sim-vlm',
     ANSWERER_MODEL: 'sim-vlm',
+    // C fixed: the adaptive limiter would otherwise grow past it (to *_MAX_CONCURRENCY).
     QUESTIONER_CONCURRENCY: String(C),
+    QUESTIONER_MAX_CONCURRENCY: String(C),
     ANSWERER_CONCURRENCY: String(C),
+    ANSWERER_MAX_CONCURRENCY: String(C),
     // Room for every game at this role at once (at most C of them call the endpoint, the rest wait
     // in the model client's limiter), so the bus's hop is not time spent queueing for the endpoint.
     DG_MAX_IN_FLIGHT: String(4 * C),
@@ -253,6 +263,9 @@ async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Pro
 
   const bus = standaloneBus(config);
   ctx.defer('launcher bus', () => bus.close());
+  const verdicts = new VerdictWatcher(bus, `${prefix}bench-verdicts`);
+  await verdicts.start();
+  ctx.defer('verdict watcher', () => verdicts.stop());
 
   const result: BoundBenchResult = { concurrency: C, latency_ms: options.latencyMs, jitter_ms: options.jitterMs, targets: [] };
   let phaseNumber = 0;
@@ -273,6 +286,7 @@ async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Pro
       windowMs: soakMs,
       children,
       sim,
+      verdicts,
       sampleEveryMs: 5_000,
       onSample: (rss) => {
         for (const [name, mib] of Object.entries(rss)) (samples[name] ??= []).push(mib);
@@ -298,6 +312,7 @@ async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Pro
     windowMs,
     children,
     sim,
+    verdicts,
     concurrency: { questioner: C, answerer: C },
     configuredLatencyMs: options.latencyMs,
   });
@@ -323,6 +338,7 @@ async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Pro
       windowMs: 20_000,
       children,
       sim,
+      verdicts,
       sampleEveryMs: 1_000,
       onSample: (rss) => {
         for (const [name, mib] of Object.entries(rss)) peaks[name] = Math.max(peaks[name] ?? 0, mib);
@@ -346,8 +362,16 @@ async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Pro
     await stopRoles(['questioner']);
     await startRole('questioner', 'questioner', roleEnv());
   }
-  await startRole('answerer', 'answerer-1', roleEnv({ ANSWERER_CONCURRENCY: String(half), DG_MAX_IN_FLIGHT: String(4 * half) }));
-  await startRole('answerer', 'answerer-2', roleEnv({ ANSWERER_CONCURRENCY: String(C - half), DG_MAX_IN_FLIGHT: String(4 * (C - half)) }));
+  await startRole(
+    'answerer',
+    'answerer-1',
+    roleEnv({ ANSWERER_CONCURRENCY: String(half), ANSWERER_MAX_CONCURRENCY: String(half), DG_MAX_IN_FLIGHT: String(4 * half) }),
+  );
+  await startRole(
+    'answerer',
+    'answerer-2',
+    roleEnv({ ANSWERER_CONCURRENCY: String(C - half), ANSWERER_MAX_CONCURRENCY: String(C - half), DG_MAX_IN_FLIGHT: String(4 * (C - half)) }),
+  );
   const scaleOut = await streamingPhase(ctx, {
     ch,
     bus,
@@ -358,6 +382,7 @@ async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Pro
     windowMs,
     children,
     sim,
+    verdicts,
     concurrency: { questioner: C, answerer: C },
     configuredLatencyMs: options.latencyMs,
   });
@@ -397,6 +422,9 @@ async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Pro
 
   result.targets = targetChecks({
     utilisation: [result.streaming.endpoints.questioner.utilisation, result.streaming.endpoints.answerer.utilisation],
+    ...(result.streaming.call_mix
+      ? { callMixUtilisation: [result.streaming.call_mix.questioner_utilisation, result.streaming.call_mix.answerer_utilisation] }
+      : {}),
     streamingOverLockStep: result.streaming_over_lock_step,
     hop: result.streaming.hop,
     peakRssMibAt1000: result.memory?.max_role_rss_mib ?? null,
@@ -454,6 +482,7 @@ interface StreamRun {
   windowMs: number;
   children: Map<string, Child>;
   sim: Child;
+  verdicts: VerdictWatcher;
   sampleEveryMs?: number;
   onSample?: (rssMib: Record<string, number>) => void;
 }
@@ -474,10 +503,11 @@ interface StreamOutcome {
  * ClickHouse), through a warm-up (which starts once the first game finished) and a measured window.
  */
 async function streamGames(ctx: BenchContext, run: StreamRun): Promise<StreamOutcome> {
-  const finishedGames = async (): Promise<number> => {
+  const rowsWritten = async (): Promise<number> => {
     const [row] = await run.ch.query<{ n: number }>(sql`SELECT uniqExact(game_id) AS n FROM ${run.ch.table('games')} WHERE run_id = ${run.plan.runId}`);
     return Number(row?.n ?? 0);
   };
+  const judged = (): number => run.verdicts.count(run.plan.runId);
   let launched = 0;
   let finished = 0;
   let lastProgress = performance.now();
@@ -485,17 +515,18 @@ async function streamGames(ctx: BenchContext, run: StreamRun): Promise<StreamOut
   let lastSample = 0;
   const step = async (): Promise<void> => {
     ctx.checkpoint();
-    const room = run.inFlight - (launched - finished);
+    const room = run.inFlight - (launched - judged());
     if (room > 0) {
       await launchGames(run.bus, run.plan, run.images, room, launched);
       launched += room;
     }
-    await abortableSleep(POLL_MS, ctx.signal);
-    const now = await finishedGames();
+    // Top up at the next verdict (batched by the time a launch takes), not on a poll.
+    await run.verdicts.changed(TOP_UP_MS);
+    const now = judged();
     if (now > finished) lastProgress = performance.now();
     finished = now;
     if (performance.now() - lastProgress > STALL_MS)
-      throw new Error(`no game of run ${run.plan.runId} finished for ${STALL_MS / 1000} s (${finished} finished, ${launched} launched)`);
+      throw new Error(`no game of run ${run.plan.runId} was judged for ${STALL_MS / 1000} s (${finished} judged, ${launched} launched)`);
     if (run.sampleEveryMs !== undefined && performance.now() - lastSample >= run.sampleEveryMs) {
       lastSample = performance.now();
       const stats = await roleStats(run.children, { optional: true });
@@ -509,20 +540,21 @@ async function streamGames(ctx: BenchContext, run: StreamRun): Promise<StreamOut
   while (performance.now() < warmupEnd) await step();
   const rolesBefore = await roleStats(run.children, { reset: true });
   const simBefore = await simStats(run.sim, true);
-  const finishedBefore = finished;
+  const finishedBefore = judged();
   const windowEnd = performance.now() + run.windowMs;
   while (performance.now() < windowEnd) await step();
   const simAfter = await simStats(run.sim);
   const rolesAfter = await roleStats(run.children, { hops: true });
-  const finishedAfter = await finishedGames();
-  // Let this phase's games finish before the next phase starts, so phases do not share the endpoints.
+  const finishedAfter = judged();
+  // Let this phase's games finish before the next phase starts, so phases do not share the
+  // endpoints; and every launched game must reach ClickHouse (the sink kept up, lost nothing).
   const drainEnd = performance.now() + DRAIN_MS;
-  let drained = finishedAfter;
-  while (drained < launched && performance.now() < drainEnd) {
+  let written = await rowsWritten();
+  while (written < launched && performance.now() < drainEnd) {
     await abortableSleep(POLL_MS, ctx.signal);
-    drained = await finishedGames();
+    written = await rowsWritten();
   }
-  if (drained < launched) ctx.progress(`${launched - drained} games of ${run.plan.runId} still unfinished after ${DRAIN_MS / 1000} s; going on`);
+  if (written < launched) ctx.progress(`${launched - written} games of ${run.plan.runId} not in ClickHouse after ${DRAIN_MS / 1000} s; going on`);
   const windowMs = simAfter.atMs - simBefore.atMs;
   const calls = Object.keys(simAfter.endpoints).reduce((sum, k) => sum + simAfter.endpoints[k]!.calls - simBefore.endpoints[k]!.calls, 0);
   return {
@@ -589,6 +621,7 @@ async function streamingPhase(
     bound_calls_per_s: significant(bound),
     utilisation: ratioFigure(callsPerS, bound),
     endpoints,
+    call_mix: callMixFigures(endpoints.questioner, endpoints.answerer),
     games_per_s: significant(perSecond(outcome.finishedInWindow, outcome.windowMs)),
     hop: hopFigures(allHops),
     roles,

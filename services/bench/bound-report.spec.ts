@@ -1,5 +1,5 @@
 import type { EndpointCounters } from './bound-sim';
-import { cpuCores, cpuMsPerCall, endpointFigures, hopFigures, rssDriftMib, targetChecks, totalCallsPerS } from './bound-report';
+import { callMixFigures, cpuCores, cpuMsPerCall, endpointFigures, hopFigures, rssDriftMib, targetChecks, totalCallsPerS } from './bound-report';
 import { Pool } from './lockstep';
 import { renderTable, tableRows, type BenchReport } from './report';
 import type { BoundBenchResult } from './bound-bench';
@@ -86,6 +86,42 @@ describe('bound bench arithmetic', () => {
       ['per-hop', 3, true],
       ['per-hop', 30, false],
       ['RSS', null, null],
+    ]);
+  });
+
+  it("bounds the answerer by the questioner's calls: the call mix caps it below C/latency", () => {
+    // 10 s at C = 64 and 250 ms (bound 256/s each): the questioner at 240/s (0.9375), the answerer
+    // at 160/s, i.e. 2 answers per 3 questioner calls, so it can be at most 2/3 × 256 busy.
+    const q = endpointFigures(counters({}), counters({ calls: 2_400, latencySumMs: 600_000, busyArea: 600_000 }), 10_000, 64);
+    const a = endpointFigures(counters({}), counters({ calls: 1_600, latencySumMs: 400_000, busyArea: 400_000 }), 10_000, 64);
+    expect(a.utilisation).toBe(0.625);
+    const mix = callMixFigures(q, a);
+    expect(mix.answerer_calls_per_questioner_call).toBe(0.667);
+    expect(mix.questioner_attainable_bound_calls_per_s).toBe(256);
+    expect(mix.answerer_attainable_bound_calls_per_s).toBeCloseTo(170.7, 1);
+    expect(mix.questioner_utilisation).toBe(0.938);
+    expect(mix.answerer_utilisation).toBe(0.938);
+    expect(mix.utilisation).toBe(0.938);
+    // An answerer slower than its share (its own bound below r × the questioner's) limits both.
+    const slow = endpointFigures(counters({}), counters({ calls: 1_000, latencySumMs: 1_000_000, busyArea: 1_000_000 }), 10_000, 64);
+    const limited = callMixFigures(q, slow);
+    expect(limited.answerer_attainable_bound_calls_per_s).toBe(64);
+    expect(limited.questioner_attainable_bound_calls_per_s).toBeCloseTo(153.6, 1);
+    // No questioner calls: nothing to relate the answerer to; its own bound stands.
+    expect(callMixFigures(endpointFigures(counters({}), counters({}), 10_000, 64), a).answerer_attainable_bound_calls_per_s).toBe(256);
+  });
+
+  it('judges the call-mix utilisation target when it is given', () => {
+    const checks = targetChecks({
+      utilisation: [0.95, 0.62],
+      callMixUtilisation: [0.95, 0.91],
+      streamingOverLockStep: 1.8,
+      hop: { count: 5, p50_ms: 3, p99_ms: 30, max_ms: 40 },
+      peakRssMibAt1000: 200,
+    });
+    expect(checks.slice(0, 2).map((c) => [c.target, c.value, c.met])).toEqual([
+      ['utilisation >= 0.90 per endpoint', 0.62, false],
+      ["utilisation >= 0.90 per endpoint of the call mix's bound", 0.91, true],
     ]);
   });
 

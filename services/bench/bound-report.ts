@@ -58,6 +58,39 @@ export function endpointFigures(
   };
 }
 
+/**
+ * The bound the game's call mix allows. Every answerer call answers a questioner call, and a game
+ * ends with a questioner call (the guess), so the answerer gets r < 1 calls per questioner call
+ * (r = its calls ÷ the questioner's in the window). With the same C and latency on both endpoints,
+ * the answerer can never be busier than r × the questioner's bound, however many games are in
+ * flight: its attainable bound is min(its own C/latency, r × the questioner's), and likewise the
+ * questioner's is min(its own, the answerer's ÷ r) when the answerer limits. Utilisation against
+ * this bound says how busy the pipeline keeps each endpoint compared with what the game can ask of it.
+ */
+export interface CallMixFigures {
+  answerer_calls_per_questioner_call: number | null;
+  questioner_attainable_bound_calls_per_s: number;
+  answerer_attainable_bound_calls_per_s: number;
+  questioner_utilisation: number | null;
+  answerer_utilisation: number | null;
+  /** Both endpoints' calls/s ÷ the sum of their attainable bounds. */
+  utilisation: number | null;
+}
+
+export function callMixFigures(questioner: EndpointFigures, answerer: EndpointFigures): CallMixFigures {
+  const r = questioner.calls > 0 ? answerer.calls / questioner.calls : null;
+  const qBound = r === null || r === 0 ? questioner.bound_calls_per_s : Math.min(questioner.bound_calls_per_s, answerer.bound_calls_per_s / r);
+  const aBound = r === null ? answerer.bound_calls_per_s : Math.min(answerer.bound_calls_per_s, r * questioner.bound_calls_per_s);
+  return {
+    answerer_calls_per_questioner_call: r === null ? null : significant(r, 3),
+    questioner_attainable_bound_calls_per_s: significant(qBound),
+    answerer_attainable_bound_calls_per_s: significant(aBound),
+    questioner_utilisation: ratioFigure(questioner.calls_per_s, qBound),
+    answerer_utilisation: ratioFigure(answerer.calls_per_s, aBound),
+    utilisation: ratioFigure(questioner.calls_per_s + answerer.calls_per_s, qBound + aBound),
+  };
+}
+
 /** CPU milliseconds a process spent per model call over the window (cores ÷ calls/s × 1000). */
 export function cpuMsPerCall(cores: number, callsPerS: number): number | null {
   if (!(callsPerS > 0)) return null;
@@ -102,14 +135,21 @@ export interface TargetCheck {
 
 export function targetChecks(figures: {
   utilisation: readonly (number | null)[];
+  /** Per endpoint, against the call mix's attainable bound (callMixFigures); omitted: not checked. */
+  callMixUtilisation?: readonly (number | null)[];
   streamingOverLockStep: number | null;
   hop: HopFigures;
   peakRssMibAt1000: number | null;
 }): TargetCheck[] {
-  const minUtil = figures.utilisation.every((u) => u !== null) && figures.utilisation.length > 0 ? Math.min(...(figures.utilisation as number[])) : null;
+  const minOf = (values: readonly (number | null)[]): number | null =>
+    values.length > 0 && values.every((u) => u !== null) ? Math.min(...(values as number[])) : null;
+  const minUtil = minOf(figures.utilisation);
   const check = (target: string, value: number | null, ok: (v: number) => boolean): TargetCheck => ({ target, value, met: value === null ? null : ok(value) });
   return [
     check('utilisation >= 0.90 per endpoint', minUtil, (v) => v >= 0.9),
+    ...(figures.callMixUtilisation
+      ? [check("utilisation >= 0.90 per endpoint of the call mix's bound", minOf(figures.callMixUtilisation), (v) => v >= 0.9)]
+      : []),
     check('streaming >= 1.5x lock-step', figures.streamingOverLockStep, (v) => v >= 1.5),
     check('per-hop p50 <= 5 ms', figures.hop.p50_ms, (v) => v <= 5),
     check('per-hop p99 <= 25 ms', figures.hop.p99_ms, (v) => v <= 25),

@@ -140,6 +140,24 @@ function boundRows(r: BoundBenchResult, add: (bench: string, figure: string, mea
         );
       }
     }
+    if (s.call_mix) {
+      const m = s.call_mix;
+      add(
+        b,
+        `call mix: answerer calls per questioner call; calls/s`,
+        `${f(m.answerer_calls_per_questioner_call)}; ${f(s.model_calls_per_s)}`,
+        `call-mix bound ${f(significant(m.questioner_attainable_bound_calls_per_s + m.answerer_attainable_bound_calls_per_s))}`,
+        f(m.utilisation),
+      );
+      for (const role of ['questioner', 'answerer'] as const)
+        add(
+          b,
+          `${role}: calls/s of the call mix's bound`,
+          f(s.endpoints[role].calls_per_s),
+          `attainable ${f(role === 'questioner' ? m.questioner_attainable_bound_calls_per_s : m.answerer_attainable_bound_calls_per_s)}`,
+          f(role === 'questioner' ? m.questioner_utilisation : m.answerer_utilisation),
+        );
+    }
     add(b, 'games/s', f(s.games_per_s));
     add(b, 'per-hop publish→handler p50 / p99 ms', `${f(s.hop.p50_ms)} / ${f(s.hop.p99_ms)}`, 'target 5 / 25');
     for (const [name, role] of Object.entries(s.roles)) {
