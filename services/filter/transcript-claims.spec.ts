@@ -12,6 +12,20 @@ describe('ClaimIndex', () => {
     expect(index.ownerSeenBy('other', 'g1')).toBeUndefined();
   });
 
+  it('remembers later claims in a bounded FIFO: a forgotten one reads as unseen (claim again), the owner never changes', () => {
+    const index = new ClaimIndex(2);
+    index.record({ transcriptHash: 'h', gameId: 'owner' });
+    for (const id of ['d1', 'd2', 'd3']) index.record({ transcriptHash: 'h', gameId: id });
+    expect(index.ownerSeenBy('h', 'd1')).toBeUndefined();
+    expect(index.ownerSeenBy('h', 'd2')).toBe('owner');
+    expect(index.ownerSeenBy('h', 'd3')).toBe('owner');
+    expect(index.ownerSeenBy('h', 'owner')).toBe('owner');
+    // d1 claims again (as the filter does when its claim is not known): same owner.
+    index.record({ transcriptHash: 'h', gameId: 'd1' });
+    expect(index.ownerSeenBy('h', 'd1')).toBe('owner');
+    expect(index.size).toBe(1);
+  });
+
   it('answers a waiting game once its own claim is read back, and times out retriably otherwise', async () => {
     const index = new ClaimIndex();
     const waiting = index.waitForClaim('h', 'g2', 5_000);

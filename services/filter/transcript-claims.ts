@@ -3,28 +3,46 @@ import type { EventBus, Subscription } from '../core/bus';
 import { RetriableError } from '../core/errors';
 import type { TranscriptClaim } from '../../schemas/generated/events';
 
-/** Who owns each transcript: the first claim of its hash in the claims log, and every game that claimed it. */
+/** Most later (non-owning) claims remembered; beyond it the oldest are forgotten (see ClaimIndex). */
+const DEFAULT_MAX_LATER_CLAIMS = 100_000;
+
+/**
+ * Who owns each transcript: the first claim of its hash in the claims log. Memory per transcript is
+ * one map entry (hash → owner), because the log is never compacted and the index grows with the
+ * dataset. The other games that claimed a hash (duplicates, redeliveries) are remembered in a
+ * bounded FIFO only: a game whose later claim was forgotten just claims again and reads its new
+ * claim back, getting the same owner.
+ */
 export class ClaimIndex {
-  private readonly byHash = new Map<string, { first: string; claimants: Set<string> }>();
+  private readonly owners = new Map<string, string>();
+  private readonly laterClaims = new Set<string>();
   private readonly waiters = new Map<string, Array<() => void>>();
+
+  constructor(private readonly maxLaterClaims = DEFAULT_MAX_LATER_CLAIMS) {}
 
   /** Claims of one hash arrive in log order (they share a key, hence a partition). */
   record(claim: Pick<TranscriptClaim, 'transcriptHash' | 'gameId'>): void {
-    let entry = this.byHash.get(claim.transcriptHash);
-    if (!entry) {
-      entry = { first: claim.gameId, claimants: new Set() };
-      this.byHash.set(claim.transcriptHash, entry);
-    }
-    entry.claimants.add(claim.gameId);
+    const owner = this.owners.get(claim.transcriptHash);
+    if (owner === undefined) this.owners.set(claim.transcriptHash, claim.gameId);
     const key = waiterKey(claim.transcriptHash, claim.gameId);
+    if (owner !== undefined && owner !== claim.gameId) {
+      this.laterClaims.add(key);
+      if (this.laterClaims.size > this.maxLaterClaims) this.laterClaims.delete(this.laterClaims.values().next().value as string);
+    }
     for (const wake of this.waiters.get(key) ?? []) wake();
     this.waiters.delete(key);
   }
 
   /** The owner of `hash` once a claim of `gameId` for it has been read; undefined before. */
   ownerSeenBy(hash: string, gameId: string): string | undefined {
-    const entry = this.byHash.get(hash);
-    return entry?.claimants.has(gameId) ? entry.first : undefined;
+    const owner = this.owners.get(hash);
+    if (owner === undefined) return undefined;
+    return owner === gameId || this.laterClaims.has(waiterKey(hash, gameId)) ? owner : undefined;
+  }
+
+  /** Transcripts known (one entry each). */
+  get size(): number {
+    return this.owners.size;
   }
 
   /** Resolves once a claim of `gameId` for `hash` has been read (at once if it already was). */
@@ -45,7 +63,8 @@ export class ClaimIndex {
       };
       this.waiters.set(key, [...(this.waiters.get(key) ?? []), wake]);
     });
-    return this.ownerSeenBy(hash, gameId)!;
+    // Read just now, so remembered (a later claim evicted at once by a full FIFO still has an owner).
+    return this.ownerSeenBy(hash, gameId) ?? this.owners.get(hash)!;
   }
 }
 

@@ -47,6 +47,33 @@ describe('ModelCallJournal', () => {
     await journal.stop();
   });
 
+  it('gives back the recorded usage exactly (it is held compactly and parsed on read)', async () => {
+    const { bus, deliver } = fakeBus();
+    const journal = new ModelCallJournal({ bus, topicPrefix: 't.', role: 'answerer', now: () => 50_000 });
+    await journal.start();
+    const usage = {
+      role: 'answerer',
+      model: { endpoint: 'http://127.0.0.1:1/v1', model: 'm', promptVersion: 'v2', temperature: 0.25, topP: null, maxTokens: 64 },
+      rawOutput: '{"answer":"yes","why":"a \\"red\\" circle \u00e9"}',
+      latencyMs: 251,
+      promptTokens: 812,
+      completionTokens: 9,
+      cachedTokens: 0,
+      costUsd: 0.000123456789,
+      modelCalls: 2,
+      pricePromptPerMTok: 0.15,
+      priceCompletionPerMTok: 0.6,
+      retries: { timeout: 1, connection: 0 },
+    };
+    await deliver({ ...entry('g7', 3, { usage, errorMessage: null }), nonce: '' });
+    const first = journal.latest('g7');
+    expect(first).toEqual({ ...entry('g7', 3), usage });
+    // Each read is a fresh copy: a caller changing it cannot change what a later reuse publishes.
+    first!.usage!.rawOutput = 'changed';
+    expect(journal.latest('g7')?.usage).toEqual(usage);
+    await journal.stop();
+  });
+
   it('forgets games past their deadline plus the grace, and bounds the number of games', async () => {
     let now = 50_000;
     const { bus, deliver } = fakeBus();

@@ -9,6 +9,22 @@ import type { TopicKey } from '../../schemas/topics';
 /** What a role decided for one turn, as the journal keeps it. */
 export type JournalEntry = Omit<ModelCallRecorded, 'nonce'>;
 
+/**
+ * An entry as held in memory: flat, with the usage (spec, raw output, retries: ~10 objects and
+ * strings decoded) as one JSON string, parsed back only when an entry is read. A player holds the
+ * entries of every game launched within deadline + grace (tens of thousands at full speed), so
+ * this is what keeps its heap flat (bound-bench soak).
+ */
+interface StoredEntry {
+  entry: JournalEntry['entry'];
+  role: string;
+  transcriptLength: number;
+  usageJson: string | null;
+  errorMessage: string | null;
+  decidedAtMs: number;
+  deadlineAtMs: number;
+}
+
 export interface ModelCallJournalOptions {
   bus: EventBus;
   topicPrefix: string;
@@ -46,7 +62,7 @@ export interface ModelCallJournalOptions {
  * deadline is ended as timeout by any role anyway) and beyond `maxGames`.
  */
 export class ModelCallJournal {
-  private readonly entries = new Map<string, JournalEntry>();
+  private readonly entries = new Map<string, StoredEntry>();
   private readonly waiters = new Map<string, { resolve: () => void; reject: (error: Error) => void }>();
   private readonly barriers = new Map<string, Promise<void>>();
   readonly logger: Logger;
@@ -95,7 +111,10 @@ export class ModelCallJournal {
 
   /** The latest entry of a game (highest transcript length; the first written wins a tie). */
   latest(gameId: string): JournalEntry | undefined {
-    return this.entries.get(gameId);
+    const stored = this.entries.get(gameId);
+    if (stored === undefined) return undefined;
+    const { usageJson, ...rest } = stored;
+    return { gameId, ...rest, usage: usageJson === null ? null : (JSON.parse(usageJson) as CallUsage) };
   }
 
   /** Records a turn's outcome durably (acks=all) before the caller publishes the turn's output. */
@@ -186,7 +205,16 @@ export class ModelCallJournal {
     const known = this.entries.get(entry.gameId);
     if (known !== undefined && known.transcriptLength >= entry.transcriptLength) return;
     this.entries.delete(entry.gameId);
-    this.entries.set(entry.gameId, entry);
+    this.entries.set(entry.gameId, {
+      entry: entry.entry,
+      // The role names as constants, not one decoded copy per entry.
+      role: entry.role === 'questioner' ? 'questioner' : entry.role === 'answerer' ? 'answerer' : entry.role,
+      transcriptLength: entry.transcriptLength,
+      usageJson: entry.usage === null ? null : JSON.stringify(entry.usage),
+      errorMessage: entry.errorMessage,
+      decidedAtMs: entry.decidedAtMs,
+      deadlineAtMs: entry.deadlineAtMs,
+    });
     if (this.entries.size > this.maxGames) this.entries.delete(this.entries.keys().next().value as string);
   }
 
