@@ -179,6 +179,14 @@ describe('bound bench table', () => {
         bound_calls_per_s: 512,
         utilisation: 0.938,
         endpoints: { questioner: endpoint, answerer: endpoint },
+        call_mix: {
+          answerer_calls_per_questioner_call: 0.667,
+          questioner_attainable_bound_calls_per_s: 256,
+          answerer_attainable_bound_calls_per_s: 170.7,
+          questioner_utilisation: 0.938,
+          answerer_utilisation: 0.91,
+          utilisation: 0.927,
+        },
         games_per_s: 40,
         hop: { count: 10, p50_ms: 2, p99_ms: 20, max_ms: 30 },
         roles: {
@@ -237,5 +245,7 @@ describe('bound bench table', () => {
       ratio: '0.938',
     });
     expect(rows.find((r) => r.figure.startsWith('simulator: CPU ms per model call'))).toMatchObject({ measured: '0.625, 20' });
+    expect(rows.find((r) => r.figure.startsWith('call mix'))).toMatchObject({ measured: '0.667; 480', baseline: 'call-mix bound 427', ratio: '0.927' });
+    expect(rows.find((r) => r.figure === "answerer: calls/s of the call mix's bound")).toMatchObject({ baseline: 'attainable 170.7', ratio: '0.91' });
   });
 });
