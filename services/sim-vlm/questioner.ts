@@ -148,6 +148,8 @@ interface CandidateQuestion {
   key: string;
   predicate: Predicate;
   complexity: number;
+  /** Index in the interned table, or -1 when the table was full (then nothing about it is remembered). */
+  id: number;
 }
 
 /**
@@ -155,28 +157,31 @@ interface CandidateQuestion {
  * evaluatePredicate read of it: the background and each object's attributes, in order), so that it is
  * the same for an equal scene in another request and can never go stale: the scene's candidate
  * questions (deduplicated, in candidatePredicatesByKey's order) and the answers to the candidate
- * questions asked of it so far (evaluatePredicate, filled on demand). Bounded; results are the same
- * with the caches cleared (clearQuestionCaches).
+ * questions asked of it so far (evaluatePredicate, filled on demand, by question id: 0 not known yet,
+ * 1 false, 2 true). Bounded; results are the same with the caches cleared (clearQuestionCaches).
  */
 interface SceneQuestions {
   candidates: CandidateQuestion[];
-  truths: Map<string, boolean>;
+  truths: Uint8Array;
 }
 
 const SCENE_QUESTIONS_MAX = 4096;
-/** Total truths remembered over all scenes; beyond it the scene caches start again. */
-const SCENE_TRUTHS_MAX = 1_000_000;
-const INTERNED_MAX = 20_000;
+/** Candidate questions interned: the canonical ones of valid scenes are ~2,200. */
+const INTERNED_MAX = 16_384;
 const sceneQuestions = new Map<string, SceneQuestions>();
-let sceneTruths = 0;
-/** Candidate questions by key, so that equal questions of different scenes share one key string. */
+/** Candidate questions by key, each with its id (its index in `internedList`). */
 const interned = new Map<string, CandidateQuestion>();
+let internedList: CandidateQuestion[] = [];
+/** bestQuestion's "already considered in this call" marks, by question id. */
+let consideredMarks = new Uint32Array(1024);
+let considerEpoch = 0;
 
-/** Empties bestQuestion's caches (tests: results must not depend on them). */
+/** Empties bestQuestion's caches and the questioner's memos (tests: results must not depend on them). */
 export function clearQuestionCaches(): void {
   sceneQuestions.clear();
   interned.clear();
-  sceneTruths = 0;
+  internedList = [];
+  COUNT_QUESTIONS = undefined;
   clearReadingMemos();
 }
 
@@ -184,8 +189,12 @@ function candidateQuestion(predicate: Predicate): CandidateQuestion {
   const key = predicateKey(predicate);
   const known = interned.get(key);
   if (known) return known;
-  const question = { key, predicate, complexity: predicateComplexity(predicate) };
-  if (interned.size < INTERNED_MAX) interned.set(key, question);
+  const full = internedList.length >= INTERNED_MAX;
+  const question = { key, predicate, complexity: predicateComplexity(predicate), id: full ? -1 : internedList.length };
+  if (!full) {
+    interned.set(key, question);
+    internedList.push(question);
+  }
   return question;
 }
 
@@ -201,14 +210,13 @@ function countQuestions(): CandidateQuestion[] {
 
 /** Order-preserving identity of what bestQuestion reads of a scene; undefined when a field is not a string (then nothing is cached). */
 function sceneContentKey(scene: Scene): string | undefined {
-  let key = typeof scene.background === 'string' ? `${scene.background.length}:${scene.background}` : undefined;
-  if (key === undefined) return undefined;
+  if (typeof scene.background !== 'string') return undefined;
+  let key = `${scene.background.length}:${scene.background}`;
   for (const o of scene.objects) {
-    for (const value of [o.color, o.shape, o.size, o.column, o.row] as unknown[]) {
-      if (typeof value !== 'string') return undefined;
-      key += `|${value.length}:${value}`;
-    }
-    key += ';';
+    const { color, shape, size, column, row } = o as Record<string, unknown>;
+    if (typeof color !== 'string' || typeof shape !== 'string' || typeof size !== 'string' || typeof column !== 'string' || typeof row !== 'string')
+      return undefined;
+    key += `|${color.length}:${color}|${shape.length}:${shape}|${size.length}:${size}|${column.length}:${column}|${row.length}:${row};`;
   }
   return key;
 }
@@ -230,24 +238,27 @@ function questionsOf(scene: Scene): SceneQuestions {
     for (const desc of [{ color: o.color }, { shape: o.shape }, { size: o.size }]) add({ kind: 'count', desc, op: 'ge', n: 2 });
   }
   if (BACKGROUND_COLORS.includes(scene.background)) add({ kind: 'background', color: scene.background });
-  const questions: SceneQuestions = { candidates, truths: new Map() };
+  const questions: SceneQuestions = { candidates, truths: new Uint8Array(Math.max(internedList.length, 64)) };
   if (contentKey !== undefined) {
-    if (sceneQuestions.size >= SCENE_QUESTIONS_MAX || sceneTruths >= SCENE_TRUTHS_MAX) {
-      sceneQuestions.clear();
-      sceneTruths = 0;
-    }
+    if (sceneQuestions.size >= SCENE_QUESTIONS_MAX) sceneQuestions.clear();
     sceneQuestions.set(contentKey, questions);
   }
   return questions;
 }
 
 function holds(scene: Scene, questions: SceneQuestions, question: CandidateQuestion): boolean {
-  let truth = questions.truths.get(question.key);
-  if (truth === undefined) {
-    truth = evaluatePredicate(scene, question.predicate);
-    questions.truths.set(question.key, truth);
-    sceneTruths++;
+  const id = question.id;
+  if (id < 0) return evaluatePredicate(scene, question.predicate);
+  let truths = questions.truths;
+  if (id >= truths.length) {
+    truths = new Uint8Array(Math.max(id + 1, truths.length * 2));
+    truths.set(questions.truths);
+    questions.truths = truths;
   }
+  const known = truths[id]!;
+  if (known !== 0) return known === 2;
+  const truth = evaluatePredicate(scene, question.predicate);
+  truths[id] = truth ? 2 : 1;
   return truth;
 }
 
@@ -258,29 +269,47 @@ function holds(scene: Scene, questions: SceneQuestions, question: CandidateQuest
  */
 export function bestQuestion(scenes: readonly Scene[], askedKeys: ReadonlySet<string>, rng: Rng): Predicate | undefined {
   const perScene = scenes.map(questionsOf);
+  const counts = countQuestions();
+  // Every question met below is interned by now: the marks cover every id.
   let best: Predicate[] = [];
   let bestScore = 0;
   let bestComplexity = Infinity;
-  const seen = new Set<string>();
-  const consider = (question: CandidateQuestion): void => {
-    if (seen.has(question.key)) return;
-    seen.add(question.key);
-    if (askedKeys.has(question.key)) return;
-    let yes = 0;
-    for (let i = 0; i < scenes.length; i++) if (holds(scenes[i]!, perScene[i]!, question)) yes++;
-    const score = Math.min(yes, scenes.length - yes);
-    if (score === 0) return;
-    const complexity = question.complexity;
-    if (score > bestScore || (score === bestScore && complexity < bestComplexity)) {
-      best = [question.predicate];
-      bestScore = score;
-      bestComplexity = complexity;
-    } else if (score === bestScore && complexity === bestComplexity) {
-      best.push(question.predicate);
+  if (consideredMarks.length < internedList.length) consideredMarks = new Uint32Array(internedList.length * 2);
+  if (++considerEpoch === 0xffffffff) {
+    consideredMarks.fill(0);
+    considerEpoch = 1;
+  }
+  const epoch = considerEpoch;
+  const marks = consideredMarks;
+  // Questions that are not interned (table full) are deduplicated by key.
+  let uninterned: Set<string> | undefined;
+  for (let s = 0; s <= perScene.length; s++) {
+    const questions = s < perScene.length ? perScene[s]!.candidates : counts;
+    for (let q = 0; q < questions.length; q++) {
+      const question = questions[q]!;
+      if (question.id >= 0) {
+        if (marks[question.id] === epoch) continue;
+        marks[question.id] = epoch;
+      } else {
+        uninterned ??= new Set();
+        if (uninterned.has(question.key)) continue;
+        uninterned.add(question.key);
+      }
+      if (askedKeys.has(question.key)) continue;
+      let yes = 0;
+      for (let i = 0; i < scenes.length; i++) if (holds(scenes[i]!, perScene[i]!, question)) yes++;
+      const score = Math.min(yes, scenes.length - yes);
+      if (score === 0) continue;
+      const complexity = question.complexity;
+      if (score > bestScore || (score === bestScore && complexity < bestComplexity)) {
+        best = [question.predicate];
+        bestScore = score;
+        bestComplexity = complexity;
+      } else if (score === bestScore && complexity === bestComplexity) {
+        best.push(question.predicate);
+      }
     }
-  };
-  for (const questions of perScene) for (const question of questions.candidates) consider(question);
-  for (const question of countQuestions()) consider(question);
+  }
   return best.length === 0 ? undefined : rng.pick(best);
 }
 

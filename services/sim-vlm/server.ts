@@ -20,6 +20,7 @@ import {
   type SimBehaviour,
 } from './behaviour';
 import { messageText, type ChatMessageIn } from './conversation';
+import { LongStringMemo } from './memo';
 import { simulateCompletion } from './simulator';
 
 /**
@@ -263,19 +264,13 @@ export async function startSimVlm(options: SimVlmOptions = {}): Promise<SimVlmSe
   // Scenes of data: URLs by the URL itself (the URL is the image's content, so this is what decoding
   // it again would give): a questioner turn sends every candidate again, and games share images.
   // Bounded by total URL length; http(s) and file: images are read every time (they may change).
-  const sceneCache = new Map<string, Scene | undefined>();
-  let sceneCacheChars = 0;
+  const sceneCache = new LongStringMemo<Scene | undefined>(SCENE_CACHE_MAX_CHARS);
   const loadSceneCached = async (url: string): Promise<Scene | undefined> => {
     if (!url.startsWith('data:') || url.length > SCENE_CACHE_MAX_URL_CHARS) return loadScene(url);
-    if (sceneCache.has(url)) return sceneCache.get(url);
+    const known = sceneCache.find(url);
+    if (known) return known.value;
     const scene = await loadScene(url);
     sceneCache.set(url, scene);
-    sceneCacheChars += url.length;
-    while (sceneCacheChars > SCENE_CACHE_MAX_CHARS) {
-      const oldest = sceneCache.keys().next().value as string;
-      sceneCache.delete(oldest);
-      sceneCacheChars -= oldest.length;
-    }
     return scene;
   };
   const loadScene = async (url: string): Promise<Scene | undefined> => {

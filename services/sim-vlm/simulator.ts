@@ -4,6 +4,7 @@ import type { Scene } from '../datasets/scene';
 import { answerQuestion, describeTarget, type SimAnswer } from './answerer';
 import type { SimBehaviour } from './behaviour';
 import { detectRole, messageText, readAnswererConversation, readQuestionerConversation, type ChatMessageIn, type SimRole } from './conversation';
+import { LongStringMemo } from './memo';
 import { chooseQuestionerMove } from './questioner';
 import { questionVariant, type QuestionVariant } from '../game/variants';
 
@@ -31,23 +32,20 @@ export interface SimCompletion {
 export type SceneLoader = (url: string) => Promise<Scene | undefined>;
 
 /** hashString of image URLs, remembered for long ones (data: URLs repeat across turns and games), bounded in characters. */
-const urlHashes = new Map<string, number>();
-let urlHashChars = 0;
 const URL_HASHES_MAX_CHARS = 32 * 1024 * 1024;
+const urlHashes = new LongStringMemo<number>(URL_HASHES_MAX_CHARS);
 function urlHash(url: string): number {
   if (url.length < 256 || url.length > 1024 * 1024) return hashString(url);
-  let hash = urlHashes.get(url);
-  if (hash === undefined) {
-    hash = hashString(url);
-    urlHashes.set(url, hash);
-    urlHashChars += url.length;
-    while (urlHashChars > URL_HASHES_MAX_CHARS) {
-      const oldest = urlHashes.keys().next().value as string;
-      urlHashes.delete(oldest);
-      urlHashChars -= oldest.length;
-    }
-  }
+  const known = urlHashes.find(url);
+  if (known) return known.value;
+  const hash = hashString(url);
+  urlHashes.set(url, hash);
   return hash;
+}
+
+/** Empties the memo of image-URL hashes (tests: results must not depend on it). */
+export function clearUrlHashes(): void {
+  urlHashes.clear();
 }
 
 function conversationSeed(seed: number | undefined, messages: readonly ChatMessageIn[]): number {
