@@ -1,11 +1,19 @@
 import { randomInt } from 'node:crypto';
 import { createRng, hashString, seedFrom } from '../datasets/prng';
 import type { Scene } from '../datasets/scene';
-import { answerQuestion, describeTarget, type SimAnswer } from './answerer';
+import { answerQuestion, clearAnswererMemo, describeTarget, type SimAnswer } from './answerer';
 import type { SimBehaviour } from './behaviour';
-import { detectRole, messageText, readAnswererConversation, readQuestionerConversation, type ChatMessageIn, type SimRole } from './conversation';
+import {
+  clearConversationMemos,
+  detectRole,
+  messageText,
+  readAnswererConversation,
+  readQuestionerConversation,
+  type ChatMessageIn,
+  type SimRole,
+} from './conversation';
 import { LongStringMemo } from './memo';
-import { chooseQuestionerMove } from './questioner';
+import { chooseQuestionerMove, clearQuestionCaches } from './questioner';
 import { questionVariant, type QuestionVariant } from '../game/variants';
 
 /**
@@ -43,9 +51,17 @@ function urlHash(url: string): number {
   return hash;
 }
 
-/** Empties the memo of image-URL hashes (tests: results must not depend on it). */
-export function clearUrlHashes(): void {
+/**
+ * Empties every memo and cache of the simulator's per-call work (image-URL hashes, readings of the
+ * conversation, the questioner's per-scene questions and answers, parsed questions): what it answers
+ * never depends on them, and tests check that by answering again with them cleared. The servers'
+ * scene caches of data: URLs belong to each server (a new server starts empty).
+ */
+export function clearSimulatorMemos(): void {
   urlHashes.clear();
+  clearConversationMemos();
+  clearQuestionCaches();
+  clearAnswererMemo();
 }
 
 function conversationSeed(seed: number | undefined, messages: readonly ChatMessageIn[]): number {
