@@ -1,6 +1,7 @@
 import type { Rng } from '../datasets/prng';
 import { describeScene, type Scene } from '../datasets/scene';
 import { parseQuestion } from './grammar';
+import { StringMemo } from './memo';
 import { answerOpenQuery, evaluatePredicate } from './scene-reasoning';
 
 /**
@@ -27,9 +28,17 @@ export function describeTarget(scene: Scene | undefined): SimAnswer {
   return { kind: 'description', answer: scene ? describeScene(scene) : UNREADABLE_DESCRIPTION };
 }
 
+/** parseQuestion is pure and the same questions come back in game after game: each text is parsed once. */
+const parsedQuestions = new StringMemo(parseQuestion);
+
+/** Empties the memo of parsed questions (tests: answers must not depend on it). */
+export function clearAnswererMemo(): void {
+  parsedQuestions.clear();
+}
+
 export function answerQuestion(scene: Scene | undefined, question: string, options: AnswerOptions): SimAnswer {
   const unsure: SimAnswer = { kind: 'yesno', answer: 'unsure', flipped: false };
-  const parsed = parseQuestion(question);
+  const parsed = parsedQuestions.get(question);
   if (!parsed) return unsure;
   if (parsed.type === 'open') {
     if (parsed.query.kind === 'describe') return describeTarget(scene);

@@ -1,5 +1,6 @@
 import type { ImagePart as GameImagePart, TextPart } from '../game/messages';
 import { recogniseQuestionVariant } from '../game/variants';
+import { StringMemo } from './memo';
 import type { DialogStep } from './questioner';
 
 /**
@@ -60,14 +61,23 @@ function systemText(messages: readonly ChatMessageIn[]): string {
  * else by image count: several images means the questioner.
  */
 export function detectRole(messages: readonly ChatMessageIn[]): SimRole {
-  const system = systemText(messages).toLowerCase();
-  const declared = /\byou are (?:the |a |an )?(questioner|answerer|guesser|describer)\b/.exec(system);
-  if (declared) return declared[1] === 'questioner' || declared[1] === 'guesser' ? 'questioner' : 'answerer';
-  const q = /\b(questioner|guesser)\b/.test(system);
-  const a = /\b(answerer|describer)\b/.test(system);
-  if (q !== a) return q ? 'questioner' : 'answerer';
-  return imageUrls(messages).length > 1 ? 'questioner' : 'answerer';
+  return roleOfSystemText.get(systemText(messages)) ?? (imageUrls(messages).length > 1 ? 'questioner' : 'answerer');
 }
+
+/** The role a system prompt declares or names, if any (pure: remembered by the prompt). */
+const roleOfSystemText = new StringMemo<SimRole | undefined>(
+  (text) => {
+    const system = text.toLowerCase();
+    const declared = /\byou are (?:the |a |an )?(questioner|answerer|guesser|describer)\b/.exec(system);
+    if (declared) return declared[1] === 'questioner' || declared[1] === 'guesser' ? 'questioner' : 'answerer';
+    const q = /\b(questioner|guesser)\b/.test(system);
+    const a = /\b(answerer|describer)\b/.test(system);
+    if (q !== a) return q ? 'questioner' : 'answerer';
+    return undefined;
+  },
+  1024,
+  64 * 1024,
+);
 
 /**
  * The question mode the answerer's system prompt asks for, by the variant table
@@ -80,6 +90,12 @@ export function detectAnswerMode(messages: readonly ChatMessageIn[]): string {
 
 /** The question text inside the questioner's own output (JSON or prose). */
 export function questionFromOutput(text: string): string | undefined {
+  return questionsFromOutput.get(text);
+}
+
+const questionsFromOutput = new StringMemo<string | undefined>((text) => readQuestionFromOutput(text));
+
+function readQuestionFromOutput(text: string): string | undefined {
   const json = /\{[\s\S]*\}/.exec(text);
   if (json) {
     try {
@@ -108,6 +124,33 @@ const DESCRIPTION_LINE = /\bdescription\b[^:\n]*:\s*([\s\S]+)$/i;
 const QUESTIONS_LEFT = /\bquestions?\s+left\s*:?\s*(\d+)|\b(\d+)\s+questions?\s+(?:are\s+)?left\b/i;
 const MUST_GUESS = /\bmust\s+(?:now\s+)?(?:make\s+a\s+)?guess\b|\bguess\s+now\b|\bno\s+(?:more\s+)?questions?\s+(?:are\s+)?left\b/i;
 
+/** What one text piece of a user message tells the questioner (pure: remembered by the piece). */
+interface PieceReading {
+  answer?: string;
+  description?: string;
+  questionsLeft?: number;
+  mustGuess: boolean;
+}
+
+const pieceReadings = new StringMemo<PieceReading>((piece) => {
+  const answer = ANSWER_LINE.exec(piece);
+  const description = DESCRIPTION_LINE.exec(piece);
+  const left = QUESTIONS_LEFT.exec(piece);
+  return {
+    ...(answer ? { answer: answer[1]!.trim() } : {}),
+    ...(description ? { description: description[1]!.trim() } : {}),
+    ...(left ? { questionsLeft: Number(left[1] ?? left[2]) } : {}),
+    mustGuess: MUST_GUESS.test(piece),
+  };
+});
+
+/** Empties the conversation reader's memos (tests: results must not depend on them). */
+export function clearConversationMemos(): void {
+  roleOfSystemText.clear();
+  questionsFromOutput.clear();
+  pieceReadings.clear();
+}
+
 /** Dialog as the questioner sees it: its questions (assistant) paired with the answers (user). */
 export function readQuestionerConversation(messages: readonly ChatMessageIn[]): QuestionerConversation {
   const history: DialogStep[] = [];
@@ -123,17 +166,15 @@ export function readQuestionerConversation(messages: readonly ChatMessageIn[]): 
     }
     if (message.role !== 'user') return;
     for (const piece of textPieces(message)) {
-      const answer = ANSWER_LINE.exec(piece);
-      if (answer && pending !== undefined) {
-        history.push({ question: pending, answer: answer[1]!.trim() });
+      const reading = pieceReadings.get(piece);
+      if (reading.answer !== undefined && pending !== undefined) {
+        history.push({ question: pending, answer: reading.answer });
         pending = undefined;
       }
-      const description = DESCRIPTION_LINE.exec(piece);
-      if (description) descriptions.push(description[1]!.trim());
+      if (reading.description !== undefined) descriptions.push(reading.description);
       if (index === lastUser) {
-        const left = QUESTIONS_LEFT.exec(piece);
-        if (left) questionsLeft = Number(left[1] ?? left[2]);
-        if (MUST_GUESS.test(piece)) mustGuess = true;
+        if (reading.questionsLeft !== undefined) questionsLeft = reading.questionsLeft;
+        if (reading.mustGuess) mustGuess = true;
       }
     }
   });

@@ -20,6 +20,7 @@ import {
   type SimBehaviour,
 } from './behaviour';
 import { messageText, type ChatMessageIn } from './conversation';
+import { LongStringMemo } from './memo';
 import { simulateCompletion } from './simulator';
 
 /**
@@ -159,21 +160,79 @@ function sendError(res: ServerResponse, err: HttpError, requestId: string): void
   res.end(payload);
 }
 
+/** The request body, read with plain stream events (cheaper per request than an async iterator). */
+function readBodyText(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const fail = (err: Error): void => {
+      if (settled) return;
+      settled = true;
+      reject(err);
+    };
+    req.on('data', (chunk: Buffer) => {
+      if (settled) return;
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        // As a for-await loop left by a throw would: the request stream is destroyed.
+        fail(new HttpError(413, `Request body exceeds ${MAX_BODY_BYTES} bytes.`, 'invalid_request_error', 'request_too_large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.once('end', () => {
+      if (settled) return;
+      settled = true;
+      resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+    });
+    req.once('error', fail);
+    // 'close' follows every request; only one that ends before its body is a failure.
+    req.once('close', () => settled || fail(new Error('Premature close')));
+  });
+}
+
 async function readBody(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, `Request body exceeds ${MAX_BODY_BYTES} bytes.`, 'invalid_request_error', 'request_too_large');
-    chunks.push(chunk as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const text = await readBodyText(req);
   if (text.trim() === '') throw new HttpError(400, 'Request body is empty: expected a JSON object.', 'invalid_request_error');
   try {
     return JSON.parse(text);
   } catch (err) {
     throw new HttpError(400, `Request body is not valid JSON: ${(err as Error).message}`, 'invalid_request_error');
   }
+}
+
+const MESSAGE_ROLES: ReadonlySet<unknown> = new Set(['system', 'developer', 'user', 'assistant', 'tool']);
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isNullishSafeInteger(value: unknown): boolean {
+  return value === undefined || value === null || Number.isSafeInteger(value);
+}
+
+/**
+ * True when `raw` certainly passes requestSchema (a stricter check, without building a copy of a
+ * body of many KB of image URLs); anything else goes through the schema itself, so that invalid
+ * requests get its errors exactly as before.
+ */
+function clearlyValidRequest(raw: unknown): raw is z.infer<typeof requestSchema> {
+  if (!isPlainObject(raw)) return false;
+  if (typeof raw.model !== 'string' || raw.model.length < 1) return false;
+  if (!isNullishSafeInteger(raw.seed) || !isNullishSafeInteger(raw.n)) return false;
+  if (raw.stream !== undefined && raw.stream !== null && typeof raw.stream !== 'boolean') return false;
+  const messages = raw.messages;
+  if (!Array.isArray(messages) || messages.length < 1) return false;
+  for (const message of messages) {
+    if (!isPlainObject(message) || !MESSAGE_ROLES.has(message.role)) return false;
+    const content = message.content;
+    if (content === undefined || content === null || typeof content === 'string') continue;
+    if (!Array.isArray(content)) return false;
+    for (const part of content) if (!isPlainObject(part) || typeof part.type !== 'string') return false;
+  }
+  return true;
 }
 
 function validationMessage(error: z.ZodError): { message: string; param: string | null } {
@@ -263,19 +322,13 @@ export async function startSimVlm(options: SimVlmOptions = {}): Promise<SimVlmSe
   // Scenes of data: URLs by the URL itself (the URL is the image's content, so this is what decoding
   // it again would give): a questioner turn sends every candidate again, and games share images.
   // Bounded by total URL length; http(s) and file: images are read every time (they may change).
-  const sceneCache = new Map<string, Scene | undefined>();
-  let sceneCacheChars = 0;
+  const sceneCache = new LongStringMemo<Scene | undefined>(SCENE_CACHE_MAX_CHARS);
   const loadSceneCached = async (url: string): Promise<Scene | undefined> => {
     if (!url.startsWith('data:') || url.length > SCENE_CACHE_MAX_URL_CHARS) return loadScene(url);
-    if (sceneCache.has(url)) return sceneCache.get(url);
+    const known = sceneCache.find(url);
+    if (known) return known.value;
     const scene = await loadScene(url);
     sceneCache.set(url, scene);
-    sceneCacheChars += url.length;
-    while (sceneCacheChars > SCENE_CACHE_MAX_CHARS) {
-      const oldest = sceneCache.keys().next().value as string;
-      sceneCache.delete(oldest);
-      sceneCacheChars -= oldest.length;
-    }
     return scene;
   };
   const loadScene = async (url: string): Promise<Scene | undefined> => {
@@ -325,12 +378,16 @@ export async function startSimVlm(options: SimVlmOptions = {}): Promise<SimVlmSe
   const completions = async (req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> => {
     const started = Date.now();
     const raw = await readBody(req);
-    const parsed = requestSchema.safeParse(raw);
-    if (!parsed.success) {
-      const { message, param } = validationMessage(parsed.error);
-      throw new HttpError(400, message, 'invalid_request_error', null, param);
+    let body: z.infer<typeof requestSchema>;
+    if (clearlyValidRequest(raw)) body = raw;
+    else {
+      const parsed = requestSchema.safeParse(raw);
+      if (!parsed.success) {
+        const { message, param } = validationMessage(parsed.error);
+        throw new HttpError(400, message, 'invalid_request_error', null, param);
+      }
+      body = parsed.data;
     }
-    const body = parsed.data;
     if (body.n !== undefined && body.n !== null && body.n !== 1)
       throw new HttpError(400, "Invalid value for 'n': the simulator returns exactly one choice.", 'invalid_request_error', null, 'n');
     let behaviour: SimBehaviour;
@@ -426,7 +483,8 @@ export async function startSimVlm(options: SimVlmOptions = {}): Promise<SimVlmSe
     const id = `chatcmpl-sim-${randomUUID()}`;
     const createdAt = Math.floor(Date.now() / 1000);
     const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
-    log.debug('completion', { requestId, model: body.model, role: completion.role, images: completion.imageCount, ms: Date.now() - started });
+    if (log.isLevelEnabled('debug'))
+      log.debug('completion', { requestId, model: body.model, role: completion.role, images: completion.imageCount, ms: Date.now() - started });
     if (body.stream) {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-request-id': requestId });
       const chunk = (delta: Record<string, unknown>, finish: string | null, extra: Record<string, unknown> = {}): string =>
@@ -454,8 +512,8 @@ export async function startSimVlm(options: SimVlmOptions = {}): Promise<SimVlmSe
   };
 
   const route = async (req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> => {
-    const url = new URL(req.url ?? '/', 'http://sim-vlm');
-    const path = url.pathname.replace(/\/+$/, '') || '/';
+    // The one hot path is recognised without parsing the URL; any other form goes through URL as always.
+    const path = req.url === '/v1/chat/completions' ? req.url : new URL(req.url ?? '/', 'http://sim-vlm').pathname.replace(/\/+$/, '') || '/';
     const method = req.method ?? 'GET';
     const allow = (methods: string[]): void => {
       if (!methods.includes(method))

@@ -12,6 +12,7 @@ import type { Scene } from '../datasets/scene';
 import { generateDistinctScenes } from '../datasets/scene-generator';
 import { SIMULATOR_NOTICE } from './behaviour';
 import { startSimVlm, TOKENS_PER_IMAGE, type SimVlmServer } from './server';
+import { clearSimulatorMemos } from './simulator';
 
 /** The simulator over real HTTP on 127.0.0.1, called through the official openai client. */
 
@@ -208,6 +209,73 @@ describe('sim-vlm over HTTP with the openai client', () => {
     const notJson = await fetch(`${server.baseUrl}/chat/completions`, { method: 'POST', body: '{oops' });
     expect(notJson.status).toBe(400);
     expect(await notJson.json()).toMatchObject({ error: { message: expect.stringMatching(/not valid JSON/) } });
+  });
+
+  it('judges request bodies as its schema does: clear 400s naming the field, valid odd bodies answered', async () => {
+    const ask = [{ role: 'user', content: 'Is there a star?' }];
+    const body = (fields: Record<string, unknown>): string => JSON.stringify({ model: 'sim-vlm', messages: ask, ...fields });
+    const cases: Array<[string, string, string | null]> = [
+      ['', 'Request body is empty: expected a JSON object.', null],
+      ['  \n ', 'Request body is empty: expected a JSON object.', null],
+      ['{oops', "Request body is not valid JSON: Expected property name or '}' in JSON at position 1 (line 1 column 2)", null],
+      ['[]', "Invalid value for 'body': Invalid input: expected object, received array", null],
+      ['null', "Invalid value for 'body': Invalid input: expected object, received null", null],
+      [JSON.stringify({ messages: ask }), "Invalid value for 'model': Invalid input: expected string, received undefined", 'model'],
+      [body({ model: '' }), "Invalid value for 'model': Too small: expected string to have >=1 characters", 'model'],
+      [body({ messages: [] }), "Invalid value for 'messages': Too small: expected array to have >=1 items", 'messages'],
+      [body({ messages: {} }), "Invalid value for 'messages': Invalid input: expected array, received object", 'messages'],
+      [
+        body({ messages: [{ role: 'robot', content: 'hi' }] }),
+        'Invalid value for \'messages[0].role\': Invalid option: expected one of "system"|"developer"|"user"|"assistant"|"tool"',
+        'messages[0].role',
+      ],
+      [body({ messages: ['hi'] }), "Invalid value for 'messages[0]': Invalid input: expected object, received string", 'messages[0]'],
+      [body({ messages: [{ role: 'user', content: 5 }] }), "Invalid value for 'messages[0].content': Invalid input", 'messages[0].content'],
+      [body({ messages: [{ role: 'user', content: [{ text: 'hi' }] }] }), "Invalid value for 'messages[0].content': Invalid input", 'messages[0].content'],
+      [body({ messages: [{ role: 'user', content: [null] }] }), "Invalid value for 'messages[0].content': Invalid input", 'messages[0].content'],
+      [body({ seed: 1.5 }), "Invalid value for 'seed': Invalid input: expected int, received number", 'seed'],
+      [body({ seed: 2 ** 60 }), "Invalid value for 'seed': Too big: expected int to be <=9007199254740991", 'seed'],
+      [body({ stream: 'yes' }), "Invalid value for 'stream': Invalid input: expected boolean, received string", 'stream'],
+      [body({ n: 2 }), "Invalid value for 'n': the simulator returns exactly one choice.", 'n'],
+    ];
+    for (const [text, message, param] of cases) {
+      const response = await fetch(`${server.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: text });
+      expect([text, response.status, await response.json()]).toEqual([text, 400, { error: { message, type: 'invalid_request_error', param, code: null } }]);
+    }
+    const valid = [
+      JSON.stringify({ model: 'sim-vlm', messages: [{ role: 'system', content: null }, { role: 'user' }, ...ask], seed: null, n: null, stream: null }),
+      body({ seed: -3, n: 1, stream: false, extra: { a: 1 } }),
+    ];
+    for (const text of valid) {
+      const response = await fetch(`${server.baseUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: text });
+      expect([text, response.status]).toEqual([text, 200]);
+      expect(((await response.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]!.message.content).toBe('unsure');
+    }
+  });
+
+  it('answers the same request the same way: twice, and on a new server with every memo cleared', async () => {
+    const requests: SimParams[] = [
+      { model: 'sim-vlm', messages: questionerMessages(scenes.slice(30, 35), [], 10), seed: 4 },
+      { model: 'sim-vlm', messages: questionerMessages(scenes.slice(30, 35), [{ question: 'Is there a red object?', answer: 'no' }], 9), seed: 5 },
+      { model: 'sim-vlm', messages: answererMessages(scenes[31]!, ['Is there a large object?']), seed: 6, sim_error_rate: 0.5 },
+      { model: 'sim-vlm', messages: answererMessages(scenes[32]!, ['Describe the image.']), seed: 7 },
+    ];
+    const answers = async (on: OpenAI): Promise<unknown[]> =>
+      Promise.all(
+        requests.map(async (request) => {
+          const completion = await on.chat.completions.create(request);
+          return { content: completion.choices[0]!.message.content, usage: completion.usage };
+        }),
+      );
+    const first = await answers(client);
+    expect(await answers(client)).toEqual(first);
+    clearSimulatorMemos();
+    const fresh = await startSimVlm({ port: 0 });
+    try {
+      expect(await answers(new OpenAI({ baseURL: fresh.baseUrl, apiKey: 'sim-local', maxRetries: 0, timeout: 10_000 }))).toEqual(first);
+    } finally {
+      await fresh.close();
+    }
   });
 
   it('closes promptly with a slow request in flight', async () => {

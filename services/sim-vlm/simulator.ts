@@ -1,10 +1,19 @@
 import { randomInt } from 'node:crypto';
 import { createRng, hashString, seedFrom } from '../datasets/prng';
 import type { Scene } from '../datasets/scene';
-import { answerQuestion, describeTarget, type SimAnswer } from './answerer';
+import { answerQuestion, clearAnswererMemo, describeTarget, type SimAnswer } from './answerer';
 import type { SimBehaviour } from './behaviour';
-import { detectRole, messageText, readAnswererConversation, readQuestionerConversation, type ChatMessageIn, type SimRole } from './conversation';
-import { chooseQuestionerMove } from './questioner';
+import {
+  clearConversationMemos,
+  detectRole,
+  messageText,
+  readAnswererConversation,
+  readQuestionerConversation,
+  type ChatMessageIn,
+  type SimRole,
+} from './conversation';
+import { LongStringMemo } from './memo';
+import { chooseQuestionerMove, clearQuestionCaches } from './questioner';
 import { questionVariant, type QuestionVariant } from '../game/variants';
 
 /**
@@ -31,23 +40,28 @@ export interface SimCompletion {
 export type SceneLoader = (url: string) => Promise<Scene | undefined>;
 
 /** hashString of image URLs, remembered for long ones (data: URLs repeat across turns and games), bounded in characters. */
-const urlHashes = new Map<string, number>();
-let urlHashChars = 0;
 const URL_HASHES_MAX_CHARS = 32 * 1024 * 1024;
+const urlHashes = new LongStringMemo<number>(URL_HASHES_MAX_CHARS);
 function urlHash(url: string): number {
   if (url.length < 256 || url.length > 1024 * 1024) return hashString(url);
-  let hash = urlHashes.get(url);
-  if (hash === undefined) {
-    hash = hashString(url);
-    urlHashes.set(url, hash);
-    urlHashChars += url.length;
-    while (urlHashChars > URL_HASHES_MAX_CHARS) {
-      const oldest = urlHashes.keys().next().value as string;
-      urlHashes.delete(oldest);
-      urlHashChars -= oldest.length;
-    }
-  }
+  const known = urlHashes.find(url);
+  if (known) return known.value;
+  const hash = hashString(url);
+  urlHashes.set(url, hash);
   return hash;
+}
+
+/**
+ * Empties every memo and cache of the simulator's per-call work (image-URL hashes, readings of the
+ * conversation, the questioner's per-scene questions and answers, parsed questions): what it answers
+ * never depends on them, and tests check that by answering again with them cleared. The servers'
+ * scene caches of data: URLs belong to each server (a new server starts empty).
+ */
+export function clearSimulatorMemos(): void {
+  urlHashes.clear();
+  clearConversationMemos();
+  clearQuestionCaches();
+  clearAnswererMemo();
 }
 
 function conversationSeed(seed: number | undefined, messages: readonly ChatMessageIn[]): number {
