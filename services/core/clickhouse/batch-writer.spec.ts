@@ -139,6 +139,15 @@ describe('BatchWriter', () => {
     await Promise.all([first, second]);
   });
 
+  it('makes one insert of a burst of add() calls past maxBatchCalls (a fetched batch of messages)', async () => {
+    const fake = fakeInsert();
+    const w = writer(fake.insert, { maxBatchRows: 100, maxBatchCalls: 2 });
+    const pending = ['a', 'b', 'c', 'd', 'e'].map((id) => w.add(GAMES, rows(id)));
+    await Promise.all(pending);
+    expect(fake.calls.map((c) => c.ids)).toEqual([['a', 'b', 'c', 'd', 'e']]);
+    await w.close();
+  });
+
   it('flush() and close() send what is buffered; add after close rejects as retriable', async () => {
     const fake = fakeInsert();
     const w = writer(fake.insert, { flushIntervalMs: 60_000 });

@@ -44,6 +44,8 @@ interface TableState {
   buffer: Entry[];
   bufferedRows: number;
   timer: NodeJS.Timeout | undefined;
+  /** A pump scheduled after the current burst of add() calls (maxBatchCalls reached). */
+  immediate: NodeJS.Immediate | undefined;
   /** Entries of the insert in flight (empty when none). */
   sending: Entry[];
   /** Send whatever is buffered without waiting for size or interval, until the buffer is empty (flush(), close()). */
@@ -101,7 +103,8 @@ export class BatchWriter {
     });
     state.buffer.push({ rows, addedAt: performance.now(), promise, resolve, reject });
     state.bufferedRows += rows.length;
-    if (this.full(state)) this.pump(state);
+    if (state.bufferedRows >= this.options.maxBatchRows) this.pump(state);
+    else if (this.full(state)) this.pumpAfterBurst(state);
     else this.armTimer(state);
     return promise;
   }
@@ -135,7 +138,7 @@ export class BatchWriter {
   private stateFor(spec: TableSpec<object>): TableState {
     let state = this.tables.get(spec.name);
     if (!state) {
-      state = { spec, buffer: [], bufferedRows: 0, timer: undefined, sending: [], drain: false, due: false };
+      state = { spec, buffer: [], bufferedRows: 0, timer: undefined, immediate: undefined, sending: [], drain: false, due: false };
       this.tables.set(spec.name, state);
     }
     return state;
@@ -143,6 +146,18 @@ export class BatchWriter {
 
   private full(state: TableState): boolean {
     return state.bufferedRows >= this.options.maxBatchRows || (this.options.maxBatchCalls !== undefined && state.buffer.length >= this.options.maxBatchCalls);
+  }
+
+  /**
+   * maxBatchCalls reached: send once the add() calls of this turn of the event loop are in (a
+   * consumer hands over a fetched batch of messages at once), so a burst becomes one insert.
+   */
+  private pumpAfterBurst(state: TableState): void {
+    if (state.immediate || state.sending.length > 0) return;
+    state.immediate = setImmediate(() => {
+      state.immediate = undefined;
+      this.pump(state);
+    });
   }
 
   /** Fires when the oldest buffered entry has waited flushIntervalMs (at once if it already has, e.g. behind a slow insert). */
