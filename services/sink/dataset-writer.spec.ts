@@ -1,7 +1,14 @@
 import { mkdtemp, readFile, rm, utimes, writeFile, mkdir, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as fsPromises from 'node:fs/promises';
 import { DatasetWriter, exampleLine, shardPath } from './dataset-writer';
+
+// Pass-through, counted: the writer must not mkdir per write.
+jest.mock('node:fs/promises', () => {
+  const actual = jest.requireActual<typeof import('node:fs/promises')>('node:fs/promises');
+  return { ...actual, mkdir: jest.fn(actual.mkdir) };
+});
 
 const line = (gameId: string): string => exampleLine(gameId, { messages: [], metadata: { game_id: gameId } });
 const gameIds = async (path: string): Promise<string[]> =>
@@ -46,6 +53,24 @@ describe('DatasetWriter (on a temp directory)', () => {
     expect(await a.append(0, 0, 'g1', line('g1'))).toBe('duplicate');
     expect(await a.append(0, 0, 'g2', line('g2'))).toBe('written');
     expect(await gameIds(path)).toEqual(['g1', 'g2']);
+  });
+
+  it('creates a shard directory once, not per write, and again when it vanished', async () => {
+    const mkdirSpy = jest.mocked(fsPromises.mkdir);
+    mkdirSpy.mockClear();
+    try {
+      const a = new DatasetWriter(dir);
+      for (const g of ['g1', 'g2', 'g3']) expect(await a.append(4, 2, g, line(g))).toBe('written');
+      expect(mkdirSpy).toHaveBeenCalledTimes(1);
+      await rm(join(dir, 'dataset'), { recursive: true, force: true });
+      expect(await a.append(4, 2, 'g4', line('g4'))).toBe('written');
+      expect(await a.append(4, 2, 'g1', line('g1'))).toBe('written');
+      expect(mkdirSpy).toHaveBeenCalledTimes(2);
+      expect(await gameIds(shardPath(dir, 4, 2))).toEqual(['g4', 'g1']);
+      await a.close();
+    } finally {
+      mkdirSpy.mockClear();
+    }
   });
 
   it('waits for a live lock holder and takes over a stale lock', async () => {

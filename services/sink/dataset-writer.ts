@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { NonRetriableError, RetriableError, sleep } from '../core/errors';
 
 /** Where the kept games of one iteration land: one JSONL shard per source partition. */
@@ -55,6 +55,8 @@ interface Shard {
  */
 export class DatasetWriter {
   private readonly shards = new Map<string, Shard>();
+  /** Directories this writer created or found: opened into without a mkdir per write. */
+  private readonly knownDirs = new Set<string>();
   private readonly staleLockMs: number;
   private readonly lockTimeoutMs: number;
   private readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
@@ -102,8 +104,7 @@ export class DatasetWriter {
   }
 
   private async writeBatch(shard: Shard, batch: Shard['pending']): Promise<AppendOutcome[]> {
-    await mkdir(join(shard.path, '..'), { recursive: true });
-    const handle = await open(shard.path, 'a+');
+    const handle = await this.openInDir(shard.path, 'a+');
     try {
       await catchUp(shard, handle);
       const outcomes: AppendOutcome[] = [];
@@ -136,15 +137,33 @@ export class DatasetWriter {
     }
   }
 
+  /**
+   * open(), creating the directory the first time (and again when it vanished: ENOENT), instead of a
+   * mkdir before every write.
+   */
+  private async openInDir(path: string, flags: string): Promise<FileHandle> {
+    const dir = dirname(path);
+    if (this.knownDirs.has(dir)) {
+      try {
+        return await open(path, flags);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        this.knownDirs.delete(dir);
+      }
+    }
+    await mkdir(dir, { recursive: true });
+    this.knownDirs.add(dir);
+    return open(path, flags);
+  }
+
   /** Runs `work` holding the shard's lock file; waits for a live holder, takes over a stale one. */
   private async withLock<T>(path: string, work: () => Promise<T>): Promise<T> {
     const lockPath = `${path}.lock`;
-    await mkdir(join(path, '..'), { recursive: true });
     const deadline = Date.now() + this.lockTimeoutMs;
     let delay = 2;
     for (;;) {
       try {
-        const lock = await open(lockPath, 'wx');
+        const lock = await this.openInDir(lockPath, 'wx');
         await lock.writeFile(this.owner).finally(() => lock.close());
         break;
       } catch (err) {

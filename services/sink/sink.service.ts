@@ -15,9 +15,18 @@ export const SINK_CLICKHOUSE = Symbol('SINK_CLICKHOUSE');
 /** Messages the sink handles at once, at least: many in flight is what lets the batch writer fill batches. */
 export const SINK_MIN_IN_FLIGHT = 256;
 
-/** How the sink batches its inserts (also what `dg bench` measures). */
-export function sinkWriterOptions(config: DgConfig): { maxBatchRows: number; flushIntervalMs: number } {
-  return { maxBatchRows: config.sink.batchSize, flushIntervalMs: config.sink.flushIntervalMs };
+/** Messages the sink handles at once. */
+export function sinkInFlight(config: DgConfig): number {
+  return Math.max(config.kafka.maxInFlight, SINK_MIN_IN_FLIGHT);
+}
+
+/**
+ * How the sink batches its inserts (also what `dg bench` measures): a table's rows go when the batch
+ * is full, when the oldest has waited the flush interval, or when half the messages in flight wait
+ * for that table (few more can arrive before the interval, so a backlog is not slowed by it).
+ */
+export function sinkWriterOptions(config: DgConfig): { maxBatchRows: number; flushIntervalMs: number; maxBatchCalls: number } {
+  return { maxBatchRows: config.sink.batchSize, flushIntervalMs: config.sink.flushIntervalMs, maxBatchCalls: Math.ceil(sinkInFlight(config) / 2) };
 }
 
 /**
@@ -45,7 +54,7 @@ export class SinkService implements OnApplicationBootstrap, OnApplicationShutdow
     await this.bus.subscribe({
       groupId: roleGroupId(this.config.topics.prefix, 'sink'),
       topics: ROLE_INPUTS.sink,
-      maxInFlight: Math.max(this.config.kafka.maxInFlight, SINK_MIN_IN_FLIGHT),
+      maxInFlight: sinkInFlight(this.config),
       handler: (event, ctx) => this.handle(event, ctx),
     });
   }

@@ -78,6 +78,76 @@ describe('BatchWriter', () => {
     expect(done).toBe(true);
   });
 
+  it('after an interval-triggered insert, rows that arrived during it wait for their own interval (no back-to-back small inserts)', async () => {
+    jest.useFakeTimers();
+    const gates: Array<ReturnType<typeof deferred>> = [];
+    const fake = fakeInsert(() => {
+      const gate = deferred();
+      gates.push(gate);
+      return gate.promise;
+    });
+    const w = writer(fake.insert, { maxBatchRows: 100 });
+    void w.add(GAMES, rows('a'));
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(fake.calls.map((c) => c.ids)).toEqual([['a']]);
+    await jest.advanceTimersByTimeAsync(100);
+    const b = w.add(GAMES, rows('b'));
+    await jest.advanceTimersByTimeAsync(100);
+    gates[0]!.resolve();
+    await jest.advanceTimersByTimeAsync(0);
+    // b was buffered at t=1100: it goes at t=2100, not as soon as the first insert ended (t=1200).
+    expect(fake.calls).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(899);
+    expect(fake.calls).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(fake.calls.map((c) => c.ids)).toEqual([['a'], ['b']]);
+    gates[1]!.resolve();
+    await b;
+  });
+
+  it('sends rows that waited longer than the interval behind a slow insert as soon as it ends', async () => {
+    jest.useFakeTimers();
+    const gates: Array<ReturnType<typeof deferred>> = [];
+    const fake = fakeInsert(() => {
+      const gate = deferred();
+      gates.push(gate);
+      return gate.promise;
+    });
+    const w = writer(fake.insert, { maxBatchRows: 100 });
+    void w.add(GAMES, rows('a'));
+    await jest.advanceTimersByTimeAsync(1000);
+    const b = w.add(GAMES, rows('b'));
+    await jest.advanceTimersByTimeAsync(1500);
+    expect(fake.calls).toHaveLength(1);
+    gates[0]!.resolve();
+    await jest.advanceTimersByTimeAsync(0);
+    expect(fake.calls.map((c) => c.ids)).toEqual([['a'], ['b']]);
+    gates[1]!.resolve();
+    await b;
+  });
+
+  it('sends a buffer as soon as it holds maxBatchCalls add() calls', async () => {
+    jest.useFakeTimers();
+    const fake = fakeInsert();
+    const w = writer(fake.insert, { maxBatchRows: 100, maxBatchCalls: 2 });
+    const first = w.add(TURNS, rows('t1', 't2', 't3'));
+    await jest.advanceTimersByTimeAsync(10);
+    expect(fake.calls).toHaveLength(0);
+    const second = w.add(TURNS, rows('t4'));
+    await jest.advanceTimersByTimeAsync(0);
+    expect(fake.calls.map((c) => c.ids)).toEqual([['t1', 't2', 't3', 't4']]);
+    await Promise.all([first, second]);
+  });
+
+  it('makes one insert of a burst of add() calls past maxBatchCalls (a fetched batch of messages)', async () => {
+    const fake = fakeInsert();
+    const w = writer(fake.insert, { maxBatchRows: 100, maxBatchCalls: 2 });
+    const pending = ['a', 'b', 'c', 'd', 'e'].map((id) => w.add(GAMES, rows(id)));
+    await Promise.all(pending);
+    expect(fake.calls.map((c) => c.ids)).toEqual([['a', 'b', 'c', 'd', 'e']]);
+    await w.close();
+  });
+
   it('flush() and close() send what is buffered; add after close rejects as retriable', async () => {
     const fake = fakeInsert();
     const w = writer(fake.insert, { flushIntervalMs: 60_000 });
@@ -172,6 +242,7 @@ describe('BatchWriter', () => {
 
   it('refuses nonsense options', () => {
     expect(() => new BatchWriter(fakeInsert().insert, { maxBatchRows: 0 })).toThrow(RangeError);
+    expect(() => new BatchWriter(fakeInsert().insert, { maxBatchCalls: 0 })).toThrow(RangeError);
   });
 });
 

@@ -8,8 +8,14 @@ export type InsertRows = (table: string, rows: readonly object[], columns: reado
 export interface BatchWriterOptions {
   /** A table's buffer is sent as soon as it holds this many rows; also the most rows per insert. */
   maxBatchRows: number;
-  /** Rows wait at most this long before their buffer is sent. */
+  /** Rows wait at most this long (or until the table's insert in flight ends) before their buffer is sent. */
   flushIntervalMs: number;
+  /**
+   * A table's buffer is also sent as soon as it holds this many add() calls (default: no limit). A
+   * consumer with N messages in flight sets about N/2: when that many are waiting for one table, few
+   * more can arrive before the interval, so waiting longer only adds latency.
+   */
+  maxBatchCalls?: number;
   /** Retries of retriable insert failures (network, too many parts, ...). */
   retry?: RetryPolicy;
   logger?: Logger;
@@ -26,6 +32,8 @@ export interface BatchWriterStats {
 
 interface Entry {
   rows: readonly object[];
+  /** performance.now() when add() buffered it: the interval counts from the oldest buffered entry. */
+  addedAt: number;
   promise: Promise<void>;
   resolve: () => void;
   reject: (err: unknown) => void;
@@ -36,17 +44,21 @@ interface TableState {
   buffer: Entry[];
   bufferedRows: number;
   timer: NodeJS.Timeout | undefined;
+  /** A pump scheduled after the current burst of add() calls (maxBatchCalls reached). */
+  immediate: NodeJS.Immediate | undefined;
   /** Entries of the insert in flight (empty when none). */
   sending: Entry[];
-  /** Send whatever is buffered without waiting for size or interval (interval fired, flush(), close()). */
+  /** Send whatever is buffered without waiting for size or interval, until the buffer is empty (flush(), close()). */
   drain: boolean;
+  /** The oldest buffered entry has waited flushIntervalMs: send the next batch at once (cleared when it is taken). */
+  due: boolean;
 }
 
 const DEFAULT_OPTIONS: BatchWriterOptions = { maxBatchRows: 500, flushIntervalMs: 1000 };
 
 /**
- * Buffers rows per table and inserts them in batches: when a buffer reaches maxBatchRows, when its
- * oldest row has waited flushIntervalMs, and on flush()/close(). Each add() returns a promise that
+ * Buffers rows per table and inserts them in batches: when a buffer reaches maxBatchRows (or
+ * maxBatchCalls add() calls), when its oldest row has waited flushIntervalMs, and on flush()/close(). Each add() returns a promise that
  * settles when its rows are durably inserted (or definitely failed), so a Kafka consumer commits an
  * offset only after the insert that carries its rows.
  *
@@ -73,6 +85,8 @@ export class BatchWriter {
     this.options = { ...DEFAULT_OPTIONS, ...options };
     if (!(this.options.maxBatchRows >= 1)) throw new RangeError(`maxBatchRows must be >= 1, got ${this.options.maxBatchRows}`);
     if (!(this.options.flushIntervalMs >= 0)) throw new RangeError(`flushIntervalMs must be >= 0, got ${this.options.flushIntervalMs}`);
+    if (this.options.maxBatchCalls !== undefined && !(this.options.maxBatchCalls >= 1))
+      throw new RangeError(`maxBatchCalls must be >= 1, got ${this.options.maxBatchCalls}`);
     this.log = this.options.logger ?? createLogger('clickhouse-writer');
   }
 
@@ -87,9 +101,10 @@ export class BatchWriter {
       resolve = res;
       reject = rej;
     });
-    state.buffer.push({ rows, promise, resolve, reject });
+    state.buffer.push({ rows, addedAt: performance.now(), promise, resolve, reject });
     state.bufferedRows += rows.length;
     if (state.bufferedRows >= this.options.maxBatchRows) this.pump(state);
+    else if (this.full(state)) this.pumpAfterBurst(state);
     else this.armTimer(state);
     return promise;
   }
@@ -123,19 +138,40 @@ export class BatchWriter {
   private stateFor(spec: TableSpec<object>): TableState {
     let state = this.tables.get(spec.name);
     if (!state) {
-      state = { spec, buffer: [], bufferedRows: 0, timer: undefined, sending: [], drain: false };
+      state = { spec, buffer: [], bufferedRows: 0, timer: undefined, immediate: undefined, sending: [], drain: false, due: false };
       this.tables.set(spec.name, state);
     }
     return state;
   }
 
-  private armTimer(state: TableState): void {
-    if (state.timer || state.sending.length > 0) return;
-    state.timer = setTimeout(() => {
-      state.timer = undefined;
-      state.drain = true;
+  private full(state: TableState): boolean {
+    return state.bufferedRows >= this.options.maxBatchRows || (this.options.maxBatchCalls !== undefined && state.buffer.length >= this.options.maxBatchCalls);
+  }
+
+  /**
+   * maxBatchCalls reached: send once the add() calls of this turn of the event loop are in (a
+   * consumer hands over a fetched batch of messages at once), so a burst becomes one insert.
+   */
+  private pumpAfterBurst(state: TableState): void {
+    if (state.immediate || state.sending.length > 0) return;
+    state.immediate = setImmediate(() => {
+      state.immediate = undefined;
       this.pump(state);
-    }, this.options.flushIntervalMs);
+    });
+  }
+
+  /** Fires when the oldest buffered entry has waited flushIntervalMs (at once if it already has, e.g. behind a slow insert). */
+  private armTimer(state: TableState): void {
+    if (state.timer || state.sending.length > 0 || state.buffer.length === 0) return;
+    const waited = performance.now() - state.buffer[0]!.addedAt;
+    state.timer = setTimeout(
+      () => {
+        state.timer = undefined;
+        state.due = true;
+        this.pump(state);
+      },
+      Math.max(0, this.options.flushIntervalMs - waited),
+    );
   }
 
   private clearTimer(state: TableState): void {
@@ -148,13 +184,16 @@ export class BatchWriter {
     if (state.sending.length > 0) return;
     if (state.buffer.length === 0) {
       state.drain = false;
+      state.due = false;
       return;
     }
-    if (!state.drain && state.bufferedRows < this.options.maxBatchRows) {
+    if (!state.drain && !state.due && !this.full(state)) {
       this.armTimer(state);
       return;
     }
     this.clearTimer(state);
+    // An interval-triggered send takes what is due now; rows arriving during it wait for their own interval.
+    state.due = false;
     const batch = this.takeBatch(state);
     state.sending = batch;
     void this.send(state.spec, batch).finally(() => {
@@ -164,16 +203,15 @@ export class BatchWriter {
   }
 
   private takeBatch(state: TableState): Entry[] {
-    const batch: Entry[] = [];
+    let count = 0;
     let rows = 0;
-    while (state.buffer.length > 0) {
-      const next = state.buffer[0]!;
-      if (batch.length > 0 && rows + next.rows.length > this.options.maxBatchRows) break;
-      batch.push(state.buffer.shift()!);
+    for (const next of state.buffer) {
+      if (count > 0 && rows + next.rows.length > this.options.maxBatchRows) break;
+      count += 1;
       rows += next.rows.length;
     }
     state.bufferedRows -= rows;
-    return batch;
+    return state.buffer.splice(0, count);
   }
 
   private async send(spec: TableSpec<object>, batch: Entry[]): Promise<void> {

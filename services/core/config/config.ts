@@ -196,7 +196,8 @@ const VARIABLES = {
   DG_GAME_DEADLINE_MS: variable(integer(1000), '600000'),
   // 5000: a backlog of 256+ games (~11 rows each) drains in few inserts (sink bench: 0.09 -> 0.61 of one raw insert).
   DG_SINK_BATCH_SIZE: variable(integer(1, 1_000_000), '5000'),
-  DG_SINK_FLUSH_INTERVAL_MS: variable(integer(10), '250'),
+  // 1000: at ~80 games/s, 4x fewer and larger inserts than 250 ms (ClickHouse merges each small part into the partition's big one).
+  DG_SINK_FLUSH_INTERVAL_MS: variable(integer(10), '1000'),
   // Images sent to the models (services/role-runtime/image-url-resolver.ts).
   DG_IMAGE_MAX_SIDE_PX: variable(integer(16, 16_384), '768'),
   DG_IMAGE_MAX_BYTES: variable(integer(1024), '4000000'),
