@@ -199,6 +199,33 @@ describe('AdaptiveLimiter', () => {
     expect(order).toEqual([1, 2, 3, 4]);
   });
 
+  it('tryAcquire grants at once only what acquire would grant without queueing', async () => {
+    const l = limiter({ initialLimit: 2, maxLimit: 2, maxRpm: 3 });
+    const first = l.tryAcquire();
+    expect(first).toBeDefined();
+    expect(l.inFlight).toBe(1);
+    const [second] = await take(l, 1);
+    // Full: no permit, and the one waiting keeps its place in line ahead of later tries.
+    expect(l.tryAcquire()).toBeUndefined();
+    let waiting = false;
+    void l.acquire().then((permit) => ((waiting = true), permit.release({ kind: 'ignored' })));
+    first!.release({ kind: 'ignored' });
+    expect(l.tryAcquire()).toBeUndefined();
+    await flush();
+    expect(waiting).toBe(true);
+    second!.release({ kind: 'ignored' });
+    // Three starts in this minute hit the RPM cap: no permit until a minute has passed.
+    expect(l.tryAcquire()).toBeUndefined();
+    clock.advance(60_000);
+    const later = l.tryAcquire();
+    expect(later).toBeDefined();
+    later!.release({ kind: 'overloaded', retryAfterMs: 1_000 });
+    // A Retry-After pause holds tryAcquire too.
+    expect(l.tryAcquire()).toBeUndefined();
+    clock.advance(1_000);
+    expect(l.tryAcquire()).toBeDefined();
+  });
+
   it('drops an aborted waiter from the queue', async () => {
     const l = limiter({ initialLimit: 1, maxLimit: 1 });
     const [held] = await take(l, 1);

@@ -166,6 +166,17 @@ export class AdaptiveLimiter {
     };
   }
 
+  /**
+   * A permit now, when the call may start at once (nobody waiting, room under the limit, no pause or
+   * RPM/TPM wait): what `acquire` would grant without queueing. Otherwise undefined.
+   */
+  tryAcquire(): LimiterPermit | undefined {
+    if (this.queue.length > 0 || this.active >= this.limit) return undefined;
+    const now = this.clock.now();
+    if (this.blockedUntil(now) > now) return undefined;
+    return this.permit();
+  }
+
   /** Resolves once the call may start; an aborted wait gives up its place in line. */
   acquire(signal?: AbortSignal): Promise<LimiterPermit> {
     if (signal?.aborted) return Promise.reject(new AbortedError('aborted while waiting for the model endpoint', { cause: signal.reason }));

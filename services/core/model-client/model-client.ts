@@ -245,6 +245,11 @@ export class ModelClient {
 
   /** A permit of the endpoint's limiter; waiting in its queue ends at the deadline as a timeout. */
   private async acquire(limiter: AdaptiveLimiter, model: string, signal: AbortSignal | undefined, deadlineAtMs: number | undefined) {
+    // A free slot now: no queueing, so no deadline timer or combined signal to set up.
+    if (!signal?.aborted) {
+      const permit = limiter.tryAcquire();
+      if (permit !== undefined) return permit;
+    }
     if (deadlineAtMs === undefined) return limiter.acquire(signal);
     const deadline = AbortSignal.timeout(Math.max(0, deadlineAtMs - this.now()));
     try {
