@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { nodeHttpFetch } from './node-http-fetch';
+import { CALLER_SIGNAL, isNodeHttpFetch, nodeHttpFetch } from './node-http-fetch';
 
 /**
  * The model client's node:http fetch answers like the global fetch: same status, headers and body
@@ -138,6 +138,26 @@ describe('nodeHttpFetch', () => {
     expect(error).toBeInstanceOf(TypeError);
     expect(error.message).toBe('fetch failed');
     expect(error.cause?.code).toBe('ECONNREFUSED');
+  });
+
+  it('stops on the caller signal it is handed under CALLER_SIGNAL too, with the reason of that signal', async () => {
+    expect(isNodeHttpFetch(fetchNode)).toBe(true);
+    expect(isNodeHttpFetch(fetch)).toBe(false);
+    handler = () => undefined; // never answers
+    const timeout = new AbortController();
+    const caller = new AbortController();
+    const pending = fetchNode(`${base}/x`, { signal: timeout.signal, [CALLER_SIGNAL]: caller.signal } as RequestInit);
+    setTimeout(() => caller.abort(new Error('caller stopped')), 20);
+    await expect(pending).rejects.toThrow('caller stopped');
+    const aborted = new AbortController();
+    aborted.abort(new Error('already'));
+    await expect(fetchNode(`${base}/x`, { [CALLER_SIGNAL]: aborted.signal } as RequestInit)).rejects.toThrow('already');
+    // An answered request leaves no listener behind on either signal.
+    handler = answerWith(200, 'ok');
+    const again = new AbortController();
+    const answer = await fetchNode(`${base}/x`, { signal: timeout.signal, [CALLER_SIGNAL]: again.signal } as RequestInit);
+    again.abort(new Error('late'));
+    expect(await answer.text()).toBe('ok');
   });
 
   it('rejects with the signal reason when aborted before or during the request', async () => {

@@ -20,6 +20,21 @@ export interface NodeHttpFetchOptions {
   idleTimeoutMs?: number;
 }
 
+/**
+ * A second abort signal the request init may carry under this key (the caller's, handed through the
+ * openai client's per-request `fetchOptions`): the request stops when either signal fires, with that
+ * signal's reason. Passing the caller's signal this way spares the client composing it with its own
+ * timeout signal (AbortSignal.any) and listening to it on every request.
+ */
+export const CALLER_SIGNAL = 'dgCallerSignal';
+
+/** Marks the fetches made by nodeHttpFetch (they honour CALLER_SIGNAL). */
+const NODE_HTTP_FETCH = Symbol('nodeHttpFetch');
+
+export function isNodeHttpFetch(fetchImpl: unknown): boolean {
+  return typeof fetchImpl === 'function' && (fetchImpl as { [NODE_HTTP_FETCH]?: boolean })[NODE_HTTP_FETCH] === true;
+}
+
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 /** Decodes like Response.text() (UTF-8, BOM stripped, invalid bytes replaced). */
 const UTF8 = new TextDecoder();
@@ -166,6 +181,8 @@ export function nodeHttpFetch(options: NodeHttpFetchOptions = {}): typeof fetch 
     }
     if (target === undefined) return fallback(input, init);
     const signal = init.signal ?? undefined;
+    const callerSignal = (init as { [CALLER_SIGNAL]?: AbortSignal })[CALLER_SIGNAL];
+    if (callerSignal?.aborted) return Promise.reject(callerSignal.reason);
     if (signal?.aborted) return Promise.reject(signal.reason);
     const headers: OutgoingHttpHeaders = {};
     const given = init.headers;
@@ -181,10 +198,11 @@ export function nodeHttpFetch(options: NodeHttpFetchOptions = {}): typeof fetch 
         if (settled) return;
         settled = true;
         signal?.removeEventListener('abort', onAbort);
+        callerSignal?.removeEventListener('abort', onAbort);
         reject(error);
       };
       const onAbort = (): void => {
-        const reason: unknown = signal!.reason;
+        const reason: unknown = callerSignal?.aborted ? callerSignal.reason : signal!.reason;
         // The reason travels to node:http's error channel too (metrics tell aborted/timeout from network).
         req.destroy(reason instanceof Error ? reason : undefined);
         fail(reason);
@@ -197,6 +215,7 @@ export function nodeHttpFetch(options: NodeHttpFetchOptions = {}): typeof fetch 
           if (settled) return;
           settled = true;
           signal?.removeEventListener('abort', onAbort);
+          callerSignal?.removeEventListener('abort', onAbort);
           const status = answer.statusCode ?? 0;
           // The raw header lines, in order and repeated as sent (a Headers init of [name, value] pairs).
           const raw = answer.rawHeaders;
@@ -221,8 +240,9 @@ export function nodeHttpFetch(options: NodeHttpFetchOptions = {}): typeof fetch 
           );
       req.on('error', (error) => fail(new TypeError('fetch failed', { cause: error })));
       signal?.addEventListener('abort', onAbort, { once: true });
+      callerSignal?.addEventListener('abort', onAbort, { once: true });
       req.end(payload);
     });
   };
-  return nodeFetch as typeof fetch;
+  return Object.assign(nodeFetch, { [NODE_HTTP_FETCH]: true }) as unknown as typeof fetch;
 }
