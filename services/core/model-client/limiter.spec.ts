@@ -226,6 +226,29 @@ describe('AdaptiveLimiter', () => {
     expect(l.tryAcquire()).toBeDefined();
   });
 
+  it('gives up a wait longer than timeoutMs like an aborted one, and keeps a wait granted in time', async () => {
+    const l = limiter({ initialLimit: 1, maxLimit: 1 });
+    const [held] = await take(l, 1);
+    const timedOut = l.acquire(undefined, 1_000);
+    let inTime: LimiterPermit | undefined;
+    void l.acquire(new AbortController().signal, 5_000).then((permit) => (inTime = permit));
+    clock.advance(999);
+    await flush();
+    expect(l.snapshot().queued).toBe(2);
+    clock.advance(1);
+    const error = await timedOut.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AbortedError);
+    expect((error as Error).cause).toMatchObject({ name: 'TimeoutError' });
+    expect(l.snapshot().queued).toBe(1);
+    held!.release({ kind: 'ignored' });
+    await flush();
+    expect(inTime).toBeDefined();
+    // Its timer is gone with the grant: nothing fires later.
+    clock.advance(10_000);
+    await flush();
+    expect(l.inFlight).toBe(1);
+  });
+
   it('drops an aborted waiter from the queue', async () => {
     const l = limiter({ initialLimit: 1, maxLimit: 1 });
     const [held] = await take(l, 1);

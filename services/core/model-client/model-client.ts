@@ -255,9 +255,8 @@ export class ModelClient {
       if (permit !== undefined) return permit;
     }
     if (deadlineAtMs === undefined) return limiter.acquire(signal);
-    const deadline = AbortSignal.timeout(Math.max(0, deadlineAtMs - this.now()));
     try {
-      return await limiter.acquire(signal ? AbortSignal.any([signal, deadline]) : deadline);
+      return await limiter.acquire(signal, Math.max(0, deadlineAtMs - this.now()));
     } catch (error) {
       if (error instanceof AbortedError && !signal?.aborted) {
         const { limit, inFlight, queued } = limiter.snapshot();
