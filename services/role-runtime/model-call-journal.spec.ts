@@ -104,6 +104,25 @@ describe('ModelCallJournal', () => {
     await journal.stop();
   });
 
+  it('lets later messages of a read-back partition through at once, but still refuses an aborted handler', async () => {
+    const { bus, published } = fakeBus();
+    const journal = new ModelCallJournal({ bus, topicPrefix: 't.', role: 'questioner' });
+    await journal.start();
+    const signal = new AbortController().signal;
+    await journal.ensureFresh({ topic: 'in', partition: 0, signal }, 1, 'g1');
+    // Passed: settles in the same microtask turn as an empty await, with no new marker.
+    let settled = false;
+    void journal.ensureFresh({ topic: 'in', partition: 0, signal }, 1, 'g2').then(() => (settled = true));
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(settled).toBe(true);
+    expect(published.filter((p) => p.entry === 'barrier')).toHaveLength(1);
+    const controller = new AbortController();
+    controller.abort();
+    await expect(journal.ensureFresh({ topic: 'in', partition: 0, signal: controller.signal }, 1, 'g3')).rejects.toThrow(/aborted/);
+    await journal.stop();
+  });
+
   it('gives up a barrier nobody answers when the journal stops or the handler is aborted', async () => {
     const bus = { subscribe: async () => ({ groupId: 'g', stats: () => ({}), stop: async () => ({}) }), publish: async () => undefined } as unknown as EventBus;
     const journal = new ModelCallJournal({ bus, topicPrefix: 't.', role: 'questioner' });

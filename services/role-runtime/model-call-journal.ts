@@ -65,6 +65,8 @@ export class ModelCallJournal {
   private readonly entries = new Map<string, StoredEntry>();
   private readonly waiters = new Map<string, { resolve: () => void; reject: (error: Error) => void }>();
   private readonly barriers = new Map<string, Promise<void>>();
+  /** Keys of `barriers` whose marker was read back (so ensureFresh need not wait on the promise). */
+  private readonly passed = new Set<string>();
   readonly logger: Logger;
   private readonly graceMs: number;
   private readonly maxGames: number;
@@ -131,12 +133,21 @@ export class ModelCallJournal {
    */
   async ensureFresh(ctx: Pick<MessageContext<TopicKey>, 'topic' | 'partition' | 'signal'>, generation: number, gameId: string): Promise<void> {
     const key = `${generation}|${ctx.topic}|${ctx.partition}`;
+    // The barrier of this partition and generation was read back already: nothing to wait for.
+    if (this.passed.has(key) && !ctx.signal?.aborted) return;
     let barrier = this.barriers.get(key);
     if (barrier === undefined) {
       barrier = this.barrier(gameId);
       this.barriers.set(key, barrier);
-      // A failed barrier is tried again by the next message (the handler fails retriably).
-      barrier.catch(() => this.barriers.delete(key));
+      barrier.then(
+        () => {
+          if (this.barriers.get(key) !== barrier) return;
+          this.passed.add(key);
+          if (this.passed.size > 10_000) this.passed.delete(this.passed.keys().next().value as string);
+        },
+        // A failed barrier is tried again by the next message (the handler fails retriably).
+        () => this.barriers.delete(key),
+      );
       if (this.barriers.size > 10_000) this.barriers.delete(this.barriers.keys().next().value as string);
     }
     await abortable(barrier, ctx.signal);

@@ -199,6 +199,56 @@ describe('AdaptiveLimiter', () => {
     expect(order).toEqual([1, 2, 3, 4]);
   });
 
+  it('tryAcquire grants at once only what acquire would grant without queueing', async () => {
+    const l = limiter({ initialLimit: 2, maxLimit: 2, maxRpm: 3 });
+    const first = l.tryAcquire();
+    expect(first).toBeDefined();
+    expect(l.inFlight).toBe(1);
+    const [second] = await take(l, 1);
+    // Full: no permit, and the one waiting keeps its place in line ahead of later tries.
+    expect(l.tryAcquire()).toBeUndefined();
+    let waiting = false;
+    void l.acquire().then((permit) => ((waiting = true), permit.release({ kind: 'ignored' })));
+    first!.release({ kind: 'ignored' });
+    expect(l.tryAcquire()).toBeUndefined();
+    await flush();
+    expect(waiting).toBe(true);
+    second!.release({ kind: 'ignored' });
+    // Three starts in this minute hit the RPM cap: no permit until a minute has passed.
+    expect(l.tryAcquire()).toBeUndefined();
+    clock.advance(60_000);
+    const later = l.tryAcquire();
+    expect(later).toBeDefined();
+    later!.release({ kind: 'overloaded', retryAfterMs: 1_000 });
+    // A Retry-After pause holds tryAcquire too.
+    expect(l.tryAcquire()).toBeUndefined();
+    clock.advance(1_000);
+    expect(l.tryAcquire()).toBeDefined();
+  });
+
+  it('gives up a wait longer than timeoutMs like an aborted one, and keeps a wait granted in time', async () => {
+    const l = limiter({ initialLimit: 1, maxLimit: 1 });
+    const [held] = await take(l, 1);
+    const timedOut = l.acquire(undefined, 1_000);
+    let inTime: LimiterPermit | undefined;
+    void l.acquire(new AbortController().signal, 5_000).then((permit) => (inTime = permit));
+    clock.advance(999);
+    await flush();
+    expect(l.snapshot().queued).toBe(2);
+    clock.advance(1);
+    const error = await timedOut.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AbortedError);
+    expect((error as Error).cause).toMatchObject({ name: 'TimeoutError' });
+    expect(l.snapshot().queued).toBe(1);
+    held!.release({ kind: 'ignored' });
+    await flush();
+    expect(inTime).toBeDefined();
+    // Its timer is gone with the grant: nothing fires later.
+    clock.advance(10_000);
+    await flush();
+    expect(l.inFlight).toBe(1);
+  });
+
   it('drops an aborted waiter from the queue', async () => {
     const l = limiter({ initialLimit: 1, maxLimit: 1 });
     const [held] = await take(l, 1);

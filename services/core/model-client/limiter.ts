@@ -166,23 +166,50 @@ export class AdaptiveLimiter {
     };
   }
 
-  /** Resolves once the call may start; an aborted wait gives up its place in line. */
-  acquire(signal?: AbortSignal): Promise<LimiterPermit> {
+  /**
+   * A permit now, when the call may start at once (nobody waiting, room under the limit, no pause or
+   * RPM/TPM wait): what `acquire` would grant without queueing. Otherwise undefined.
+   */
+  tryAcquire(): LimiterPermit | undefined {
+    if (this.queue.length > 0 || this.active >= this.limit) return undefined;
+    const now = this.clock.now();
+    if (this.blockedUntil(now) > now) return undefined;
+    return this.permit();
+  }
+
+  /**
+   * Resolves once the call may start; an aborted wait gives up its place in line. With `timeoutMs`,
+   * a wait longer than that gives up too (AbortedError caused by a TimeoutError), as if the signal
+   * had been combined with AbortSignal.timeout(timeoutMs), without building those signals per call.
+   */
+  acquire(signal?: AbortSignal, timeoutMs?: number): Promise<LimiterPermit> {
     if (signal?.aborted) return Promise.reject(new AbortedError('aborted while waiting for the model endpoint', { cause: signal.reason }));
     return new Promise((resolve, reject) => {
+      let timer: unknown;
       const waiter: Waiter = {
         grant: () => {
           signal?.removeEventListener('abort', onAbort);
+          if (timer !== undefined) this.clock.clearTimer(timer);
           resolve(this.permit());
         },
       };
-      const onAbort = (): void => {
+      const giveUp = (reason: unknown): void => {
         const at = this.queue.indexOf(waiter);
         if (at >= 0) this.queue.splice(at, 1);
-        reject(new AbortedError('aborted while waiting for the model endpoint', { cause: signal?.reason }));
+        reject(new AbortedError('aborted while waiting for the model endpoint', { cause: reason }));
         this.drain();
       };
+      const onAbort = (): void => {
+        if (timer !== undefined) this.clock.clearTimer(timer);
+        giveUp(signal?.reason);
+      };
       signal?.addEventListener('abort', onAbort, { once: true });
+      if (timeoutMs !== undefined) {
+        timer = this.clock.setTimer(() => {
+          signal?.removeEventListener('abort', onAbort);
+          giveUp(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+        }, timeoutMs);
+      }
       this.queue.push(waiter);
       this.drain();
     });

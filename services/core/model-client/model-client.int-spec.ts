@@ -250,6 +250,31 @@ describe('ModelClient.complete', () => {
     expect(await rejection(call)).toBeInstanceOf(AbortedError);
   });
 
+  it.each(['node:http (default)', 'global'] as const)(
+    'ends an aborted call the same way with the %s fetch: AbortedError, the request torn down, nothing sent when aborted before',
+    async (kind) => {
+      const fetchOption: Partial<ModelClientOptions> = kind === 'global' ? { fetch: 'global' } : {};
+      let closed = 0;
+      handler = (_request, res) => res.on('close', () => closed++); // never answers
+      const controller = new AbortController();
+      const call = client({}, fetchOption).complete(messages, { signal: controller.signal });
+      const deadline = Date.now() + 5_000;
+      while (received.length === 0 && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
+      controller.abort();
+      const error = await rejection(call);
+      expect(error).toBeInstanceOf(AbortedError);
+      expect((error as Error).message).toMatch(/^answerer model .* request aborted$/);
+      while (closed === 0 && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
+      expect(closed).toBe(1);
+      // Aborted before the call: no request at all.
+      received = [];
+      const early = new AbortController();
+      early.abort();
+      expect(await rejection(client({}, fetchOption).complete(messages, { signal: early.signal }))).toBeInstanceOf(AbortedError);
+      expect(received).toHaveLength(0);
+    },
+  );
+
   it('starts no attempt past the deadline', async () => {
     handler = (_request, res) => reply(res, 503, { error: { message: 'overloaded' } });
     const modelClient = client(

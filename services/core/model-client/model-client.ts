@@ -16,7 +16,7 @@ import {
   type WaitPolicy,
 } from '../errors';
 import { createLogger, type Logger } from '../logging';
-import { nodeHttpFetch } from './node-http-fetch';
+import { CALLER_SIGNAL, isNodeHttpFetch, nodeHttpFetch } from './node-http-fetch';
 import { PROCESS_LIMITERS, type AdaptiveLimiter, type LimiterOutcome, type LimiterRegistry, type LimiterSettings } from './limiter';
 
 export type { ChatCompletionMessageParam };
@@ -110,10 +110,14 @@ export class ModelClient {
   private readonly retryPolicy: RetryPolicy;
   private readonly waitPolicy: Omit<WaitPolicy, 'matches'>;
   private readonly now: () => number;
+  /** The fetch is ours (node:http): the caller's signal goes to it directly (CALLER_SIGNAL), not through the client. */
+  private readonly signalViaFetch: boolean;
   private active = 0;
 
   constructor(private readonly options: ModelClientOptions) {
     const { settings } = options;
+    const fetchImpl = options.fetch === 'global' ? undefined : (options.fetch ?? PROCESS_FETCH());
+    this.signalViaFetch = fetchImpl !== undefined && isNodeHttpFetch(fetchImpl);
     this.client = new OpenAI({
       baseURL: settings.baseUrl,
       // Local endpoints (the simulator, vLLM, Ollama) ignore the key, but the client insists on one.
@@ -126,7 +130,7 @@ export class ModelClient {
       maxRetries: 0,
       timeout: settings.timeoutMs,
       logLevel: 'off',
-      ...(options.fetch === 'global' ? {} : { fetch: options.fetch ?? PROCESS_FETCH() }),
+      ...(fetchImpl === undefined ? {} : { fetch: fetchImpl }),
     });
     this.limiters = options.limiters ?? PROCESS_LIMITERS;
     this.logger = options.logger ?? createLogger(`model-client.${options.role}`);
@@ -245,10 +249,14 @@ export class ModelClient {
 
   /** A permit of the endpoint's limiter; waiting in its queue ends at the deadline as a timeout. */
   private async acquire(limiter: AdaptiveLimiter, model: string, signal: AbortSignal | undefined, deadlineAtMs: number | undefined) {
+    // A free slot now: no queueing, so no deadline timer or combined signal to set up.
+    if (!signal?.aborted) {
+      const permit = limiter.tryAcquire();
+      if (permit !== undefined) return permit;
+    }
     if (deadlineAtMs === undefined) return limiter.acquire(signal);
-    const deadline = AbortSignal.timeout(Math.max(0, deadlineAtMs - this.now()));
     try {
-      return await limiter.acquire(signal ? AbortSignal.any([signal, deadline]) : deadline);
+      return await limiter.acquire(signal, Math.max(0, deadlineAtMs - this.now()));
     } catch (error) {
       if (error instanceof AbortedError && !signal?.aborted) {
         const { limit, inFlight, queued } = limiter.snapshot();
@@ -273,10 +281,16 @@ export class ModelClient {
     const started = performance.now();
     let response: OpenAI.Chat.ChatCompletion;
     try {
-      response = await this.client.chat.completions.create(request, signal ? { signal } : {});
+      response = await this.client.chat.completions.create(request, this.requestOptions(signal));
     } catch (error) {
+      // As the client does with a signal it was given: a failure to connect or to get an answer while the signal is aborted is the abort.
+      if (this.signalViaFetch && signal?.aborted && error instanceof OpenAI.APIConnectionError) {
+        throw new AbortedError(`${this.where(model)}: request aborted`, { cause: error });
+      }
       throw this.toModelError(error, model, performance.now() - started);
     }
+    // ... and an answer that arrives after the abort is not read.
+    if (this.signalViaFetch && signal?.aborted) throw new AbortedError(`${this.where(model)}: request aborted`, { cause: signal.reason });
     const latencyMs = Math.round(performance.now() - started);
     const choice = (response as Partial<OpenAI.Chat.ChatCompletion> | null | undefined)?.choices?.[0];
     if (choice === undefined) {
@@ -296,6 +310,17 @@ export class ModelClient {
       model,
       attempts: attempt,
     };
+  }
+
+  /**
+   * The caller's signal, per request. With our node:http fetch it travels in `fetchOptions` to the
+   * fetch itself (which stops on it or on the client's timeout signal): the client then neither
+   * composes it with its timeout signal (AbortSignal.any) nor listens to it on every request.
+   */
+  private requestOptions(signal: AbortSignal | undefined): OpenAI.RequestOptions {
+    if (signal === undefined) return {};
+    if (!this.signalViaFetch) return { signal };
+    return { fetchOptions: { [CALLER_SIGNAL]: signal } as NonNullable<OpenAI.RequestOptions['fetchOptions']> };
   }
 
   private where(model: string): string {
