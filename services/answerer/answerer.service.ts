@@ -25,7 +25,12 @@ export class AnswererService implements OnApplicationBootstrap, BeforeApplicatio
     @Inject(ANSWERER_MODEL) private readonly model: ModelClient,
     private readonly images: ImageUrlResolver,
   ) {
-    this.journal = new ModelCallJournal({ bus, topicPrefix: config.topics.prefix, role: 'answerer' });
+    this.journal = new ModelCallJournal({
+      bus,
+      topicPrefix: config.topics.prefix,
+      role: 'answerer',
+      graceAfterDeadlineMs: config.journal.graceAfterDeadlineMs,
+    });
     this.deps = { role: 'answerer', bus, model, settings: config.models.answerer, journal: this.journal, subscription: () => this.subscription };
   }
 

@@ -24,7 +24,12 @@ export class QuestionerService implements OnApplicationBootstrap, BeforeApplicat
     @Inject(QUESTIONER_MODEL) private readonly model: ModelClient,
     private readonly images: ImageUrlResolver,
   ) {
-    this.journal = new ModelCallJournal({ bus, topicPrefix: config.topics.prefix, role: 'questioner' });
+    this.journal = new ModelCallJournal({
+      bus,
+      topicPrefix: config.topics.prefix,
+      role: 'questioner',
+      graceAfterDeadlineMs: config.journal.graceAfterDeadlineMs,
+    });
     this.deps = { role: 'questioner', bus, model, settings: config.models.questioner, journal: this.journal, subscription: () => this.subscription };
   }
 

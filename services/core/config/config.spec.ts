@@ -35,6 +35,8 @@ describe('loadConfig', () => {
     expect(config.paths.dataDir).toBe(join(repoRoot(), '.dg', 'data'));
     expect(config.paths.datasetsDir).toBe(join(repoRoot(), '.dg', 'datasets'));
     expect(config.game.deadlineMs).toBe(600000);
+    expect(config.journal.graceAfterDeadlineMs).toBe(600000);
+    expect(loadConfig({ DG_JOURNAL_GRACE_MS: '60000' }).journal.graceAfterDeadlineMs).toBe(60000);
     expect(config.models.questioner).toMatchObject({
       baseUrl: 'http://127.0.0.1:8000/v1',
       model: 'sim-vlm',
@@ -100,6 +102,7 @@ describe('loadConfig', () => {
     ['SIM_VLM_ERROR_RATE', '2', 'expected a number between 0 and 1'],
     ['SIM_VLM_LATENCY_MS', 'slow', 'expected <ms> or mean:<ms>,jitter:<ms>, got "slow"'],
     ['DG_GAME_DEADLINE_MS', '10', 'expected an integer >= 1000'],
+    ['DG_JOURNAL_GRACE_MS', '-5', 'expected an integer >= 0'],
   ])('%s=%j is rejected by name', (variable, value, expected) => {
     const issues = issuesOf(() => loadConfig({ [variable]: value }));
     expect(issues).toHaveLength(1);
