@@ -50,6 +50,17 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
   return { promise, resolve };
 }
 
+/** A fake insert whose every call waits for its own gate (gates[i] ends the i-th insert). */
+function gatedInsert(): { gates: Array<ReturnType<typeof deferred>>; fake: ReturnType<typeof fakeInsert> } {
+  const gates: Array<ReturnType<typeof deferred>> = [];
+  const fake = fakeInsert(() => {
+    const gate = deferred();
+    gates.push(gate);
+    return gate.promise;
+  });
+  return { gates, fake };
+}
+
 afterEach(() => jest.useRealTimers());
 
 describe('BatchWriter', () => {
@@ -80,12 +91,7 @@ describe('BatchWriter', () => {
 
   it('after an interval-triggered insert, rows that arrived during it wait for their own interval (no back-to-back small inserts)', async () => {
     jest.useFakeTimers();
-    const gates: Array<ReturnType<typeof deferred>> = [];
-    const fake = fakeInsert(() => {
-      const gate = deferred();
-      gates.push(gate);
-      return gate.promise;
-    });
+    const { gates, fake } = gatedInsert();
     const w = writer(fake.insert, { maxBatchRows: 100 });
     void w.add(GAMES, rows('a'));
     await jest.advanceTimersByTimeAsync(1000);
@@ -107,12 +113,7 @@ describe('BatchWriter', () => {
 
   it('sends rows that waited longer than the interval behind a slow insert as soon as it ends', async () => {
     jest.useFakeTimers();
-    const gates: Array<ReturnType<typeof deferred>> = [];
-    const fake = fakeInsert(() => {
-      const gate = deferred();
-      gates.push(gate);
-      return gate.promise;
-    });
+    const { gates, fake } = gatedInsert();
     const w = writer(fake.insert, { maxBatchRows: 100 });
     void w.add(GAMES, rows('a'));
     await jest.advanceTimersByTimeAsync(1000);
@@ -170,12 +171,7 @@ describe('BatchWriter', () => {
   });
 
   it('keeps one insert in flight per table and batches what arrives meanwhile, capped at maxBatchRows', async () => {
-    const gates: Array<ReturnType<typeof deferred>> = [];
-    const fake = fakeInsert(() => {
-      const gate = deferred();
-      gates.push(gate);
-      return gate.promise;
-    });
+    const { gates, fake } = gatedInsert();
     const w = writer(fake.insert, { maxBatchRows: 2 });
     const pending = [w.add(GAMES, rows('a', 'b')), w.add(GAMES, rows('c')), w.add(GAMES, rows('d')), w.add(GAMES, rows('e'))];
     const flushed = w.flush();
