@@ -42,6 +42,8 @@ describe('ModelCallJournal', () => {
     expect(journal.latest('g1')?.decidedAtMs).toBe(1_002);
     await deliver({ ...entry('g1', 3), nonce: '' });
     expect(journal.latest('g1')?.transcriptLength).toBe(3);
+    expect(journal.fence('g1')).toMatchObject({ transcriptLength: 3, role: 'answerer' });
+    expect(journal.fence('unknown')).toBeUndefined();
     await deliver({ ...entry('g1', 1), nonce: '' });
     expect(journal.latest('g1')?.transcriptLength).toBe(3);
     await journal.stop();

@@ -111,6 +111,14 @@ export class ModelCallJournal {
     await subscription?.stop();
   }
 
+  /**
+   * The transcript length and role of a game's latest entry, without parsing its usage: what every
+   * turn checks; latest() is only needed when a turn is re-handled.
+   */
+  fence(gameId: string): Readonly<Pick<JournalEntry, 'transcriptLength' | 'role'>> | undefined {
+    return this.entries.get(gameId);
+  }
+
   /** The latest entry of a game (highest transcript length; the first written wins a tie). */
   latest(gameId: string): JournalEntry | undefined {
     const stored = this.entries.get(gameId);

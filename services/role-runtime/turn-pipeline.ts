@@ -44,14 +44,15 @@ export async function playTurn(deps: TurnPipelineDeps, game: GameState, ctx: Mes
   const gameId = game.header.gameId;
   await journal.ensureFresh(ctx, deps.subscription()?.stats().generation ?? 0, gameId);
   const length = game.transcript.length;
-  const entry = journal.latest(gameId);
-  if (entry !== undefined && entry.transcriptLength > length) {
+  const fence = journal.fence(gameId);
+  if (fence !== undefined && fence.transcriptLength > length) {
     // This turn produced its output already and the game moved on: nothing to do.
     journal.counters.fenced++;
-    ctx.logger.info('turn already played (fenced by the model-call journal)', { gameId, transcriptLength: length, journaled: entry.transcriptLength });
+    ctx.logger.info('turn already played (fenced by the model-call journal)', { gameId, transcriptLength: length, journaled: fence.transcriptLength });
     return;
   }
-  if (entry !== undefined && entry.transcriptLength === length && entry.role === role) {
+  const entry = fence !== undefined && fence.transcriptLength === length && fence.role === role ? journal.latest(gameId) : undefined;
+  if (entry !== undefined) {
     // Re-handled turn: the recorded call and decision time give the identical event again.
     journal.counters.reused++;
     ctx.logger.info('turn re-handled: reusing the journaled model call', { gameId, transcriptLength: length });
