@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IHeaders, Kafka } from 'kafkajs';
 import type { GameRequested } from '../../schemas/generated/events';
-import { sql, type ClickHouseConnection } from '../../services/core/clickhouse';
+import { sql, table, type ClickHouseConnection } from '../../services/core/clickhouse';
 import type { DgConfig } from '../../services/core/config';
 import type { DatasetImage } from '../../services/datasets/dataset';
 import { loadDataset } from '../../services/datasets/resolve';
@@ -37,7 +37,12 @@ export async function publishRequests(config: DgConfig, requests: readonly GameR
   }
 }
 
-/** Waits until ClickHouse has a row for every game of the run, then returns the run summary. */
+/**
+ * Waits until ClickHouse has a row for every game of the run and every turn of those games, then
+ * returns the run summary. The sink writes a game's games row and its turns rows as separate
+ * inserts, so a games row can be visible before its turns: the wait also compares the turns rows
+ * with the games' `turns_used`.
+ */
 export async function waitForRunRows(
   ch: ClickHouseConnection,
   database: string,
@@ -47,15 +52,22 @@ export async function waitForRunRows(
   timeoutMs: number,
 ): Promise<RunSummary> {
   await pollUntil(
-    `${requested} games of run ${runId} in ClickHouse`,
-    () => runSummary(ch, database, runId, requested, startedAtMs),
-    (s) => s.games >= requested,
+    `${requested} games of run ${runId} in ClickHouse, with all their turns`,
+    async () => ({ summary: await runSummary(ch, database, runId, requested, startedAtMs), turns: await turnRowCounts(ch, database, runId) }),
+    ({ summary, turns }) => summary.games >= requested && turns.written >= turns.used,
     {
       timeoutMs,
       intervalMs: 300,
     },
   );
   return runSummary(ch, database, runId, requested, startedAtMs);
+}
+
+/** Turns rows written for a run against the turns its games rows say they used. */
+async function turnRowCounts(ch: ClickHouseConnection, database: string, runId: string): Promise<{ written: number; used: number }> {
+  const [used] = await ch.query<{ n: string }>(sql`SELECT sum(turns_used) AS n FROM ${table(database, 'games')} FINAL WHERE run_id = ${runId}`);
+  const [written] = await ch.query<{ n: string }>(sql`SELECT count() AS n FROM ${table(database, 'turns')} FINAL WHERE run_id = ${runId}`);
+  return { written: Number(written?.n ?? 0), used: Number(used?.n ?? 0) };
 }
 
 /** The games table columns the e2e tests look at, one row per game (FINAL). */
