@@ -30,6 +30,7 @@ export class AnswererService implements OnApplicationBootstrap, BeforeApplicatio
       topicPrefix: config.topics.prefix,
       role: 'answerer',
       graceAfterDeadlineMs: config.journal.graceAfterDeadlineMs,
+      holdInFullMs: config.journal.holdInFullMs,
     });
     this.deps = { role: 'answerer', bus, model, settings: config.models.answerer, journal: this.journal, subscription: () => this.subscription };
   }

@@ -29,6 +29,7 @@ export class QuestionerService implements OnApplicationBootstrap, BeforeApplicat
       topicPrefix: config.topics.prefix,
       role: 'questioner',
       graceAfterDeadlineMs: config.journal.graceAfterDeadlineMs,
+      holdInFullMs: config.journal.holdInFullMs,
     });
     this.deps = { role: 'questioner', bus, model, settings: config.models.questioner, journal: this.journal, subscription: () => this.subscription };
   }

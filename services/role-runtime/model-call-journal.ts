@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { EventBus, MessageContext, Subscription } from '../core/bus';
-import { AbortedError, RetriableError } from '../core/errors';
+import { AbortedError, NonRetriableError, RetriableError } from '../core/errors';
 import { createLogger, type Logger } from '../core/logging';
 import type { CallUsage, ModelCallRecorded } from '../../schemas/generated/events';
 import type { TopicKey } from '../../schemas/topics';
@@ -10,20 +10,42 @@ import type { TopicKey } from '../../schemas/topics';
 export type JournalEntry = Omit<ModelCallRecorded, 'nonce'>;
 
 /**
- * An entry as held in memory: flat, with the usage (spec, raw output, retries: ~10 objects and
- * strings decoded) as one JSON string, parsed back only when an entry is read. A player holds the
- * entries of every game launched within deadline + grace (tens of thousands at full speed), so
- * this is what keeps its heap flat (bound-bench soak).
+ * A recent entry, held in full: flat, with the usage (spec, raw output, retries: ~10 objects and
+ * strings decoded) as one JSON string, parsed back only when an entry is read. `offset` is its
+ * position in the journal topic, -1 until this instance's reader has read it.
  */
-interface StoredEntry {
-  entry: JournalEntry['entry'];
-  role: string;
-  transcriptLength: number;
-  usageJson: string | null;
-  errorMessage: string | null;
-  decidedAtMs: number;
-  deadlineAtMs: number;
+class HotEntry {
+  constructor(
+    readonly entry: JournalEntry['entry'],
+    readonly role: string,
+    readonly transcriptLength: number,
+    readonly usageJson: string | null,
+    readonly errorMessage: string | null,
+    readonly decidedAtMs: number,
+    readonly deadlineAtMs: number,
+    public partition: number,
+    public offset: number,
+    readonly rememberedAtMs: number,
+  ) {}
 }
+
+/**
+ * An older entry: only what every turn checks (the fence) and where the full entry sits in the
+ * journal topic. A player remembers every game launched within deadline + grace (tens of thousands
+ * at full speed); holding those in full made its heap grow for the whole window (bound-bench soak).
+ * The rare turn re-handled after its entry went cold reads the entry back from Kafka.
+ */
+class ColdEntry {
+  constructor(
+    readonly role: string,
+    readonly transcriptLength: number,
+    readonly deadlineAtMs: number,
+    readonly partition: number,
+    readonly offset: number,
+  ) {}
+}
+
+type StoredEntry = HotEntry | ColdEntry;
 
 export interface ModelCallJournalOptions {
   bus: EventBus;
@@ -34,6 +56,13 @@ export interface ModelCallJournalOptions {
   graceAfterDeadlineMs?: number;
   /** Most games remembered; the oldest go first beyond it (default 200 000). */
   maxGames?: number;
+  /**
+   * How long an entry is held in full after this instance remembered it; later only its fence and
+   * position (default 2 min). 0: never held in full once its position is known (tests the read-back).
+   */
+  holdInFullMs?: number;
+  /** How long reading a cold entry back from the topic may take before the turn is retried (default 30 s). */
+  readBackTimeoutMs?: number;
   /** How long a barrier waits for its marker before the handler is retried (default 120 s: a restarted instance reads up to an hour of journal first). */
   barrierTimeoutMs?: number;
   now?: () => number;
@@ -59,7 +88,10 @@ export interface ModelCallJournalOptions {
  * which has as many partitions as the game topics) and wait until its reader sees the marker.
  *
  * Memory is bounded: entries are dropped some time after their game's deadline (a game past its
- * deadline is ended as timeout by any role anyway) and beyond `maxGames`.
+ * deadline is ended as timeout by any role anyway) and beyond `maxGames`. An entry is held in full
+ * only for `holdInFullMs` after this instance remembered it (redeliveries after a rebalance or a
+ * restart come within seconds); after that it keeps its fence and its topic position, and a turn
+ * re-handled later reads it back from the topic (ColdEntry).
  */
 export class ModelCallJournal {
   private readonly entries = new Map<string, StoredEntry>();
@@ -70,17 +102,21 @@ export class ModelCallJournal {
   readonly logger: Logger;
   private readonly graceMs: number;
   private readonly maxGames: number;
+  private readonly holdInFullMs: number;
+  private readonly readBackTimeoutMs: number;
   private readonly barrierTimeoutMs: number;
   private readonly now: () => number;
   private subscription: Subscription | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   /** Counters for tests and logs. */
-  readonly counters = { recorded: 0, reused: 0, fenced: 0, barriers: 0, read: 0 };
+  readonly counters = { recorded: 0, reused: 0, fenced: 0, barriers: 0, read: 0, readBack: 0 };
 
   constructor(private readonly options: ModelCallJournalOptions) {
     this.logger = options.logger ?? createLogger(`journal.${options.role}`);
     this.graceMs = options.graceAfterDeadlineMs ?? 10 * 60_000;
     this.maxGames = options.maxGames ?? 200_000;
+    this.holdInFullMs = options.holdInFullMs ?? 2 * 60_000;
+    this.readBackTimeoutMs = options.readBackTimeoutMs ?? 30_000;
     this.barrierTimeoutMs = options.barrierTimeoutMs ?? 120_000;
     this.now = options.now ?? Date.now;
   }
@@ -93,9 +129,9 @@ export class ModelCallJournal {
       groupId,
       topics: ['modelCalls'],
       fromBeginning: true,
-      handler: async (event) => this.apply(event),
+      handler: async (event, ctx) => this.apply(event, ctx),
     });
-    this.sweepTimer = setInterval(() => this.sweep(), 30_000);
+    this.sweepTimer = setInterval(() => this.sweep(), Math.min(30_000, Math.max(1_000, this.holdInFullMs / 4)));
     this.sweepTimer.unref();
   }
 
@@ -119,12 +155,28 @@ export class ModelCallJournal {
     return this.entries.get(gameId);
   }
 
-  /** The latest entry of a game (highest transcript length; the first written wins a tie). */
-  latest(gameId: string): JournalEntry | undefined {
+  /**
+   * The latest entry of a game (highest transcript length; the first written wins a tie). A cold
+   * entry is read back from the journal topic (slow, rare: a turn re-handled minutes after it was
+   * decided); an entry the topic no longer holds is a non-retriable error naming its position.
+   */
+  async latest(gameId: string): Promise<JournalEntry | undefined> {
     const stored = this.entries.get(gameId);
     if (stored === undefined) return undefined;
-    const { usageJson, ...rest } = stored;
-    return { gameId, ...rest, usage: usageJson === null ? null : (JSON.parse(usageJson) as CallUsage) };
+    if (stored instanceof HotEntry) return fullEntry(gameId, stored);
+    const position = `model-calls partition ${stored.partition} offset ${stored.offset}`;
+    const event = await this.options.bus.readAt('modelCalls', stored.partition, String(stored.offset), { timeoutMs: this.readBackTimeoutMs });
+    if (event === undefined || event.gameId !== gameId || event.transcriptLength !== stored.transcriptLength || event.role !== stored.role) {
+      throw new NonRetriableError(
+        `model-call journal: the ${stored.role} entry of game ${gameId} (transcript length ${stored.transcriptLength}) is no longer at ${position}` +
+          ` (${event === undefined ? 'removed by retention' : 'another record is there'}); the turn cannot be replayed identically`,
+      );
+    }
+    this.counters.readBack++;
+    const { nonce: _nonce, ...entry } = event;
+    // Held in full again: a turn re-handled once is likely to be re-handled again soon.
+    if (this.entries.get(gameId) === stored) this.entries.set(gameId, hotEntry(entry, stored.partition, stored.offset, this.now()));
+    return entry;
   }
 
   /** Records a turn's outcome durably (acks=all) before the caller publishes the turn's output. */
@@ -205,7 +257,7 @@ export class ModelCallJournal {
     return this.entries.size;
   }
 
-  private apply(event: ModelCallRecorded): void {
+  private apply(event: ModelCallRecorded, at: Pick<MessageContext<TopicKey>, 'partition' | 'offset'> | undefined): void {
     this.counters.read++;
     if (event.entry === 'barrier') {
       const waiter = this.waiters.get(event.nonce);
@@ -216,33 +268,79 @@ export class ModelCallJournal {
       return;
     }
     const { nonce: _nonce, ...entry } = event;
-    this.remember(entry);
+    const offset = at === undefined ? -1 : Number(at.offset);
+    const known = this.entries.get(entry.gameId);
+    // This instance's own record read back: the held entry learns where it sits in the topic.
+    if (known instanceof HotEntry && known.offset < 0 && at !== undefined && sameDecision(known, entry)) {
+      known.partition = at.partition;
+      known.offset = offset;
+      if (this.holdInFullMs === 0) this.entries.set(entry.gameId, coldEntry(known));
+      return;
+    }
+    this.remember(entry, at?.partition ?? -1, offset);
   }
 
-  private remember(entry: JournalEntry): void {
+  private remember(entry: JournalEntry, partition = -1, offset = -1): void {
     if (entry.deadlineAtMs > 0 && entry.deadlineAtMs + this.graceMs < this.now()) return;
     const known = this.entries.get(entry.gameId);
     if (known !== undefined && known.transcriptLength >= entry.transcriptLength) return;
     this.entries.delete(entry.gameId);
-    this.entries.set(entry.gameId, {
-      entry: entry.entry,
-      // The role names as constants, not one decoded copy per entry.
-      role: entry.role === 'questioner' ? 'questioner' : entry.role === 'answerer' ? 'answerer' : entry.role,
-      transcriptLength: entry.transcriptLength,
-      usageJson: entry.usage === null ? null : JSON.stringify(entry.usage),
-      errorMessage: entry.errorMessage,
-      decidedAtMs: entry.decidedAtMs,
-      deadlineAtMs: entry.deadlineAtMs,
-    });
+    const held = hotEntry(entry, partition, offset, this.now());
+    this.entries.set(entry.gameId, this.holdInFullMs === 0 && offset >= 0 ? coldEntry(held) : held);
     if (this.entries.size > this.maxGames) this.entries.delete(this.entries.keys().next().value as string);
   }
 
+  /** Drops entries past deadline + grace; keeps only the fence and position of entries held in full long enough. */
   private sweep(): void {
     const now = this.now();
-    for (const [gameId, entry] of this.entries) {
-      if (entry.deadlineAtMs > 0 && entry.deadlineAtMs + this.graceMs < now) this.entries.delete(gameId);
+    for (const [gameId, stored] of this.entries) {
+      if (stored.deadlineAtMs > 0 && stored.deadlineAtMs + this.graceMs < now) this.entries.delete(gameId);
+      else if (stored instanceof HotEntry && stored.offset >= 0 && stored.rememberedAtMs + this.holdInFullMs <= now)
+        this.entries.set(gameId, coldEntry(stored));
     }
   }
+}
+
+/** The role names as constants, not one decoded copy per entry. */
+function roleName(role: string): string {
+  return role === 'questioner' ? 'questioner' : role === 'answerer' ? 'answerer' : role;
+}
+
+function hotEntry(entry: JournalEntry, partition: number, offset: number, nowMs: number): HotEntry {
+  return new HotEntry(
+    entry.entry,
+    roleName(entry.role),
+    entry.transcriptLength,
+    entry.usage === null ? null : JSON.stringify(entry.usage),
+    entry.errorMessage,
+    entry.decidedAtMs,
+    entry.deadlineAtMs,
+    partition,
+    offset,
+    nowMs,
+  );
+}
+
+function coldEntry(held: HotEntry): ColdEntry {
+  return new ColdEntry(held.role, held.transcriptLength, held.deadlineAtMs, held.partition, held.offset);
+}
+
+function fullEntry(gameId: string, stored: HotEntry): JournalEntry {
+  return {
+    gameId,
+    entry: stored.entry,
+    role: stored.role,
+    transcriptLength: stored.transcriptLength,
+    usage: stored.usageJson === null ? null : (JSON.parse(stored.usageJson) as CallUsage),
+    errorMessage: stored.errorMessage,
+    decidedAtMs: stored.decidedAtMs,
+    deadlineAtMs: stored.deadlineAtMs,
+  };
+}
+
+/** The same decision (the same turn by the same role at the same instant): a record and its copy read back. */
+function sameDecision(held: HotEntry, entry: JournalEntry): boolean {
+  return held.transcriptLength === entry.transcriptLength && held.role === entry.role && held.decidedAtMs === entry.decidedAtMs && held.entry === entry.entry;
 }
 
 /** Waits for `promise` unless the handler's signal (shutdown) fires first. */

@@ -51,7 +51,7 @@ export async function playTurn(deps: TurnPipelineDeps, game: GameState, ctx: Mes
     ctx.logger.info('turn already played (fenced by the model-call journal)', { gameId, transcriptLength: length, journaled: fence.transcriptLength });
     return;
   }
-  const entry = fence !== undefined && fence.transcriptLength === length && fence.role === role ? journal.latest(gameId) : undefined;
+  const entry = fence !== undefined && fence.transcriptLength === length && fence.role === role ? await journal.latest(gameId) : undefined;
   if (entry !== undefined) {
     // Re-handled turn: the recorded call and decision time give the identical event again.
     journal.counters.reused++;

@@ -134,6 +134,9 @@ function setup(options: { maxInFlight?: number; maxBuffered?: number; shutdownTi
       throw new Error('not used');
     },
     consumer: () => consumer,
+    readAt: () => {
+      throw new Error('not used');
+    },
   };
   const gated = new GatedHandler();
   const config = resolveBusConfig({

@@ -1,6 +1,8 @@
 import type { BeforeApplicationShutdown, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import type { TopicEvent, TopicKey } from '../../../schemas/topics';
-import type { RetryOptions } from '../errors';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { TOPICS, topicName, type TopicEvent, type TopicKey } from '../../../schemas/topics';
+import { NonRetriableError, type RetryOptions } from '../errors';
 import { createLogger, type Logger } from '../logging';
 import type { BusConfig } from './bus-config';
 import { ConsumerRunner, type ConsumerStats, type StopReport, type SubscriptionOptions } from './consumer-runner';
@@ -98,6 +100,27 @@ export class EventBus implements OnModuleInit, BeforeApplicationShutdown, OnAppl
   async publishBatch(records: readonly AnyPublishRecord[]): Promise<ProducedRecord[]> {
     await this.start();
     return this.publisher.publishBatch(records);
+  }
+
+  /**
+   * Reads back and decodes the event at one position of a topic, or undefined when the log no longer
+   * holds it. Slow (a throw-away consumer group joins): for rare reads such as an old journal entry.
+   */
+  async readAt<K extends TopicKey>(topic: K, partition: number, offset: string, options: { timeoutMs?: number } = {}): Promise<TopicEvent<K> | undefined> {
+    const name = topicName(topic, this.options.config.topicPrefix);
+    const message = await this.client.readAt({
+      topic: name,
+      partition,
+      offset,
+      groupId: `${this.options.config.topicPrefix}read-at.${hostname()}.${process.pid}.${randomUUID().slice(0, 8)}`,
+      timeoutMs: options.timeoutMs ?? 30_000,
+    });
+    if (message?.value == null) return undefined;
+    const decoded = await this.options.codec.decode(message.value);
+    const expected = TOPICS[topic].valueEvent;
+    if (decoded.eventName !== expected)
+      throw new NonRetriableError(`${name} partition ${partition} offset ${offset} holds ${decoded.eventName ?? 'an unknown schema'}, not ${expected}`);
+    return decoded.value as TopicEvent<K>;
   }
 
   /** Joins the group and starts handling; resolves once the member has its first assignment. */

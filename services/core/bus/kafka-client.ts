@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig, Partitioners, type Consumer, type EachBatchPayload, type IHeaders, type LogEntry } from 'kafkajs';
-import { NonRetriableError } from '../errors';
+import { NonRetriableError, RetriableError } from '../errors';
 import type { Logger } from '../logging';
 import type { KafkaConnectionConfig } from './bus-config';
 
@@ -138,10 +138,22 @@ export interface KafkaAdminPort {
   disconnect(): Promise<void>;
 }
 
+/** One message to read back by its position (EventBus.readAt). */
+export interface ReadAtRequest {
+  topic: string;
+  partition: number;
+  offset: string;
+  /** A throw-away consumer group of this id is placed at the offset, then deleted. */
+  groupId: string;
+  timeoutMs: number;
+}
+
 export interface KafkaClient {
   admin(): KafkaAdminPort;
   producer(): KafkaProducerPort;
   consumer(settings: ConsumerGroupSettings): KafkaConsumerPort;
+  /** The message at a position; undefined when it is no longer (or not yet) in the log. Slow (a group join): for rare reads. */
+  readAt(request: ReadAtRequest): Promise<InboundMessage | undefined>;
 }
 
 export function createKafkaClient(config: KafkaConnectionConfig, logger: Logger): KafkaClient {
@@ -158,7 +170,71 @@ export function createKafkaClient(config: KafkaConnectionConfig, logger: Logger)
     admin: () => new KafkajsAdmin(kafka),
     producer: () => new KafkajsProducer(kafka),
     consumer: (settings) => new KafkajsConsumer(kafka, settings),
+    readAt: (request) => readOneMessage(kafka, request),
   };
+}
+
+/**
+ * kafkajs fetches only inside a consumer group, so reading one message by position means a group of
+ * its own: it joins, seeks the partition to the position (other partitions start at their end and
+ * are paused), the first fetched batch of the partition has the message, and the group is deleted
+ * afterwards. It commits nothing. (admin.setOffsets on a new group took 5 s here; the seek ~30 ms.)
+ */
+async function readOneMessage(kafka: Kafka, request: ReadAtRequest): Promise<InboundMessage | undefined> {
+  const { topic, partition, offset, groupId } = request;
+  const admin = kafka.admin();
+  await admin.connect();
+  let consumer: Consumer | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const range = (await admin.fetchTopicOffsets(topic)).find((p) => p.partition === partition);
+    if (range === undefined) throw new NonRetriableError(`topic ${topic} has no partition ${partition}`);
+    if (BigInt(offset) < BigInt(range.low) || BigInt(offset) >= BigInt(range.high)) return undefined;
+    // A short fetch wait: disconnecting waits for the fetch in flight.
+    const joined = kafka.consumer({ groupId, allowAutoTopicCreation: false, maxBytesPerPartition: 1_048_576, maxWaitTimeInMs: 100 });
+    consumer = joined;
+    await joined.connect();
+    await joined.subscribe({ topics: [topic], fromBeginning: false });
+    return await new Promise<InboundMessage | undefined>((resolve, reject) => {
+      timer = setTimeout(
+        () => reject(new RetriableError(`no message read back from ${topic} partition ${partition} offset ${offset} within ${request.timeoutMs} ms`)),
+        request.timeoutMs,
+      );
+      joined.on(joined.events.GROUP_JOIN, (event) => {
+        const others = (event.payload.memberAssignment[topic] ?? []).filter((p) => p !== partition);
+        if (others.length > 0) joined.pause([{ topic, partitions: others }]);
+      });
+      joined
+        .run({
+          autoCommit: false,
+          eachBatch: async ({ batch }) => {
+            if (batch.partition !== partition || batch.messages.length === 0) return;
+            const found = batch.messages.find((m) => m.offset === offset);
+            // Retention may have removed it since the range was read: the batch then starts past it.
+            if (found === undefined && BigInt(batch.messages[0]!.offset) <= BigInt(offset)) return;
+            resolve(
+              found && {
+                topic,
+                partition,
+                offset: found.offset,
+                key: found.key,
+                value: found.value,
+                headers: normalizeHeaders(found.headers),
+                timestamp: found.timestamp,
+              },
+            );
+          },
+        })
+        .catch(reject);
+      // Applied once the partition is assigned, before its first fetch.
+      joined.seek({ topic, partition, offset });
+    });
+  } finally {
+    if (timer) clearTimeout(timer);
+    await consumer?.disconnect().catch(() => undefined);
+    await admin.deleteGroups([groupId]).catch(() => undefined);
+    await admin.disconnect();
+  }
 }
 
 /** SASL and TLS client options (KAFKA_SASL_*, KAFKA_SSL*), validated at boot by core/config. */

@@ -12,7 +12,7 @@ import { MessageProcessor, type Outcome } from '../message-processor';
 
 /**
  * An in-memory event bus for pure unit specs of role services (no broker, no sockets, no registry
- * process). It implements the part of EventBus the roles use (publish, publishBatch, subscribe):
+ * process). It implements the part of EventBus the roles use (publish, publishBatch, subscribe, readAt):
  *
  * - publish encodes every value with the real EventCodec against an in-memory schema registry, so a
  *   value the real bus would refuse is refused here too, and records what was published;
@@ -26,7 +26,7 @@ import { MessageProcessor, type Outcome } from '../message-processor';
  */
 
 /** The EventBus surface role services depend on. */
-export type EventBusPort = Pick<EventBus, 'publish' | 'publishBatch' | 'subscribe'>;
+export type EventBusPort = Pick<EventBus, 'publish' | 'publishBatch' | 'subscribe' | 'readAt'>;
 
 export interface PublishedRecord<K extends TopicKey = TopicKey> {
   topicKey: K;
@@ -102,6 +102,12 @@ export class FakeEventBus implements EventBusPort {
       produced.push({ topic: topicName(record.topic, this.topicPrefix), partition: 0, offset: String(this.offsets.get(record.topic)! - 1) });
     }
     return produced;
+  }
+
+  /** The record published at that offset of the topic (one partition: 0), as EventBus.readAt gives it. */
+  async readAt<K extends TopicKey>(topic: K, partition: number, offset: string): Promise<TopicEvent<K> | undefined> {
+    if (partition !== 0) return undefined;
+    return this.records.find((r) => r.topicKey === topic && r.offset === Number(offset))?.value as TopicEvent<K> | undefined;
   }
 
   async subscribe<K extends TopicKey>(options: SubscriptionOptions<K>): Promise<Subscription> {
