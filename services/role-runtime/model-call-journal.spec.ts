@@ -161,7 +161,7 @@ describe('ModelCallJournal', () => {
     await journal.stop();
   });
 
-  it('refuses, naming the position, to replay a cold entry the topic no longer holds', async () => {
+  it('refuses, naming the position, to replay a cold entry the topic no longer holds; another game there means no entry', async () => {
     let now = 50_000;
     const { bus, published } = fakeBus();
     const journal = new ModelCallJournal({ bus, topicPrefix: 't.', role: 'questioner', now: () => now, holdInFullMs: 1_000 });
@@ -170,13 +170,16 @@ describe('ModelCallJournal', () => {
     await readBack();
     now += 1_000;
     (journal as unknown as { sweep(): void }).sweep();
-    published[0] = { ...entry('other', 4), nonce: '' };
+    expect(journal.fence('g9')).toEqual({ transcriptLength: 2, role: 'questioner', cold: true });
+    published[0] = { ...entry('g9', 4), nonce: '' };
     await expect(journal.latest('g9')).rejects.toThrow(
       /game g9 \(transcript length 2\) is no longer at model-calls partition 0 offset 0 \(another record is there\)/,
     );
     published.length = 0;
     await expect(journal.latest('g9')).rejects.toThrow(/removed by retention/);
-    expect(journal.fence('g9')).toMatchObject({ transcriptLength: 2, role: 'questioner' });
+    // Another game's record at the position: the slot was another game's (hash collision), so this game has no entry.
+    published[0] = { ...entry('other', 2), nonce: '' };
+    await expect(journal.latest('g9')).resolves.toBeUndefined();
     await journal.stop();
   });
 

@@ -5,6 +5,7 @@ import { AbortedError, NonRetriableError, RetriableError } from '../core/errors'
 import { createLogger, type Logger } from '../core/logging';
 import type { CallUsage, ModelCallRecorded } from '../../schemas/generated/events';
 import type { TopicKey } from '../../schemas/topics';
+import { ColdFences, type ColdFence } from './journal-cold-store';
 
 /** What a role decided for one turn, as the journal keeps it. */
 export type JournalEntry = Omit<ModelCallRecorded, 'nonce'>;
@@ -27,25 +28,12 @@ class HotEntry {
     public offset: number,
     readonly rememberedAtMs: number,
   ) {}
-}
 
-/**
- * An older entry: only what every turn checks (the fence) and where the full entry sits in the
- * journal topic. A player remembers every game launched within deadline + grace (tens of thousands
- * at full speed); holding those in full made its heap grow for the whole window (bound-bench soak).
- * The rare turn re-handled after its entry went cold reads the entry back from Kafka.
- */
-class ColdEntry {
-  constructor(
-    readonly role: string,
-    readonly transcriptLength: number,
-    readonly deadlineAtMs: number,
-    readonly partition: number,
-    readonly offset: number,
-  ) {}
+  /** Held entries are exact (see fence()); a getter, so no field per entry. */
+  get cold(): boolean {
+    return false;
+  }
 }
-
-type StoredEntry = HotEntry | ColdEntry;
 
 export interface ModelCallJournalOptions {
   bus: EventBus;
@@ -91,10 +79,13 @@ export interface ModelCallJournalOptions {
  * deadline is ended as timeout by any role anyway) and beyond `maxGames`. An entry is held in full
  * only for `holdInFullMs` after this instance remembered it (redeliveries after a rebalance or a
  * restart come within seconds); after that it keeps its fence and its topic position, and a turn
- * re-handled later reads it back from the topic (ColdEntry).
+ * re-handled later reads it back from the topic (journal-cold-store.ts).
  */
 export class ModelCallJournal {
-  private readonly entries = new Map<string, StoredEntry>();
+  /** Entries held in full, by game id (recent ones, and any whose position is not known yet). */
+  private readonly held = new Map<string, HotEntry>();
+  /** Older entries: fence and topic position only (journal-cold-store.ts). */
+  private readonly cold = new ColdFences();
   private readonly waiters = new Map<string, { resolve: () => void; reject: (error: Error) => void }>();
   private readonly barriers = new Map<string, Promise<void>>();
   /** Keys of `barriers` whose marker was read back (so ensureFresh need not wait on the promise). */
@@ -149,10 +140,14 @@ export class ModelCallJournal {
 
   /**
    * The transcript length and role of a game's latest entry, without parsing its usage: what every
-   * turn checks; latest() is only needed when a turn is re-handled.
+   * turn checks; latest() is only needed when a turn is re-handled. `cold`: found in the cold tier
+   * by a hash of the game id; a turn it would skip or replay confirms it with latest().
    */
-  fence(gameId: string): Readonly<Pick<JournalEntry, 'transcriptLength' | 'role'>> | undefined {
-    return this.entries.get(gameId);
+  fence(gameId: string): Readonly<Pick<JournalEntry, 'transcriptLength' | 'role'> & { cold: boolean }> | undefined {
+    const held = this.held.get(gameId);
+    if (held !== undefined) return held;
+    const cold = this.cold.get(gameId);
+    return cold === undefined ? undefined : { transcriptLength: cold.transcriptLength, role: cold.role, cold: true };
   }
 
   /**
@@ -161,21 +156,23 @@ export class ModelCallJournal {
    * decided); an entry the topic no longer holds is a non-retriable error naming its position.
    */
   async latest(gameId: string): Promise<JournalEntry | undefined> {
-    const stored = this.entries.get(gameId);
-    if (stored === undefined) return undefined;
-    if (stored instanceof HotEntry) return fullEntry(gameId, stored);
-    const position = `model-calls partition ${stored.partition} offset ${stored.offset}`;
-    const event = await this.options.bus.readAt('modelCalls', stored.partition, String(stored.offset), { timeoutMs: this.readBackTimeoutMs });
-    if (event === undefined || event.gameId !== gameId || event.transcriptLength !== stored.transcriptLength || event.role !== stored.role) {
-      throw new NonRetriableError(
-        `model-call journal: the ${stored.role} entry of game ${gameId} (transcript length ${stored.transcriptLength}) is no longer at ${position}` +
-          ` (${event === undefined ? 'removed by retention' : 'another record is there'}); the turn cannot be replayed identically`,
-      );
-    }
+    const held = this.held.get(gameId);
+    if (held !== undefined) return fullEntry(gameId, held);
+    const cold = this.cold.get(gameId);
+    if (cold === undefined) return undefined;
+    const position = `model-calls partition ${cold.partition} offset ${cold.offset}`;
+    const event = await this.options.bus.readAt('modelCalls', cold.partition, String(cold.offset), { timeoutMs: this.readBackTimeoutMs });
+    const what = `the ${cold.role} entry of game ${gameId} (transcript length ${cold.transcriptLength})`;
+    if (event === undefined)
+      throw new NonRetriableError(`model-call journal: ${what} is no longer at ${position} (removed by retention); the turn cannot be replayed identically`);
+    // Another game's slot (the cold tier finds games by a hash of their id): this game has no entry.
+    if (event.gameId !== gameId) return undefined;
+    if (event.transcriptLength !== cold.transcriptLength || event.role !== cold.role)
+      throw new NonRetriableError(`model-call journal: ${what} is no longer at ${position} (another record is there); the turn cannot be replayed identically`);
     this.counters.readBack++;
     const { nonce: _nonce, ...entry } = event;
     // Held in full again: a turn re-handled once is likely to be re-handled again soon.
-    if (this.entries.get(gameId) === stored) this.entries.set(gameId, hotEntry(entry, stored.partition, stored.offset, this.now()));
+    if (!this.held.has(gameId)) this.held.set(gameId, hotEntry(entry, cold.partition, cold.offset, this.now()));
     return entry;
   }
 
@@ -253,8 +250,9 @@ export class ModelCallJournal {
     this.counters.barriers++;
   }
 
+  /** Games remembered (held in full or cold). */
   get size(): number {
-    return this.entries.size;
+    return this.held.size + this.cold.size;
   }
 
   private apply(event: ModelCallRecorded, at: Pick<MessageContext<TopicKey>, 'partition' | 'offset'> | undefined): void {
@@ -269,12 +267,12 @@ export class ModelCallJournal {
     }
     const { nonce: _nonce, ...entry } = event;
     const offset = at === undefined ? -1 : Number(at.offset);
-    const known = this.entries.get(entry.gameId);
+    const known = this.held.get(entry.gameId);
     // This instance's own record read back: the held entry learns where it sits in the topic.
-    if (known instanceof HotEntry && known.offset < 0 && at !== undefined && sameDecision(known, entry)) {
+    if (known !== undefined && known.offset < 0 && at !== undefined && sameDecision(known, entry)) {
       known.partition = at.partition;
       known.offset = offset;
-      if (this.holdInFullMs === 0) this.entries.set(entry.gameId, coldEntry(known));
+      if (this.holdInFullMs === 0) this.demote(entry.gameId, known);
       return;
     }
     this.remember(entry, at?.partition ?? -1, offset);
@@ -282,22 +280,30 @@ export class ModelCallJournal {
 
   private remember(entry: JournalEntry, partition = -1, offset = -1): void {
     if (entry.deadlineAtMs > 0 && entry.deadlineAtMs + this.graceMs < this.now()) return;
-    const known = this.entries.get(entry.gameId);
+    const known = this.fence(entry.gameId);
     if (known !== undefined && known.transcriptLength >= entry.transcriptLength) return;
-    this.entries.delete(entry.gameId);
+    this.held.delete(entry.gameId);
     const held = hotEntry(entry, partition, offset, this.now());
-    this.entries.set(entry.gameId, this.holdInFullMs === 0 && offset >= 0 ? coldEntry(held) : held);
-    if (this.entries.size > this.maxGames) this.entries.delete(this.entries.keys().next().value as string);
+    this.held.set(entry.gameId, held);
+    if (this.holdInFullMs === 0 && offset >= 0) this.demote(entry.gameId, held);
+    if (this.held.size > this.maxGames) this.held.delete(this.held.keys().next().value as string);
+  }
+
+  /** Keeps only the fence and position of an entry (entries without a deadline or an unpackable one stay held). */
+  private demote(gameId: string, held: HotEntry): void {
+    if (held.deadlineAtMs <= 0 || held.offset < 0) return;
+    const fence = { role: held.role as ColdFence['role'], transcriptLength: held.transcriptLength, partition: held.partition, offset: held.offset };
+    if (this.cold.set(gameId, held.deadlineAtMs + this.graceMs, fence)) this.held.delete(gameId);
   }
 
   /** Drops entries past deadline + grace; keeps only the fence and position of entries held in full long enough. */
   private sweep(): void {
     const now = this.now();
-    for (const [gameId, stored] of this.entries) {
-      if (stored.deadlineAtMs > 0 && stored.deadlineAtMs + this.graceMs < now) this.entries.delete(gameId);
-      else if (stored instanceof HotEntry && stored.offset >= 0 && stored.rememberedAtMs + this.holdInFullMs <= now)
-        this.entries.set(gameId, coldEntry(stored));
+    for (const [gameId, held] of this.held) {
+      if (held.deadlineAtMs > 0 && held.deadlineAtMs + this.graceMs < now) this.held.delete(gameId);
+      else if (held.rememberedAtMs + this.holdInFullMs <= now) this.demote(gameId, held);
     }
+    this.cold.expire(now);
   }
 }
 
@@ -319,10 +325,6 @@ function hotEntry(entry: JournalEntry, partition: number, offset: number, nowMs:
     offset,
     nowMs,
   );
-}
-
-function coldEntry(held: HotEntry): ColdEntry {
-  return new ColdEntry(held.role, held.transcriptLength, held.deadlineAtMs, held.partition, held.offset);
 }
 
 function fullEntry(gameId: string, stored: HotEntry): JournalEntry {

@@ -44,7 +44,12 @@ export async function playTurn(deps: TurnPipelineDeps, game: GameState, ctx: Mes
   const gameId = game.header.gameId;
   await journal.ensureFresh(ctx, deps.subscription()?.stats().generation ?? 0, gameId);
   const length = game.transcript.length;
-  const fence = journal.fence(gameId);
+  let fence = journal.fence(gameId);
+  if (fence?.cold && fence.transcriptLength >= length) {
+    // An old entry would skip or replay this turn: read it back (the cold tier finds it by a hash of the id).
+    const confirmed = await journal.latest(gameId);
+    fence = confirmed && { transcriptLength: confirmed.transcriptLength, role: confirmed.role, cold: false };
+  }
   if (fence !== undefined && fence.transcriptLength > length) {
     // This turn produced its output already and the game moved on: nothing to do.
     journal.counters.fenced++;
