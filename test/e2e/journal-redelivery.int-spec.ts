@@ -104,8 +104,8 @@ describe('redelivered turns with a non-deterministic model', () => {
       const readBack = journals.reduce((n, j) => n + j.counters.readBack, 0);
       expect(reused).toBeGreaterThan(0);
       // Read back: every reused call, and the first fence of each game that skipped a turn (confirmed by its entry).
-    if (label === 'held in full') expect(readBack).toBe(0);
-    else expect(readBack).toBeGreaterThanOrEqual(reused);
+      if (label === 'held in full') expect(readBack).toBe(0);
+      else expect(readBack).toBeGreaterThanOrEqual(reused);
 
       const codec = EventCodec.fromConfig(config);
       const events = [
