@@ -99,7 +99,15 @@ export interface BoundBenchResult {
   streaming_over_lock_step?: number | null;
   scale_out_over_streaming?: number | null;
   memory?: { games_in_flight: number; window_s: number; peak_rss_mib: Record<string, number>; max_role_rss_mib: number; model_calls_per_s: number };
-  soak?: { games_in_flight: number; duration_s: number; rss_samples_mib: Record<string, number[]>; rss_drift_mib: Record<string, number | null> };
+  soak?: {
+    games_in_flight: number;
+    duration_s: number;
+    /** Samples of the measured window (after the warm-up), every 5 s. */
+    rss_samples_mib: Record<string, number[]>;
+    rss_drift_mib: Record<string, number | null>;
+    /** The same drift over the window's second half: memory that levels off (bounded caches filling) shows ~0 here. */
+    rss_drift_second_half_mib: Record<string, number | null>;
+  };
   targets: TargetCheck[];
 }
 
@@ -290,8 +298,9 @@ async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Pro
       sim,
       verdicts,
       sampleEveryMs: 5_000,
-      onSample: (rss) => {
-        for (const [name, mib] of Object.entries(rss)) (samples[name] ??= []).push(mib);
+      onSample: (rss, inWindow) => {
+        // The ramp to 1,000 games and the warm-up are not drift.
+        if (inWindow) for (const [name, mib] of Object.entries(rss)) (samples[name] ??= []).push(mib);
       },
     });
     result.soak = {
@@ -299,6 +308,7 @@ async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Pro
       duration_s: soakMs / 1000,
       rss_samples_mib: samples,
       rss_drift_mib: Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, rssDriftMib(values)])),
+      rss_drift_second_half_mib: Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, rssDriftMib(values.slice(Math.floor(values.length / 2)))])),
     };
     return result;
   }
@@ -486,7 +496,8 @@ interface StreamRun {
   sim: Child;
   verdicts: VerdictWatcher;
   sampleEveryMs?: number;
-  onSample?: (rssMib: Record<string, number>) => void;
+  /** Every RSS sample, warm-up included (`inWindow` false) and in the measured window. */
+  onSample?: (rssMib: Record<string, number>, inWindow: boolean) => void;
 }
 
 interface StreamOutcome {
@@ -515,6 +526,7 @@ async function streamGames(ctx: BenchContext, run: StreamRun): Promise<StreamOut
   let lastProgress = performance.now();
   const peakRssMib: Record<string, number> = {};
   let lastSample = 0;
+  let inWindow = false;
   const step = async (): Promise<void> => {
     ctx.checkpoint();
     const room = run.inFlight - (launched - judged());
@@ -534,7 +546,7 @@ async function streamGames(ctx: BenchContext, run: StreamRun): Promise<StreamOut
       const stats = await roleStats(run.children, { optional: true });
       const rss = Object.fromEntries(Object.entries(stats).map(([name, s]) => [name, s.rssBytes / 1_048_576]));
       for (const [name, mib] of Object.entries(rss)) peakRssMib[name] = Math.max(peakRssMib[name] ?? 0, mib);
-      run.onSample?.(rss);
+      run.onSample?.(rss, inWindow);
     }
   };
   while (finished === 0) await step();
@@ -544,7 +556,9 @@ async function streamGames(ctx: BenchContext, run: StreamRun): Promise<StreamOut
   const simBefore = await simStats(run.sim, true);
   const finishedBefore = judged();
   const windowEnd = performance.now() + run.windowMs;
+  inWindow = true;
   while (performance.now() < windowEnd) await step();
+  inWindow = false;
   const simAfter = await simStats(run.sim);
   const rolesAfter = await roleStats(run.children, { hops: true });
   const finishedAfter = judged();

@@ -129,6 +129,33 @@ describe('bound bench arithmetic', () => {
     expect(rssDriftMib([100, 100, 101, 100, 120, 121, 122, 122])).toBe(22);
     expect(rssDriftMib([100, 101])).toBeNull();
   });
+
+  it('prints the whole-window and the second-half soak drift', () => {
+    const samples = [200, 210, 220, 230, 240, 241, 241, 242, 242, 242, 242, 242, 243, 242, 242, 243];
+    const soak = {
+      games_in_flight: 1000,
+      duration_s: 600,
+      rss_samples_mib: { questioner: samples },
+      rss_drift_mib: { questioner: rssDriftMib(samples) },
+      rss_drift_second_half_mib: { questioner: rssDriftMib(samples.slice(8)) },
+    };
+    expect(soak.rss_drift_mib.questioner).toBe(27.5);
+    expect(soak.rss_drift_second_half_mib.questioner).toBe(0.5);
+    const report = {
+      started_at: '',
+      finished_at: '',
+      quick: false,
+      host: { cpus: 2, node: 'v24', platform: 'linux-x64', load_average_1m_before: 1, load_average_1m_after: 1 },
+      stack_started_by_bench: false,
+      order: ['bound'],
+      bound: { concurrency: 64, latency_ms: 250, jitter_ms: 50, targets: [], soak } as BoundBenchResult,
+      runs: {},
+      ok: true,
+    } as BenchReport;
+    const rows = tableRows(report);
+    expect(rows.find((r) => r.figure === 'soak RSS drift MiB (600 s)')).toMatchObject({ measured: 'questioner 27.5' });
+    expect(rows.find((r) => r.figure === 'soak RSS drift MiB, second half (300 s)')).toMatchObject({ measured: 'questioner 0.5' });
+  });
 });
 
 describe('lock-step Pool', () => {

@@ -159,7 +159,7 @@ export function targetChecks(figures: {
 
 /**
  * RSS drift over a soak: the mean of the last quarter of samples minus the mean of the first
- * quarter after warm-up (MiB). Flat memory keeps this near zero.
+ * quarter (MiB; the bench passes only samples taken after the warm-up). Flat memory keeps this near zero.
  */
 export function rssDriftMib(samplesMib: readonly number[]): number | null {
   if (samplesMib.length < 8) return null;

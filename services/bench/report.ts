@@ -207,6 +207,14 @@ function boundRows(r: BoundBenchResult, add: (bench: string, figure: string, mea
         .map(([k, v]) => `${k} ${f(v)}`)
         .join(', '),
     );
+  if (r.soak?.rss_drift_second_half_mib)
+    add(
+      b,
+      `soak RSS drift MiB, second half (${r.soak.duration_s / 2} s)`,
+      Object.entries(r.soak.rss_drift_second_half_mib)
+        .map(([k, v]) => `${k} ${f(v)}`)
+        .join(', '),
+    );
   for (const t of r.targets) add(b, `target: ${t.target}`, f(t.value), t.met === null ? 'not measured' : t.met ? 'met' : 'MISSED');
 }
 
