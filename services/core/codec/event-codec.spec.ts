@@ -7,7 +7,7 @@ import { EventCodec } from './event-codec';
 import { InMemorySchemaRegistry } from './registry-client';
 import { eventSchemaFrom, loadEventSchemas } from './schemas';
 import { validationIssues } from './validation';
-import { frame, unframe } from './wire';
+import { encodeFramed, frame, unframe } from './wire';
 
 const schemas = loadEventSchemas();
 
@@ -80,6 +80,24 @@ describe('wire format', () => {
     const framed = frame(258, Buffer.from([7, 8]));
     expect([...framed]).toEqual([0, 0, 0, 1, 2, 7, 8]);
     expect(unframe(framed)).toEqual({ schemaId: 258, body: Buffer.from([7, 8]) });
+  });
+
+  it('encodeFramed writes the same bytes as frame(id, toBuffer()), small records, records above 1 KiB and above its scratch size', () => {
+    const type = avro.Type.forSchema({
+      type: 'record',
+      name: 'Blob',
+      fields: [
+        { name: 'text', type: 'string' },
+        { name: 'n', type: 'long' },
+      ],
+    });
+    for (const length of [0, 10, 1_000, 5_000, 200_000, 3]) {
+      const value = { text: 'é'.repeat(length), n: length };
+      const framed = encodeFramed(77, type, value);
+      expect(framed.equals(frame(77, type.toBuffer(value)))).toBe(true);
+      expect(type.fromBuffer(unframe(framed).body)).toEqual(value);
+    }
+    expect(() => encodeFramed(-1, type, { text: '', n: 0 })).toThrow(RangeError);
   });
 
   it.each([

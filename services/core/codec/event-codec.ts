@@ -6,7 +6,7 @@ import { DecodeError, SchemaRegistryError } from '../errors/errors';
 import { HttpSchemaRegistryClient, SchemaRegistryClient, SUBJECT_COMPATIBILITY } from './registry-client';
 import { EventSchema, EventSchemas, loadEventSchemas } from './schemas';
 import { assertValid } from './validation';
-import { frame, unframe } from './wire';
+import { encodeFramed, unframe } from './wire';
 
 export interface EventCodecOptions {
   topicPrefix: string;
@@ -105,7 +105,7 @@ export class EventCodec {
     const eventName = TOPICS[key].valueEvent;
     this.validate(eventName, value as EventTypes[typeof eventName]);
     const schemaId = await this.schemaIdFor(key);
-    return frame(schemaId, this.schemas[eventName].type.toBuffer(value));
+    return encodeFramed(schemaId, this.schemas[eventName].type, value);
   }
 
   encodeDeadLetter(value: DeadLetter): Promise<Buffer> {
