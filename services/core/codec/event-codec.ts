@@ -251,7 +251,6 @@ function compileConverter(type: avro.Type): Converter {
         return converters[i] === identity ? `${name}: v[${name}]` : `${name}: c[${i}](v[${name}])`;
       });
       // Field names are Avro names ([A-Za-z_][A-Za-z0-9_]*), quoted anyway.
-      // eslint-disable-next-line @typescript-eslint/no-implied-eval
       const record = new Function('c', `return function plain(v) { return v === null || v === undefined ? v : { ${parts.join(', ')} }; };`)(
         converters,
       ) as Converter;
