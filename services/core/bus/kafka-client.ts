@@ -3,6 +3,7 @@ import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig, Partitioners, type 
 import { NonRetriableError, RetriableError } from '../errors';
 import type { Logger } from '../logging';
 import type { KafkaConnectionConfig } from './bus-config';
+import { installKafkajsCrc32c } from './crc32c';
 
 /**
  * The one adapter around the Kafka client library (kafkajs 2.2.4, unmaintained). Everything else in
@@ -156,7 +157,11 @@ export interface KafkaClient {
   readAt(request: ReadAtRequest): Promise<InboundMessage | undefined>;
 }
 
+/** Whether kafkajs computes record-batch checksums with core/bus/crc32c (see installKafkajsCrc32c). */
+let fastCrc32c: boolean | undefined;
+
 export function createKafkaClient(config: KafkaConnectionConfig, logger: Logger): KafkaClient {
+  fastCrc32c ??= installKafkajsCrc32c();
   const kafka = new Kafka({
     clientId: config.clientId,
     brokers: config.brokers,

@@ -3,11 +3,11 @@ import { EventNames } from '../../../schemas/generated/events';
 import { loadFixture, loadInvalidFixtures } from '../../../schemas/fixtures';
 import { TOPIC_KEYS, TOPICS } from '../../../schemas/topics';
 import { DecodeError, SchemaRegistryError, SchemaValidationError } from '../errors/errors';
-import { EventCodec } from './event-codec';
+import { EventCodec, plainConverter, toPlain } from './event-codec';
 import { InMemorySchemaRegistry } from './registry-client';
 import { eventSchemaFrom, loadEventSchemas } from './schemas';
 import { validationIssues } from './validation';
-import { frame, unframe } from './wire';
+import { encodeFramed, frame, unframe } from './wire';
 
 const schemas = loadEventSchemas();
 
@@ -38,6 +38,15 @@ describe('golden fixtures', () => {
     expect(validationIssues(schemas[name].type, value)).toEqual([]);
     const decoded = schemas[name].type.fromBuffer(schemas[name].type.toBuffer(value));
     expect(JSON.parse(JSON.stringify(decoded))).toEqual(JSON.parse(JSON.stringify(value)));
+  });
+
+  it.each(EventNames)('%s decodes to the same plain objects through its compiled converter as through toPlain', (name) => {
+    const type = schemas[name].type;
+    const bytes = type.toBuffer(loadFixture(name));
+    const expected = toPlain(type.fromBuffer(bytes));
+    const converted = plainConverter(type)(type.fromBuffer(bytes));
+    expect(converted).toStrictEqual(expected);
+    expect(Object.getPrototypeOf(converted)).toBe(Object.prototype);
   });
 
   const invalid = loadInvalidFixtures();
@@ -80,6 +89,51 @@ describe('wire format', () => {
     const framed = frame(258, Buffer.from([7, 8]));
     expect([...framed]).toEqual([0, 0, 0, 1, 2, 7, 8]);
     expect(unframe(framed)).toEqual({ schemaId: 258, body: Buffer.from([7, 8]) });
+  });
+
+  it('encodeFramed writes the same bytes as frame(id, toBuffer()), small records, records above 1 KiB and above its scratch size', () => {
+    const type = avro.Type.forSchema({
+      type: 'record',
+      name: 'Blob',
+      fields: [
+        { name: 'text', type: 'string' },
+        { name: 'n', type: 'long' },
+      ],
+    });
+    for (const length of [0, 10, 1_000, 5_000, 200_000, 3]) {
+      const value = { text: 'é'.repeat(length), n: length };
+      const framed = encodeFramed(77, type, value);
+      expect(framed.equals(frame(77, type.toBuffer(value)))).toBe(true);
+      expect(type.fromBuffer(unframe(framed).body)).toEqual(value);
+    }
+    expect(() => encodeFramed(-1, type, { text: '', n: 0 })).toThrow(RangeError);
+  });
+
+  it('plainConverter handles recursive records, maps, nullable records and other unions like toPlain', () => {
+    const type = avro.Type.forSchema({
+      type: 'record',
+      name: 'Node',
+      fields: [
+        { name: 'label', type: 'string' },
+        { name: 'next', type: ['null', 'Node'], default: null },
+        { name: 'children', type: { type: 'array', items: 'Node' }, default: [] },
+        { name: 'tags', type: { type: 'map', values: { type: 'record', name: 'Tag', fields: [{ name: 'v', type: 'int' }] } }, default: {} },
+        { name: 'either', type: ['null', 'string', 'Tag'], default: null },
+        { name: 'raw', type: 'bytes', default: '' },
+      ],
+    });
+    const value = {
+      label: 'a',
+      next: { label: 'b', next: null, children: [], tags: {}, either: 'x', raw: Buffer.from([1]) },
+      children: [{ label: 'c', next: null, children: [], tags: { k: { v: 2 } }, either: { v: 3 }, raw: Buffer.alloc(0) }],
+      tags: { t: { v: 1 } },
+      either: null,
+      raw: Buffer.from([9, 9]),
+    };
+    const bytes = type.toBuffer(value);
+    const converted = plainConverter(type)(type.fromBuffer(bytes));
+    expect(converted).toStrictEqual(toPlain(type.fromBuffer(bytes)));
+    expect(converted).toStrictEqual(value);
   });
 
   it.each([

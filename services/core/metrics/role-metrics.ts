@@ -67,6 +67,39 @@ export function adminLagSource(config: DgConfig, roles: readonly RoleName[], log
   };
 }
 
+/**
+ * Counts per label set in a plain Map (one or two labels, keyed by their values), for metrics
+ * updated per message or per model call; the metric's collect() hands them to prom-client.
+ */
+class Tally {
+  private readonly entries = new Map<string, { labels: Record<string, string>; value: number; flushed: number }>();
+
+  add(delta: number, name1: string, value1: string, name2?: string, value2?: string): void {
+    const key = name2 === undefined ? value1 : `${value1}\u0000${value2}`;
+    let entry = this.entries.get(key);
+    if (!entry) {
+      entry = { labels: name2 === undefined ? { [name1]: value1 } : { [name1]: value1, [name2]: value2! }, value: 0, flushed: 0 };
+      this.entries.set(key, entry);
+    }
+    entry.value += delta;
+  }
+
+  /** Gauges: every label set's current value. */
+  setEach(apply: (labels: Record<string, string>, value: number) => void): void {
+    for (const entry of this.entries.values()) apply(entry.labels, entry.value);
+  }
+
+  /** Counters: what each label set gained since the last drain (label sets seen once stay, at 0 gain). */
+  drain(apply: (labels: Record<string, string>, delta: number) => void): void {
+    for (const entry of this.entries.values()) {
+      const delta = entry.value - entry.flushed;
+      if (delta <= 0) continue;
+      entry.flushed = entry.value;
+      apply(entry.labels, delta);
+    }
+  }
+}
+
 export interface RoleMetricsOptions {
   lag?: ConsumerLagSource;
   limiter?: () => ModelLimiterSnapshot[];
@@ -89,17 +122,27 @@ export class RoleMetrics {
   constructor(private readonly options: RoleMetricsOptions = {}) {
     const registers = [this.registry];
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
-    const gamesInFlight = new Gauge({
+    // Per-message counts are kept in plain tallies and handed to prom-client when scraped: a
+    // labelled prom-client update validates and hashes its labels every time (visible in profiles).
+    const gamesInFlight = new Tally();
+    new Gauge({
       name: 'dg_games_in_flight',
       help: 'Messages (one game each) whose handler is running, per consumer group',
       labelNames: ['group'],
       registers,
+      collect() {
+        gamesInFlight.setEach((labels, value) => this.set(labels, value));
+      },
     });
-    const handled = new Counter({
+    const handled = new Tally();
+    new Counter({
       name: 'dg_messages_handled_total',
       help: 'Consumed messages finished, per topic and outcome (handled, dead-lettered, abandoned)',
       labelNames: ['topic', 'outcome'],
       registers,
+      collect() {
+        handled.drain((labels, delta) => this.inc(labels, delta));
+      },
     });
     const latency = new Histogram({
       name: 'dg_handler_duration_seconds',
@@ -117,21 +160,25 @@ export class RoleMetrics {
     this.busHooks = {
       messageStarted: (topic, group) => {
         const started = performance.now();
-        gamesInFlight.inc({ group });
+        gamesInFlight.add(1, 'group', group);
         return (outcome) => {
-          gamesInFlight.dec({ group });
-          handled.inc({ topic, outcome });
+          gamesInFlight.add(-1, 'group', group);
+          handled.add(1, 'topic', topic, 'outcome', outcome);
           latency.observe({ topic }, (performance.now() - started) / 1000);
           if (outcome === 'dead-lettered') deadLetters.inc({ topic, group });
         };
       },
     };
 
-    const modelCalls = new Counter({
+    const modelCalls = new Tally();
+    new Counter({
       name: 'dg_model_calls_total',
       help: 'Model HTTP calls (every attempt) per endpoint and outcome: ok, rate_limited, client_error, server_error, timeout, network, aborted',
       labelNames: ['endpoint', 'outcome'],
       registers,
+      collect() {
+        modelCalls.drain((labels, delta) => this.inc(labels, delta));
+      },
     });
     const modelErrors = new Counter({
       name: 'dg_model_errors_total',
@@ -146,20 +193,24 @@ export class RoleMetrics {
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
       registers,
     });
-    const modelInFlight = new Gauge({
+    const modelInFlight = new Tally();
+    new Gauge({
       name: 'dg_model_requests_in_flight',
       help: 'Model HTTP requests in flight per endpoint',
       labelNames: ['endpoint'],
       registers,
+      collect() {
+        modelInFlight.setEach((labels, value) => this.set(labels, value));
+      },
     });
     this.stopObservingModelCalls = observeModelCalls({
-      started: (endpoint) => modelInFlight.inc({ endpoint }),
+      started: (endpoint) => modelInFlight.add(1, 'endpoint', endpoint),
       ended: (endpoint, outcome, seconds) => {
-        modelCalls.inc({ endpoint, outcome });
+        modelCalls.add(1, 'endpoint', endpoint, 'outcome', outcome);
         modelLatency.observe({ endpoint }, seconds);
         if (outcome !== 'ok') modelErrors.inc({ endpoint, class: outcome });
       },
-      settled: (endpoint) => modelInFlight.dec({ endpoint }),
+      settled: (endpoint) => modelInFlight.add(-1, 'endpoint', endpoint),
     });
 
     const limiter = options.limiter ?? modelLimiterSnapshots;
