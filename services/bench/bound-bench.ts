@@ -308,7 +308,9 @@ async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Pro
       duration_s: soakMs / 1000,
       rss_samples_mib: samples,
       rss_drift_mib: Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, rssDriftMib(values)])),
-      rss_drift_second_half_mib: Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, rssDriftMib(values.slice(Math.floor(values.length / 2)))])),
+      rss_drift_second_half_mib: Object.fromEntries(
+        Object.entries(samples).map(([name, values]) => [name, rssDriftMib(values.slice(Math.floor(values.length / 2)))]),
+      ),
     };
     return result;
   }
