@@ -42,7 +42,7 @@ export interface ModelCallJournalOptions {
   logger?: Logger;
   /** Entries are forgotten this long after their game's deadline (default 10 min). */
   graceAfterDeadlineMs?: number;
-  /** Most games remembered; the oldest go first beyond it (default 200 000). */
+  /** Most games held in full; the oldest go first beyond it (default 200 000). Cold entries are bounded by deadline + grace. */
   maxGames?: number;
   /**
    * How long an entry is held in full after this instance remembered it; later only its fence and

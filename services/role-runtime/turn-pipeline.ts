@@ -8,7 +8,7 @@ import { badImageEnding, badInputEnding, deadlinePassed, modelErrorEnding, timeo
 import { redactText } from '../core/logging/redact';
 import { sentSpec } from './call-usage';
 import { UnusableImageError } from './image-url-resolver';
-import type { ModelCallJournal } from './model-call-journal';
+import type { JournalEntry, ModelCallJournal } from './model-call-journal';
 import { callFromUsage, callModelForTurn, publishEnding } from './model-turn';
 
 export type PlayerRole = 'questioner' | 'answerer';
@@ -44,19 +44,18 @@ export async function playTurn(deps: TurnPipelineDeps, game: GameState, ctx: Mes
   const gameId = game.header.gameId;
   await journal.ensureFresh(ctx, deps.subscription()?.stats().generation ?? 0, gameId);
   const length = game.transcript.length;
-  let fence = journal.fence(gameId);
-  if (fence?.cold && fence.transcriptLength >= length) {
-    // An old entry would skip or replay this turn: read it back (the cold tier finds it by a hash of the id).
-    const confirmed = await journal.latest(gameId);
-    fence = confirmed && { transcriptLength: confirmed.transcriptLength, role: confirmed.role, cold: false };
-  }
-  if (fence !== undefined && fence.transcriptLength > length) {
+  const fence = journal.fence(gameId);
+  // A cold fence (found by a hash of the id) that would skip or replay this turn is confirmed by reading its entry back.
+  const readBack = fence?.cold === true && fence.transcriptLength >= length;
+  const confirmed = readBack ? await journal.latest(gameId) : undefined;
+  const known: Pick<JournalEntry, 'transcriptLength' | 'role'> | undefined = readBack ? confirmed : fence;
+  if (known !== undefined && known.transcriptLength > length) {
     // This turn produced its output already and the game moved on: nothing to do.
     journal.counters.fenced++;
-    ctx.logger.info('turn already played (fenced by the model-call journal)', { gameId, transcriptLength: length, journaled: fence.transcriptLength });
+    ctx.logger.info('turn already played (fenced by the model-call journal)', { gameId, transcriptLength: length, journaled: known.transcriptLength });
     return;
   }
-  const entry = fence !== undefined && fence.transcriptLength === length && fence.role === role ? await journal.latest(gameId) : undefined;
+  const entry = known !== undefined && known.transcriptLength === length && known.role === role ? (confirmed ?? (await journal.latest(gameId))) : undefined;
   if (entry !== undefined) {
     // Re-handled turn: the recorded call and decision time give the identical event again.
     journal.counters.reused++;

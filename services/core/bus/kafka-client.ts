@@ -144,7 +144,7 @@ export interface ReadAtRequest {
   topic: string;
   partition: number;
   offset: string;
-  /** A throw-away consumer group of this id is placed at the offset, then deleted. */
+  /** A throw-away consumer group of this id joins, seeks to the offset, and is deleted afterwards. */
   groupId: string;
   timeoutMs: number;
 }
