@@ -15,6 +15,8 @@ export interface SinkBenchResult {
   rounds: number;
   max_batch_rows: number;
   flush_interval_ms: number;
+  /** Full batches of one table the writer inserts at once. */
+  inserts_in_flight_per_table: number;
   games_in_flight: number;
   /**
    * BatchWriter fed as the sink feeds it: per game, its game row and its turn rows, 256 games at
@@ -128,6 +130,7 @@ async function runSinkBench(ctx: BenchContext): Promise<SinkBenchResult> {
     rounds,
     max_batch_rows: sinkWriterOptions(ctx.config).maxBatchRows,
     flush_interval_ms: sinkWriterOptions(ctx.config).flushIntervalMs,
+    inserts_in_flight_per_table: sinkWriterOptions(ctx.config).maxInsertsInFlight,
     games_in_flight: SINK_MIN_IN_FLIGHT,
     batch_writer_rows_per_s: significant(writerRate),
     batch_writer_inserts_per_round: insertsPerRound,

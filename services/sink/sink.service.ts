@@ -24,10 +24,19 @@ export function sinkInFlight(config: DgConfig): number {
  * How the sink batches its inserts (also what `dg bench` measures): a table's rows go when the batch
  * is full, when the oldest has waited the flush interval, or when half the messages in flight wait
  * for that table (few more can arrive before the interval, so a backlog is not slowed by it).
+ * Behind a backlog, two full batches of a table are inserted at once.
  */
-export function sinkWriterOptions(config: DgConfig): { maxBatchRows: number; flushIntervalMs: number; maxBatchCalls: number } {
-  return { maxBatchRows: config.sink.batchSize, flushIntervalMs: config.sink.flushIntervalMs, maxBatchCalls: Math.ceil(sinkInFlight(config) / 2) };
+export function sinkWriterOptions(config: DgConfig): { maxBatchRows: number; flushIntervalMs: number; maxBatchCalls: number; maxInsertsInFlight: number } {
+  return {
+    maxBatchRows: config.sink.batchSize,
+    flushIntervalMs: config.sink.flushIntervalMs,
+    maxBatchCalls: Math.ceil(sinkInFlight(config) / 2),
+    maxInsertsInFlight: SINK_INSERTS_IN_FLIGHT,
+  };
 }
+
+/** Full batches of one table inserted at once: a backlog drains with ClickHouse parsing one while it writes another. */
+export const SINK_INSERTS_IN_FLIGHT = 2;
 
 /**
  * Writes every curated game to ClickHouse (games, turns, filter_decisions) and every kept game to

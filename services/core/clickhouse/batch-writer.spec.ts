@@ -188,6 +188,41 @@ describe('BatchWriter', () => {
     await Promise.all(pending);
   });
 
+  it('with maxInsertsInFlight 2, sends a second full batch while one is in flight; partial batches still wait', async () => {
+    const { gates, fake } = gatedInsert();
+    const w = writer(fake.insert, { maxBatchRows: 2, maxInsertsInFlight: 2 });
+    const first = [w.add(GAMES, rows('a', 'b')), w.add(GAMES, rows('c'))];
+    // [c] is partial and an insert is in flight: it waits.
+    expect(fake.calls.map((c) => c.ids)).toEqual([['a', 'b']]);
+    const second = [w.add(GAMES, rows('d')), w.add(GAMES, rows('e'))];
+    // [c, d] filled up: it takes the second slot; [e] waits.
+    expect(fake.calls.map((c) => c.ids)).toEqual([
+      ['a', 'b'],
+      ['c', 'd'],
+    ]);
+    const third = w.add(GAMES, rows('f'));
+    // [e, f] is full but both slots are taken.
+    expect(fake.calls).toHaveLength(2);
+    gates[1]!.resolve();
+    await waitFor(() => fake.calls.length === 3);
+    expect(fake.calls[2]!.ids).toEqual(['e', 'f']);
+    gates[0]!.resolve();
+    gates[2]!.resolve();
+    await Promise.all([...first, ...second, third]);
+    expect(w.stats()).toMatchObject({ insertedRows: 6, insertedBatches: 3, bufferedRows: 0 });
+    // Nothing in flight and a partial batch: it waits for the interval (or a flush) as before.
+    const last = w.add(GAMES, rows('g'));
+    expect(fake.calls).toHaveLength(3);
+    const flushed = w.flush();
+    await waitFor(() => fake.calls.length === 4);
+    gates[3]!.resolve();
+    await Promise.all([last, flushed]);
+  });
+
+  it('rejects a maxInsertsInFlight below 1', () => {
+    expect(() => writer(fakeInsert().insert, { maxInsertsInFlight: 0 })).toThrow(/maxInsertsInFlight must be an integer >= 1/);
+  });
+
   it('retries retriable failures and resolves when an attempt succeeds', async () => {
     const fake = fakeInsert(async (_call, n) => {
       if (n < 3) throw new RetriableError('Code: 252, too many parts');

@@ -16,6 +16,13 @@ export interface BatchWriterOptions {
    * more can arrive before the interval, so waiting longer only adds latency.
    */
   maxBatchCalls?: number;
+  /**
+   * Inserts in flight per table (default 1). Above 1, only full batches (maxBatchRows or
+   * maxBatchCalls) and flushes use the extra slots: ClickHouse parses one insert while it writes the
+   * parts of another, and a backlog drains that much faster. Partial batches still wait for the
+   * insert in flight, so a trickle of rows keeps forming one batch per insert.
+   */
+  maxInsertsInFlight?: number;
   /** Retries of retriable insert failures (network, too many parts, ...). */
   retry?: RetryPolicy;
   logger?: Logger;
@@ -46,8 +53,8 @@ interface TableState {
   timer: NodeJS.Timeout | undefined;
   /** A pump scheduled after the current burst of add() calls (maxBatchCalls reached). */
   immediate: NodeJS.Immediate | undefined;
-  /** Entries of the insert in flight (empty when none). */
-  sending: Entry[];
+  /** Entries of each insert in flight (empty when none). */
+  sending: Set<Entry[]>;
   /** Send whatever is buffered without waiting for size or interval, until the buffer is empty (flush(), close()). */
   drain: boolean;
   /** The oldest buffered entry has waited flushIntervalMs: send the next batch at once (cleared when it is taken). */
@@ -62,7 +69,8 @@ const DEFAULT_OPTIONS: BatchWriterOptions = { maxBatchRows: 500, flushIntervalMs
  * settles when its rows are durably inserted (or definitely failed), so a Kafka consumer commits an
  * offset only after the insert that carries its rows.
  *
- * - One insert in flight per table: rows arriving meanwhile form the next batch.
+ * - One insert in flight per table (more for full batches with maxInsertsInFlight): rows arriving
+ *   meanwhile form the next batch.
  * - Retriable failures are retried with jittered backoff (core retry); when attempts run out every
  *   row of the batch gets the (retriable) error.
  * - A non-retriable failure of a batch holding several add() calls is bisected until the bad calls
@@ -87,6 +95,8 @@ export class BatchWriter {
     if (!(this.options.flushIntervalMs >= 0)) throw new RangeError(`flushIntervalMs must be >= 0, got ${this.options.flushIntervalMs}`);
     if (this.options.maxBatchCalls !== undefined && !(this.options.maxBatchCalls >= 1))
       throw new RangeError(`maxBatchCalls must be >= 1, got ${this.options.maxBatchCalls}`);
+    if (this.options.maxInsertsInFlight !== undefined && !(Number.isInteger(this.options.maxInsertsInFlight) && this.options.maxInsertsInFlight >= 1))
+      throw new RangeError(`maxInsertsInFlight must be an integer >= 1, got ${this.options.maxInsertsInFlight}`);
     this.log = this.options.logger ?? createLogger('clickhouse-writer');
   }
 
@@ -113,7 +123,8 @@ export class BatchWriter {
   async flush(): Promise<void> {
     const waiting: Entry[] = [];
     for (const state of this.tables.values()) {
-      waiting.push(...state.sending, ...state.buffer);
+      for (const batch of state.sending) waiting.push(...batch);
+      waiting.push(...state.buffer);
       state.drain = true;
       this.pump(state);
     }
@@ -138,7 +149,7 @@ export class BatchWriter {
   private stateFor(spec: TableSpec<object>): TableState {
     let state = this.tables.get(spec.name);
     if (!state) {
-      state = { spec, buffer: [], bufferedRows: 0, timer: undefined, immediate: undefined, sending: [], drain: false, due: false };
+      state = { spec, buffer: [], bufferedRows: 0, timer: undefined, immediate: undefined, sending: new Set(), drain: false, due: false };
       this.tables.set(spec.name, state);
     }
     return state;
@@ -153,7 +164,7 @@ export class BatchWriter {
    * consumer hands over a fetched batch of messages at once), so a burst becomes one insert.
    */
   private pumpAfterBurst(state: TableState): void {
-    if (state.immediate || state.sending.length > 0) return;
+    if (state.immediate || state.sending.size > 0) return;
     state.immediate = setImmediate(() => {
       state.immediate = undefined;
       this.pump(state);
@@ -162,7 +173,7 @@ export class BatchWriter {
 
   /** Fires when the oldest buffered entry has waited flushIntervalMs (at once if it already has, e.g. behind a slow insert). */
   private armTimer(state: TableState): void {
-    if (state.timer || state.sending.length > 0 || state.buffer.length === 0) return;
+    if (state.timer || state.sending.size > 0 || state.buffer.length === 0) return;
     const waited = performance.now() - state.buffer[0]!.addedAt;
     state.timer = setTimeout(
       () => {
@@ -179,27 +190,31 @@ export class BatchWriter {
     state.timer = undefined;
   }
 
-  /** Starts the next insert for this table unless one is in flight. */
+  /** Starts the next insert(s) for this table while a slot is free and a batch is ready. */
   private pump(state: TableState): void {
-    if (state.sending.length > 0) return;
-    if (state.buffer.length === 0) {
-      state.drain = false;
+    const slots = this.options.maxInsertsInFlight ?? 1;
+    while (state.sending.size < slots) {
+      if (state.buffer.length === 0) {
+        state.drain = false;
+        state.due = false;
+        return;
+      }
+      const idle = state.sending.size === 0;
+      // With an insert in flight, only a full batch (or a flush) takes another slot.
+      if (!state.drain && !this.full(state) && !(idle && state.due)) {
+        if (idle) this.armTimer(state);
+        return;
+      }
+      this.clearTimer(state);
+      // An interval-triggered send takes what is due now; rows arriving during it wait for their own interval.
       state.due = false;
-      return;
+      const batch = this.takeBatch(state);
+      state.sending.add(batch);
+      void this.send(state.spec, batch).finally(() => {
+        state.sending.delete(batch);
+        this.pump(state);
+      });
     }
-    if (!state.drain && !state.due && !this.full(state)) {
-      this.armTimer(state);
-      return;
-    }
-    this.clearTimer(state);
-    // An interval-triggered send takes what is due now; rows arriving during it wait for their own interval.
-    state.due = false;
-    const batch = this.takeBatch(state);
-    state.sending = batch;
-    void this.send(state.spec, batch).finally(() => {
-      state.sending = [];
-      this.pump(state);
-    });
   }
 
   private takeBatch(state: TableState): Entry[] {
