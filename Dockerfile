@@ -12,6 +12,9 @@ RUN npx tsc -p tsconfig.build.json
 
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production
+# Two glibc malloc arenas instead of up to 8 per core: the threads' freed memory stays resident per
+# arena (about 24 MiB less peak RSS for a busy questioner, bound bench; issue 10).
+ENV MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm install --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force

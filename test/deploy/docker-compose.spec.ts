@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ROLE_NAMES } from '../../services/core/bus';
-import { ROLE_NODE_FLAGS } from '../../services/bench/bound-bench';
+import { ROLE_NODE_FLAGS, ROLE_PROCESS_ENV } from '../../services/bench/bound-bench';
 
 /**
  * docker-compose.yml cannot be run here (no Docker engine); this checks its shape: the three
@@ -110,4 +110,11 @@ it('runs every role process with the V8 flags the bound bench measures them with
   // Only the role processes: the simulator and the migrate job keep V8's defaults.
   expect(compose.services['sim-vlm']?.environment?.NODE_OPTIONS).toBeUndefined();
   expect(compose.services.migrate?.environment?.NODE_OPTIONS).toBeUndefined();
+});
+
+it('builds the image with the process environment the bound bench runs the roles with (issue 10)', () => {
+  const dockerfile = readFileSync(join(__dirname, '..', '..', 'Dockerfile'), 'utf8');
+  // The runtime stage: everything after the last FROM.
+  const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+  for (const [name, value] of Object.entries(ROLE_PROCESS_ENV)) expect(runtime).toMatch(new RegExp(`^ENV ${name}=${value}$`, 'm'));
 });
