@@ -28,6 +28,16 @@ import { benchDatabase, benchTopicPrefix, deferIsolationCleanup, dropDatabase, u
 import { lockStep } from './lockstep';
 import type { RoleAgentReply, RoleProcessStats } from './role-agent';
 import { VerdictWatcher } from './verdict-watcher';
+import {
+  cpuSnapshot,
+  hostCpuBusy,
+  localStackPids,
+  runQueueFigures,
+  stackCpuCores,
+  type CpuSnapshot,
+  type RunQueueFigures,
+  type StackComponent,
+} from './host-cpu';
 import { perSecond, ratioFigure, significant } from './stats';
 
 export interface BoundBenchOptions {
@@ -53,6 +63,8 @@ export interface RoleFigures {
   external_mib: number;
   loop_delay_p99_ms: number;
   hop: HopFigures;
+  /** How long the main thread (the event loop) was runnable but had no core: CPU queueing. */
+  run_queue?: RunQueueFigures | null;
   /**
    * CPU ms this process spent per model call of the window: per call of its own endpoint for the
    * questioner and answerer(s), per call of both endpoints for the other roles.
@@ -78,8 +90,13 @@ export interface StreamingPhase {
   /** Simulator process (both endpoints' servers) CPU ms per model call. */
   simulator_cpu_ms_per_call?: number | null;
   simulator_loop_delay_p99_ms?: number | null;
+  simulator_run_queue?: RunQueueFigures | null;
   /** Load average (1 min) of the host at the end of the window: other work on the machine. */
   host_load_1m: number;
+  /** Fraction of all the host's CPU time busy during the window (null off Linux). */
+  host_cpu_busy?: number | null;
+  /** Cores the local stack's processes used during the window (null: not a local stack). */
+  stack_cpu_cores?: Record<StackComponent, number | null>;
 }
 
 export interface BoundBenchResult {
@@ -519,6 +536,8 @@ interface StreamOutcome {
   rolesBefore: Record<string, RoleProcessStats>;
   rolesAfter: Record<string, RoleProcessStats>;
   peakRssMib: Record<string, number>;
+  cpuBefore: CpuSnapshot;
+  cpuAfter: CpuSnapshot;
 }
 
 /**
@@ -562,6 +581,8 @@ async function streamGames(ctx: BenchContext, run: StreamRun): Promise<StreamOut
   while (finished === 0) await step();
   const warmupEnd = performance.now() + run.warmupMs;
   while (performance.now() < warmupEnd) await step();
+  const stackPids = localStackPids(ctx.config.stack.dir);
+  const cpuBefore = cpuSnapshot(stackPids);
   const rolesBefore = await roleStats(run.children, { reset: true });
   const simBefore = await simStats(run.sim, true);
   const finishedBefore = judged();
@@ -571,6 +592,7 @@ async function streamGames(ctx: BenchContext, run: StreamRun): Promise<StreamOut
   inWindow = false;
   const simAfter = await simStats(run.sim);
   const rolesAfter = await roleStats(run.children, { hops: true });
+  const cpuAfter = cpuSnapshot(stackPids);
   const finishedAfter = judged();
   // Let this phase's games finish before the next phase starts, so phases do not share the
   // endpoints; and every launched game must reach ClickHouse (the sink kept up, lost nothing).
@@ -592,6 +614,8 @@ async function streamGames(ctx: BenchContext, run: StreamRun): Promise<StreamOut
     rolesBefore,
     rolesAfter,
     peakRssMib,
+    cpuBefore,
+    cpuAfter,
   };
 }
 
@@ -636,6 +660,7 @@ async function streamingPhase(
       external_mib: significant(after.externalBytes / 1_048_576, 3),
       loop_delay_p99_ms: significant(after.loopDelayMs.p99, 3),
       hop: hopFigures(after.hops.samples),
+      run_queue: roundedRunQueue(runQueueFigures(before.runQueue, after.runQueue, roleWindow)),
     };
   }
   const bound = endpoints.questioner.bound_calls_per_s + endpoints.answerer.bound_calls_per_s;
@@ -657,6 +682,19 @@ async function streamingPhase(
       totalPerS,
     ),
     simulator_loop_delay_p99_ms: outcome.simAfter.loopDelayMs ? significant(outcome.simAfter.loopDelayMs.p99, 3) : null,
+    simulator_run_queue: roundedRunQueue(runQueueFigures(outcome.simBefore.runQueue, outcome.simAfter.runQueue, outcome.windowMs)),
     host_load_1m: significant(loadavg()[0]!, 3),
+    host_cpu_busy: roundedOrNull(hostCpuBusy(outcome.cpuBefore.host, outcome.cpuAfter.host)),
+    stack_cpu_cores: Object.fromEntries(
+      Object.entries(stackCpuCores(outcome.cpuBefore, outcome.cpuAfter)).map(([component, cores]) => [component, roundedOrNull(cores)]),
+    ) as Record<StackComponent, number | null>,
   };
+}
+
+function roundedOrNull(value: number | null): number | null {
+  return value === null ? null : significant(value, 3);
+}
+
+function roundedRunQueue(figures: RunQueueFigures | null): RunQueueFigures | null {
+  return figures && { wait_ms_per_s: significant(figures.wait_ms_per_s, 3), wait_ms_per_slice: roundedOrNull(figures.wait_ms_per_slice) };
 }

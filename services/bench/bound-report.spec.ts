@@ -225,12 +225,16 @@ describe('bound bench table', () => {
             loop_delay_p99_ms: 12,
             hop: { count: 2, p50_ms: 1, p99_ms: 2, max_ms: 2 },
             cpu_ms_per_call: 0.208,
+            run_queue: { wait_ms_per_s: 120, wait_ms_per_slice: 1.5 },
           },
         },
         simulator_cpu_cores: 0.3,
         simulator_cpu_ms_per_call: 0.625,
         simulator_loop_delay_p99_ms: 20,
+        simulator_run_queue: { wait_ms_per_s: 80, wait_ms_per_slice: null },
         host_load_1m: 1.5,
+        host_cpu_busy: 0.93,
+        stack_cpu_cores: { kafka: 0.36, 'schema-registry': 0.01, clickhouse: null },
       },
       lock_step: {
         games_in_flight: 256,
@@ -274,5 +278,10 @@ describe('bound bench table', () => {
     expect(rows.find((r) => r.figure.startsWith('simulator: CPU ms per model call'))).toMatchObject({ measured: '0.625, 20' });
     expect(rows.find((r) => r.figure.startsWith('call mix'))).toMatchObject({ measured: '0.667; 480', baseline: 'call-mix bound 427', ratio: '0.927' });
     expect(rows.find((r) => r.figure === "answerer: calls/s of the call mix's bound")).toMatchObject({ baseline: 'attainable 171', ratio: '0.91' });
+    expect(rows.find((r) => r.figure.startsWith('host CPU busy'))).toMatchObject({ measured: '0.93; 0.36 / 0.01 / -' });
+    expect(rows.find((r) => r.figure.startsWith('main thread waiting for a core'))).toMatchObject({
+      measured: '120',
+      ratio: 'sink 120 (1.5) simulator 80 (-)',
+    });
   });
 });

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { configureLogging } from '../core/logging';
 import { DEFAULT_MODEL_PRESETS, startSimVlm, type SimVlmServer } from '../sim-vlm';
+import { readMainThreadRunQueue, type RunQueueSample } from './host-cpu';
 
 /**
  * The bound bench's simulator process (forked by bound-bench.ts with an IPC channel): the
@@ -41,6 +42,8 @@ export interface SimProcessStats {
   rssBytes: number;
   /** Event-loop delay of the simulator process since the last reset (ms). */
   loopDelayMs?: { p50: number; p99: number; max: number };
+  /** Run-queue counters of the main thread (null off Linux). */
+  runQueue?: RunQueueSample | null;
 }
 
 export type SimProcessMessage = { type: 'ready'; urls: Record<string, string> } | { type: 'stats'; id: number; stats: SimProcessStats };
@@ -131,6 +134,7 @@ async function main(): Promise<void> {
           cpu: process.cpuUsage(),
           rssBytes: process.memoryUsage.rss(),
           loopDelayMs: { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
+          runQueue: readMainThreadRunQueue(),
         },
       });
       if ((message as { reset?: boolean }).reset) loop.reset();

@@ -178,6 +178,26 @@ function boundRows(r: BoundBenchResult, add: (bench: string, figure: string, mea
     add(b, 'simulator CPU cores; host load (1 min)', `${f(s.simulator_cpu_cores)}; ${f(s.host_load_1m)}`);
     if (s.simulator_cpu_ms_per_call !== undefined)
       add(b, 'simulator: CPU ms per model call, loop p99 ms', `${f(s.simulator_cpu_ms_per_call)}, ${f(s.simulator_loop_delay_p99_ms ?? null)}`);
+    if (s.host_cpu_busy !== undefined) {
+      const stack = s.stack_cpu_cores;
+      add(
+        b,
+        'host CPU busy; stack cores kafka / registry / clickhouse',
+        `${f(s.host_cpu_busy)}; ${stack ? `${f(stack.kafka)} / ${f(stack['schema-registry'])} / ${f(stack.clickhouse)}` : '-'}`,
+        'of all cores',
+      );
+    }
+    const queued = [...Object.entries(s.roles).map(([name, role]) => [name, role.run_queue] as const), ['simulator', s.simulator_run_queue] as const].filter(
+      ([, q]) => q !== undefined && q !== null,
+    );
+    if (queued.length > 0)
+      add(
+        b,
+        'main thread waiting for a core, most of any process, ms per s',
+        f(Math.max(...queued.map(([, q]) => q!.wait_ms_per_s))),
+        'CPU queueing; per process ms per s (per slice):',
+        queued.map(([name, q]) => `${name} ${f(q!.wait_ms_per_s)} (${f(q!.wait_ms_per_slice)})`).join(' '),
+      );
   }
   if (r.lock_step)
     add(b, 'lock-step model calls/s', f(r.lock_step.model_calls_per_s), `streaming ${f(s?.model_calls_per_s)}`, `${f(r.streaming_over_lock_step ?? null)}x`);

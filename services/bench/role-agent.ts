@@ -1,5 +1,6 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { hopStats, type HopSnapshot } from '../core/bus/hop-stats';
+import { readMainThreadRunQueue, type RunQueueSample } from './host-cpu';
 
 /**
  * Preloaded (`node --require`) into a role process that the bound bench forks as `dg run <role>`
@@ -19,6 +20,8 @@ export interface RoleProcessStats {
   /** Event-loop delay since the last reset (ms). */
   loopDelayMs: { p50: number; p99: number; max: number };
   hops: HopSnapshot;
+  /** Run-queue counters of the main thread (null off Linux). */
+  runQueue: RunQueueSample | null;
 }
 
 /** `hops: true` ships the hop samples (large); otherwise only their totals. `reset` starts a new window. */
@@ -39,6 +42,7 @@ if (process.send) {
       externalBytes: memory.external,
       loopDelayMs: { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
       hops: message.hops ? hopStats.snapshot() : { ...hopStats.snapshot(0) },
+      runQueue: readMainThreadRunQueue(),
     };
     if (message.reset) {
       hopStats.reset();
