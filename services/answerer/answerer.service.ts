@@ -3,7 +3,7 @@ import { DG_CONFIG, type DgConfig } from '../core/config';
 import { EventBus, type MessageContext, type Subscription } from '../core/bus';
 import { NonRetriableError } from '../core/errors';
 import type { ModelClient } from '../core/model-client';
-import { ANSWERER_MODEL, ImageUrlResolver, ModelCallJournal, playTurn, withSentSpec, type TurnPipelineDeps } from '../role-runtime';
+import { ANSWERER_MODEL, ImageUrlResolver, ModelCallJournal, modelCallJournalFromConfig, playTurn, withSentSpec, type TurnPipelineDeps } from '../role-runtime';
 import { roleGroupId, ROLE_INPUTS } from '../core/bus';
 import { answererRequestKind, buildAnswererMessages, decideAnswererStep, parseAnswererOutput, loadPrompts } from '../game';
 import type { GameState } from '../../schemas/generated/events';
@@ -25,13 +25,7 @@ export class AnswererService implements OnApplicationBootstrap, BeforeApplicatio
     @Inject(ANSWERER_MODEL) private readonly model: ModelClient,
     private readonly images: ImageUrlResolver,
   ) {
-    this.journal = new ModelCallJournal({
-      bus,
-      topicPrefix: config.topics.prefix,
-      role: 'answerer',
-      graceAfterDeadlineMs: config.journal.graceAfterDeadlineMs,
-      holdInFullMs: config.journal.holdInFullMs,
-    });
+    this.journal = modelCallJournalFromConfig(bus, config, 'answerer');
     this.deps = { role: 'answerer', bus, model, settings: config.models.answerer, journal: this.journal, subscription: () => this.subscription };
   }
 

@@ -2,7 +2,15 @@ import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationB
 import { DG_CONFIG, type DgConfig } from '../core/config';
 import { EventBus, type MessageContext, type Subscription } from '../core/bus';
 import type { ModelClient } from '../core/model-client';
-import { ImageUrlResolver, ModelCallJournal, playTurn, QUESTIONER_MODEL, withSentSpec, type TurnPipelineDeps } from '../role-runtime';
+import {
+  ImageUrlResolver,
+  ModelCallJournal,
+  modelCallJournalFromConfig,
+  playTurn,
+  QUESTIONER_MODEL,
+  withSentSpec,
+  type TurnPipelineDeps,
+} from '../role-runtime';
 import { roleGroupId, ROLE_INPUTS } from '../core/bus';
 import { buildQuestionerMessages, decideQuestionerStep, parseQuestionerOutput, loadPrompts } from '../game';
 import type { GameState } from '../../schemas/generated/events';
@@ -24,13 +32,7 @@ export class QuestionerService implements OnApplicationBootstrap, BeforeApplicat
     @Inject(QUESTIONER_MODEL) private readonly model: ModelClient,
     private readonly images: ImageUrlResolver,
   ) {
-    this.journal = new ModelCallJournal({
-      bus,
-      topicPrefix: config.topics.prefix,
-      role: 'questioner',
-      graceAfterDeadlineMs: config.journal.graceAfterDeadlineMs,
-      holdInFullMs: config.journal.holdInFullMs,
-    });
+    this.journal = modelCallJournalFromConfig(bus, config, 'questioner');
     this.deps = { role: 'questioner', bus, model, settings: config.models.questioner, journal: this.journal, subscription: () => this.subscription };
   }
 

@@ -5,6 +5,7 @@ import { AbortedError, NonRetriableError, RetriableError } from '../core/errors'
 import { createLogger, type Logger } from '../core/logging';
 import type { CallUsage, ModelCallRecorded } from '../../schemas/generated/events';
 import type { TopicKey } from '../../schemas/topics';
+import type { DgConfig } from '../core/config';
 import { ColdFences, type ColdFence } from './journal-cold-store';
 
 /** What a role decided for one turn, as the journal keeps it. */
@@ -54,6 +55,21 @@ export interface ModelCallJournalOptions {
   /** How long a barrier waits for its marker before the handler is retried (default 120 s: a restarted instance reads up to an hour of journal first). */
   barrierTimeoutMs?: number;
   now?: () => number;
+}
+
+/** A player role's journal as configured (DG_TOPIC_PREFIX, DG_JOURNAL_*). */
+export function modelCallJournalFromConfig(
+  bus: EventBus,
+  config: Pick<DgConfig, 'topics' | 'journal'>,
+  role: ModelCallJournalOptions['role'],
+): ModelCallJournal {
+  return new ModelCallJournal({
+    bus,
+    topicPrefix: config.topics.prefix,
+    role,
+    graceAfterDeadlineMs: config.journal.graceAfterDeadlineMs,
+    holdInFullMs: config.journal.holdInFullMs,
+  });
 }
 
 /**

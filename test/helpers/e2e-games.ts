@@ -65,9 +65,10 @@ export async function waitForRunRows(
 
 /** Turns rows written for a run against the turns its games rows say they used. */
 async function turnRowCounts(ch: ClickHouseConnection, database: string, runId: string): Promise<{ written: number; used: number }> {
-  const [used] = await ch.query<{ n: string }>(sql`SELECT sum(turns_used) AS n FROM ${table(database, 'games')} FINAL WHERE run_id = ${runId}`);
-  const [written] = await ch.query<{ n: string }>(sql`SELECT count() AS n FROM ${table(database, 'turns')} FINAL WHERE run_id = ${runId}`);
-  return { written: Number(written?.n ?? 0), used: Number(used?.n ?? 0) };
+  const [row] = await ch.query<{ written: string; used: string }>(
+    sql`SELECT (SELECT count() FROM ${table(database, 'turns')} FINAL WHERE run_id = ${runId}) AS written, (SELECT sum(turns_used) FROM ${table(database, 'games')} FINAL WHERE run_id = ${runId}) AS used`,
+  );
+  return { written: Number(row?.written ?? 0), used: Number(row?.used ?? 0) };
 }
 
 /** The games table columns the e2e tests look at, one row per game (FINAL). */
