@@ -29,6 +29,7 @@ import { lockStep } from './lockstep';
 import type { RoleAgentReply, RoleProcessStats } from './role-agent';
 import { VerdictWatcher } from './verdict-watcher';
 import {
+  brokerJit,
   cpuSnapshot,
   hostCpuBusy,
   localStackPids,
@@ -97,6 +98,8 @@ export interface StreamingPhase {
   host_cpu_busy?: number | null;
   /** Cores the local stack's processes used during the window (null: not a local stack). */
   stack_cpu_cores?: Record<StackComponent, number | null>;
+  /** The local broker's JIT: 'c1-only' costs it more CPU per request than deployed brokers ('tiered'). */
+  stack_kafka_jit?: 'c1-only' | 'tiered' | null;
 }
 
 export interface BoundBenchResult {
@@ -538,6 +541,7 @@ interface StreamOutcome {
   peakRssMib: Record<string, number>;
   cpuBefore: CpuSnapshot;
   cpuAfter: CpuSnapshot;
+  kafkaJit: 'c1-only' | 'tiered' | null;
 }
 
 /**
@@ -616,6 +620,7 @@ async function streamGames(ctx: BenchContext, run: StreamRun): Promise<StreamOut
     peakRssMib,
     cpuBefore,
     cpuAfter,
+    kafkaJit: brokerJit(stackPids.kafka),
   };
 }
 
@@ -688,6 +693,7 @@ async function streamingPhase(
     stack_cpu_cores: Object.fromEntries(
       Object.entries(stackCpuCores(outcome.cpuBefore, outcome.cpuAfter)).map(([component, cores]) => [component, roundedOrNull(cores)]),
     ) as Record<StackComponent, number | null>,
+    stack_kafka_jit: outcome.kafkaJit,
   };
 }
 

@@ -1,4 +1,4 @@
-import { hostCpuBusy, parsePidStatCpuMs, parseProcStat, parseSchedstat, runQueueFigures, stackCpuCores } from './host-cpu';
+import { brokerJitOfCmdline, hostCpuBusy, parsePidStatCpuMs, parseProcStat, parseSchedstat, runQueueFigures, stackCpuCores } from './host-cpu';
 
 describe('host CPU accounting from /proc', () => {
   it('reads busy and total ticks from the aggregate cpu line of /proc/stat (idle and iowait are not busy)', () => {
@@ -36,5 +36,10 @@ describe('host CPU accounting from /proc', () => {
       { atMs: 10_000, host: null, stackCpuMs: { kafka: 4_600, 'schema-registry': 10 } },
     );
     expect(cores).toEqual({ kafka: 0.36, 'schema-registry': null, clickhouse: null });
+  });
+
+  it('tells a broker started with the JIT stopped at C1 from one running tiered C2', () => {
+    expect(brokerJitOfCmdline(['/usr/bin/java', '-Xmx512m', '-XX:TieredStopAtLevel=1', 'kafka.Kafka', 'server.properties'].join('\0'))).toBe('c1-only');
+    expect(brokerJitOfCmdline(['/usr/bin/java', '-Xmx512m', '-XX:+UseSerialGC', 'kafka.Kafka'].join('\0'))).toBe('tiered');
   });
 });

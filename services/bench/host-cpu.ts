@@ -101,6 +101,20 @@ export function localStackPids(stackDir: string): Partial<Record<StackComponent,
   return pids;
 }
 
+/**
+ * How the local broker's JVM compiles: 'c1-only' (the test stack's quick start, DG_STACK_KAFKA_JIT=quick)
+ * or 'tiered' (C2, as deployed); null when it is not a local process.
+ */
+export function brokerJit(pid: number | undefined): 'c1-only' | 'tiered' | null {
+  if (pid === undefined) return null;
+  return readOr(`/proc/${pid}/cmdline`, brokerJitOfCmdline);
+}
+
+/** From a NUL-separated /proc/<pid>/cmdline: a JIT stopped below C2 (level 4) is 'c1-only'. */
+export function brokerJitOfCmdline(cmdline: string): 'c1-only' | 'tiered' {
+  return cmdline.split('\0').some((arg) => /^-XX:TieredStopAtLevel=[0-3]$/.test(arg)) ? 'c1-only' : 'tiered';
+}
+
 export interface CpuSnapshot {
   atMs: number;
   host: HostCpuSample | null;

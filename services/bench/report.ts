@@ -184,7 +184,7 @@ function boundRows(r: BoundBenchResult, add: (bench: string, figure: string, mea
         b,
         'host CPU busy; stack cores kafka / registry / clickhouse',
         `${f(s.host_cpu_busy)}; ${stack ? `${f(stack.kafka)} / ${f(stack['schema-registry'])} / ${f(stack.clickhouse)}` : '-'}`,
-        'of all cores',
+        s.stack_kafka_jit === 'c1-only' ? 'of all cores; broker JIT C1 only (DG_STACK_KAFKA_JIT=quick): more broker CPU than deployed' : 'of all cores',
       );
     }
     const queued = [...Object.entries(s.roles).map(([name, role]) => [name, role.run_queue] as const), ['simulator', s.simulator_run_queue] as const].filter(

@@ -1,5 +1,6 @@
 import { loadConfig } from '../core/config';
 import { DEFAULT_PORTS, STACK_ENV_VARS, stackAddresses, stackSettingsFromEnv } from './settings';
+import { brokerJvmFlags } from './components/kafka';
 
 describe('stackSettingsFromEnv', () => {
   const root = '/repo';
@@ -22,6 +23,15 @@ describe('stackSettingsFromEnv', () => {
     expect(settings.ports.kafka).toBe(19092);
     expect(settings.startTimeoutMs).toBe(5000);
     expect(stackAddresses(settings).schemaRegistryUrl).toBe('http://127.0.0.1:18081/apis/ccompat/v7');
+  });
+
+  it("runs the broker's JIT stopped at C1 unless DG_STACK_KAFKA_JIT=full asks for the JVM's tiered default, and names a bad value", () => {
+    expect(stackSettingsFromEnv({}, root).kafkaJit).toBe('quick');
+    expect(brokerJvmFlags(stackSettingsFromEnv({}, root).kafkaJit)).toContain('-XX:TieredStopAtLevel=1');
+    const full = brokerJvmFlags(stackSettingsFromEnv({ DG_STACK_KAFKA_JIT: 'full' }, root).kafkaJit);
+    expect(full.some((flag) => flag.startsWith('-XX:TieredStopAtLevel'))).toBe(false);
+    expect(full).toContain('-Xmx512m');
+    expect(() => stackSettingsFromEnv({ DG_STACK_KAFKA_JIT: 'c2' }, root)).toThrow(/DG_STACK_KAFKA_JIT/);
   });
 
   it('names the variable of a bad port', () => {

@@ -29,6 +29,8 @@ export interface StackSettings {
   startTimeoutMs: number;
   /** How long `down` waits after SIGTERM before SIGKILL. */
   stopTimeoutMs: number;
+  /** The broker's JIT: 'quick' stops at C1 (cheap start-up for tests), 'full' is the JVM's default tiered C2. */
+  kafkaJit?: 'quick' | 'full';
   /** Opt-in SASL/SCRAM listener (DG_STACK_KAFKA_SASL_PORT) beside the plaintext one, with one SCRAM user. */
   kafkaSasl?: KafkaSaslListener;
   /** Opt-in TLS listeners (DG_STACK_KAFKA_SSL_PORT, DG_STACK_KAFKA_SASL_SSL_PORT) with a CA the stack makes. */
@@ -67,6 +69,7 @@ const STACK_VARIABLE_HELP: Record<(typeof STACK_VARIABLES)[number], string> = {
   DG_STACK_JAVA_HOME: 'Java 17 home',
   DG_STACK_START_TIMEOUT_S: 'readiness deadline of `up`, seconds',
   DG_STACK_STOP_TIMEOUT_S: 'SIGTERM grace period of `down`, seconds',
+  DG_STACK_KAFKA_JIT: "broker JIT: quick (C1 only, cheap start-up for tests) or full (tiered C2 as in Kafka's image; for benchmarks)",
   KAFKA_PORT: 'Kafka broker listener (also the default of KAFKA_BROKERS)',
   KAFKA_CONTROLLER_PORT: 'KRaft controller listener',
   SCHEMA_REGISTRY_PORT: 'Apicurio HTTP port (also the default of SCHEMA_REGISTRY_URL)',
@@ -121,6 +124,7 @@ export function stackSettingsFromEnv(env: NodeJS.ProcessEnv, projectRoot: string
     javaHome: stack.javaHome,
     startTimeoutMs: stack.startTimeoutMs,
     stopTimeoutMs: stack.stopTimeoutMs,
+    kafkaJit: stack.kafkaJit,
     ...(kafkaSasl ? { kafkaSasl } : {}),
     ...(kafkaTls ? { kafkaTls } : {}),
   };

@@ -83,7 +83,8 @@ export function register(program: Command): void {
       try {
         const status = opts.stack ? await stackStatus(settings) : [];
         if (!status.every((c) => c.state === 'up' || c.state === 'foreign')) {
-          const results = await stackUp(settings, { log: (line) => progress(`stack: ${line}`) });
+          // A stack of its own runs the broker as deployed (C2), unless DG_STACK_KAFKA_JIT says otherwise.
+          const results = await stackUp(env.DG_STACK_KAFKA_JIT ? settings : { ...settings, kafkaJit: 'full' }, { log: (line) => progress(`stack: ${line}`) });
           stackStarted = results.some((r) => r.outcome === 'started');
         }
         const report = await runBenches({

@@ -254,6 +254,8 @@ const VARIABLES = {
   DG_STACK_JAVA_HOME: variable(nonEmpty, '/usr/lib/jvm/java-17-openjdk-amd64'),
   DG_STACK_START_TIMEOUT_S: variable(positiveSeconds, '120'),
   DG_STACK_STOP_TIMEOUT_S: variable(positiveSeconds, '30'),
+  /** The broker's JIT: C1 only (quick start on 2 cores, for tests) or tiered with C2, as the official image runs it. */
+  DG_STACK_KAFKA_JIT: variable(oneOf(['quick', 'full'] as const), 'quick'),
   KAFKA_PORT: variable(port, '9092'),
   KAFKA_CONTROLLER_PORT: variable(port, '9093'),
   SCHEMA_REGISTRY_PORT: variable(port, '8081'),
@@ -274,6 +276,7 @@ export const STACK_VARIABLES = [
   'DG_STACK_JAVA_HOME',
   'DG_STACK_START_TIMEOUT_S',
   'DG_STACK_STOP_TIMEOUT_S',
+  'DG_STACK_KAFKA_JIT',
   'KAFKA_PORT',
   'KAFKA_CONTROLLER_PORT',
   'SCHEMA_REGISTRY_PORT',
@@ -383,6 +386,7 @@ export interface StackConfig {
   javaHome: string;
   startTimeoutMs: number;
   stopTimeoutMs: number;
+  kafkaJit: 'quick' | 'full';
   ports: { kafka: number; kafkaController: number; schemaRegistry: number; clickhouseHttp: number; clickhouseTcp: number };
 }
 
@@ -570,6 +574,7 @@ function stackConfig(p: Pick<Parsed, (typeof STACK_VARIABLES)[number]>): StackCo
     javaHome: p.DG_STACK_JAVA_HOME,
     startTimeoutMs: Math.round(p.DG_STACK_START_TIMEOUT_S * 1000),
     stopTimeoutMs: Math.round(p.DG_STACK_STOP_TIMEOUT_S * 1000),
+    kafkaJit: p.DG_STACK_KAFKA_JIT,
     ports: {
       kafka: p.KAFKA_PORT,
       kafkaController: p.KAFKA_CONTROLLER_PORT,
