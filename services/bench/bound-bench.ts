@@ -100,6 +100,8 @@ export interface StreamingPhase {
   stack_cpu_cores?: Record<StackComponent, number | null>;
   /** The local broker's JIT: 'c1-only' costs it more CPU per request than deployed brokers ('tiered'). */
   stack_kafka_jit?: 'c1-only' | 'tiered' | null;
+  /** Cores of the bench process itself (it launches the games and watches the verdicts): load generator, not pipeline. */
+  bench_process_cpu_cores?: number;
 }
 
 export interface BoundBenchResult {
@@ -542,6 +544,8 @@ interface StreamOutcome {
   cpuBefore: CpuSnapshot;
   cpuAfter: CpuSnapshot;
   kafkaJit: 'c1-only' | 'tiered' | null;
+  benchCpuBefore: NodeJS.CpuUsage;
+  benchCpuAfter: NodeJS.CpuUsage;
 }
 
 /**
@@ -587,6 +591,7 @@ async function streamGames(ctx: BenchContext, run: StreamRun): Promise<StreamOut
   while (performance.now() < warmupEnd) await step();
   const stackPids = localStackPids(ctx.config.stack.dir);
   const cpuBefore = cpuSnapshot(stackPids);
+  const benchCpuBefore = process.cpuUsage();
   const rolesBefore = await roleStats(run.children, { reset: true });
   const simBefore = await simStats(run.sim, true);
   const finishedBefore = judged();
@@ -597,6 +602,7 @@ async function streamGames(ctx: BenchContext, run: StreamRun): Promise<StreamOut
   const simAfter = await simStats(run.sim);
   const rolesAfter = await roleStats(run.children, { hops: true });
   const cpuAfter = cpuSnapshot(stackPids);
+  const benchCpuAfter = process.cpuUsage();
   const finishedAfter = judged();
   // Let this phase's games finish before the next phase starts, so phases do not share the
   // endpoints; and every launched game must reach ClickHouse (the sink kept up, lost nothing).
@@ -621,6 +627,8 @@ async function streamGames(ctx: BenchContext, run: StreamRun): Promise<StreamOut
     cpuBefore,
     cpuAfter,
     kafkaJit: brokerJit(stackPids.kafka),
+    benchCpuBefore,
+    benchCpuAfter,
   };
 }
 
@@ -694,6 +702,7 @@ async function streamingPhase(
       Object.entries(stackCpuCores(outcome.cpuBefore, outcome.cpuAfter)).map(([component, cores]) => [component, roundedOrNull(cores)]),
     ) as Record<StackComponent, number | null>,
     stack_kafka_jit: outcome.kafkaJit,
+    bench_process_cpu_cores: cpuCores(outcome.benchCpuBefore, outcome.benchCpuAfter, outcome.cpuAfter.atMs - outcome.cpuBefore.atMs),
   };
 }
 

@@ -236,6 +236,7 @@ describe('bound bench table', () => {
         host_cpu_busy: 0.93,
         stack_cpu_cores: { kafka: 0.36, 'schema-registry': 0.01, clickhouse: null },
         stack_kafka_jit: 'c1-only',
+        bench_process_cpu_cores: 0.12,
       },
       lock_step: {
         games_in_flight: 256,
@@ -280,7 +281,7 @@ describe('bound bench table', () => {
     expect(rows.find((r) => r.figure.startsWith('call mix'))).toMatchObject({ measured: '0.667; 480', baseline: 'call-mix bound 427', ratio: '0.927' });
     expect(rows.find((r) => r.figure === "answerer: calls/s of the call mix's bound")).toMatchObject({ baseline: 'attainable 171', ratio: '0.91' });
     expect(rows.find((r) => r.figure.startsWith('host CPU busy'))).toMatchObject({
-      measured: '0.93; 0.36 / 0.01 / -',
+      measured: '0.93; 0.36 / 0.01 / -; 0.12',
       baseline: expect.stringMatching(/broker JIT C1 only/),
     });
     expect(rows.find((r) => r.figure.startsWith('main thread waiting for a core'))).toMatchObject({

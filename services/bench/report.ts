@@ -182,8 +182,8 @@ function boundRows(r: BoundBenchResult, add: (bench: string, figure: string, mea
       const stack = s.stack_cpu_cores;
       add(
         b,
-        'host CPU busy; stack cores kafka / registry / clickhouse',
-        `${f(s.host_cpu_busy)}; ${stack ? `${f(stack.kafka)} / ${f(stack['schema-registry'])} / ${f(stack.clickhouse)}` : '-'}`,
+        'host CPU busy; cores of kafka / registry / clickhouse; bench process',
+        `${f(s.host_cpu_busy)}; ${stack ? `${f(stack.kafka)} / ${f(stack['schema-registry'])} / ${f(stack.clickhouse)}` : '-'}; ${f(s.bench_process_cpu_cores)}`,
         s.stack_kafka_jit === 'c1-only' ? 'of all cores; broker JIT C1 only (DG_STACK_KAFKA_JIT=quick): more broker CPU than deployed' : 'of all cores',
       );
     }
