@@ -232,27 +232,25 @@ describe('ConsumerRunner', () => {
     await runner.stop();
   });
 
-  it('pauses every assigned partition while the buffer is full and resumes them once it drained to three quarters', async () => {
+  it('does not pause fetching while the buffer is full (kafkajs would sleep a whole fetch wait): it reports it, and the waiting batch takes room as it frees', async () => {
     const { consumer, gated, runner } = setup({ maxInFlight: 2, maxBuffered: 4 });
     await runner.start();
-    const delivery = consumer.listener.onBatch(
-      batchOf(0, [
-        [0, 'a'],
-        [1, 'b'],
-        [2, 'c'],
-        [3, 'd'],
-        [4, 'e'],
-        [5, 'f'],
-      ]),
-    );
-    await eventually(() => runner.stats().backpressured);
-    expect(consumer.pausedPartitions).toEqual(new Set([`${TOPIC}:0`, `${TOPIC}:1`]));
-    expect(runner.stats().backpressurePauses).toBe(1);
-    // One finished: 3 of 4 buffered is the low-water mark, so fetching resumes; the batch's next
-    // message takes the free slot, the buffer is full again, and fetching pauses again.
+    const batch = batchOf(0, [
+      [0, 'a'],
+      [1, 'b'],
+      [2, 'c'],
+      [3, 'd'],
+      [4, 'e'],
+      [5, 'f'],
+    ]);
+    const delivery = consumer.listener.onBatch(batch);
+    await eventually(() => runner.stats().backpressured && batch.fetched.length === 4);
+    expect(runner.stats()).toMatchObject({ backpressurePauses: 1, pending: 4 });
+    expect(consumer.events.filter((e) => e.startsWith('pause') || e.startsWith('resume'))).toEqual([]);
+    // One finished: its slot goes straight to the batch's next message.
     gated.release('0:0');
-    await eventually(() => consumer.events.includes('resume 0,1'));
-    await eventually(() => runner.stats().backpressurePauses === 2);
+    await eventually(() => batch.fetched.length === 5);
+    expect(runner.stats().pending).toBe(4);
     gated.release('0:1', '0:2', '0:3', '0:4', '0:5');
     await delivery;
     await eventually(() => gated.finished.length === 6);
@@ -433,6 +431,7 @@ describe('ConsumerRunner', () => {
       const deadLetters: string[] = [];
       const client = { admin: () => null, producer: () => null, consumer: () => consumer } as unknown as KafkaClient;
       let down = true;
+      let partition1Down = false;
       const handled: string[] = [];
       const runner = new ConsumerRunner(
         {
@@ -452,6 +451,7 @@ describe('ConsumerRunner', () => {
           topics: ['gameRequested'],
           handler: async (_event, ctx) => {
             if (down && ctx.partition === 0) throw new RetriableError('clickhouse unreachable');
+            if (partition1Down && ctx.partition === 1) throw new RetriableError('model endpoint unreachable');
             handled.push(`${ctx.partition}:${ctx.offset}`);
           },
         },
@@ -462,6 +462,7 @@ describe('ConsumerRunner', () => {
         deadLetters,
         handled,
         recover: () => void (down = false),
+        setPartition1Down: (value: boolean) => void (partition1Down = value),
         commitNow: () => (runner as unknown as { commitFinished(): Promise<void> }).commitFinished(),
       };
     }
@@ -492,6 +493,59 @@ describe('ConsumerRunner', () => {
       expect(consumer.lastCommitted(0)).toBe('1');
       expect(deadLetters).toEqual([]);
       expect(runner.stats()).toMatchObject({ handled: 2, deadLettered: 0, pausedPartitions: 0 });
+      await runner.stop();
+    });
+
+    it('when every assigned partition is stalled, holds the last one unpaused: its next batch waits, taking nothing, and goes on at once when it recovers', async () => {
+      const { consumer, runner, handled, recover } = outageSetup();
+      await runner.start();
+      consumer.assign([{ topic: TOPIC, partitions: [0] }]);
+      await consumer.listener.onBatch(batchOf(0, [[0, 'a']]));
+      await eventually(() => runner.stats().stalled === 1 && runner.stats().stallRetries >= 5);
+      // Pausing it would leave kafkajs nothing to fetch: it sleeps a whole fetch wait and no resume wakes it.
+      expect(consumer.pausedPartitions.size).toBe(0);
+      expect(runner.stats().pausedPartitions).toBe(1);
+      const later = batchOf(0, [
+        [1, 'b'],
+        [2, 'c'],
+      ]);
+      let delivered = false;
+      const delivery = consumer.listener.onBatch(later).then(() => void (delivered = true));
+      const retries = runner.stats().stallRetries;
+      await eventually(() => runner.stats().stallRetries >= retries + 5);
+      expect(later.fetched).toEqual([]);
+      expect(delivered).toBe(false);
+      recover();
+      await delivery;
+      expect(later.fetched).toEqual(['1', '2']);
+      await eventually(() => handled.length === 3);
+      expect(handled).toEqual(['0:0', '0:1', '0:2']);
+      expect(consumer.events.filter((e) => e.startsWith('pause') || e.startsWith('resume'))).toEqual([]);
+      await runner.stop();
+    });
+
+    it('a held partition is paused for real once another partition recovers, and its waiting batch is given back untaken', async () => {
+      const { consumer, runner, handled, recover, setPartition1Down } = outageSetup();
+      setPartition1Down(true);
+      await runner.start();
+      await consumer.listener.onBatch(batchOf(0, [[0, 'a']]));
+      await eventually(() => runner.stats().stalled === 1);
+      expect(consumer.pausedPartitions).toEqual(new Set([`${TOPIC}:0`]));
+      await consumer.listener.onBatch(batchOf(1, [[0, 'x']]));
+      await eventually(() => runner.stats().stalled === 2);
+      // The last one is held, not paused.
+      expect(consumer.pausedPartitions).toEqual(new Set([`${TOPIC}:0`]));
+      const waiting = batchOf(1, [[1, 'y']]);
+      const delivery = consumer.listener.onBatch(waiting);
+      recover();
+      await delivery;
+      expect(waiting.fetched).toEqual([]);
+      expect(consumer.pausedPartitions).toEqual(new Set([`${TOPIC}:1`]));
+      await eventually(() => runner.stats().stalled === 1 && handled.includes('0:0'));
+      setPartition1Down(false);
+      await eventually(() => runner.stats().stalled === 0);
+      expect(consumer.pausedPartitions.size).toBe(0);
+      expect(consumer.events.filter((e) => e.startsWith('pause') || e.startsWith('resume'))).toEqual(['pause 0', 'resume 0', 'pause 1', 'resume 1']);
       await runner.stop();
     });
 

@@ -58,11 +58,11 @@ export interface ConsumerStats {
   stallRetries: number;
   /** Times a message stalled since start. */
   stalls: number;
-  /** Partitions paused now because a message of theirs is stalled. */
+  /** Partitions taking nothing new now because a message of theirs is stalled. */
   pausedPartitions: number;
-  /** Fetching is paused now because the buffer is full (backpressure). */
+  /** The buffer is full now: the batch in hand waits for room (backpressure). */
   backpressured: boolean;
-  /** Times fetching was paused for backpressure since start. */
+  /** Times the buffer filled up since start. */
   backpressurePauses: number;
 }
 
@@ -78,8 +78,9 @@ export interface ConsumerStats {
  * generation finish into windows nobody commits, and the new owner (possibly us) re-reads from the
  * last commit, so redelivery is possible and skipping is not.
  *
- * Heartbeats: the client heartbeats between fetches; the only place this runner blocks the fetch
- * loop is while waiting for room in the scheduler, and there it heartbeats every interval itself.
+ * Heartbeats: the client heartbeats between fetches; this runner blocks the fetch loop only while
+ * waiting for room in the scheduler or while a held partition's batch waits (see onStall), and
+ * there it heartbeats every interval itself.
  * A heartbeat failing with a rebalance is rethrown so the client rejoins.
  */
 export class ConsumerRunner<K extends TopicKey> {
@@ -96,9 +97,16 @@ export class ConsumerRunner<K extends TopicKey> {
   private stalledCount = 0;
   private stallCount = 0;
   private stallRetryCount = 0;
-  /** Every assigned partition is paused because the buffer is full; resumed at the low-water mark. */
+  /** The buffer is full (reported only: fetching is not paused for it, see noteBackpressure); cleared at the low-water mark. */
   private backpressured = false;
   private backpressurePauseCount = 0;
+  /**
+   * A stalled partition left unpaused in kafkajs because every assigned partition is stalled (see
+   * onStall): its fetched batch waits in acceptBatch, taking nothing, until the stall ends or another
+   * partition resumes (then it is paused for real).
+   */
+  private heldPartition: string | undefined;
+  private heldWaiters: Array<() => void> = [];
   private partitions = new Map<string, PartitionOffsets>();
   private assignment: TopicPartitions[] = [];
   private generation = 0;
@@ -184,37 +192,34 @@ export class ConsumerRunner<K extends TopicKey> {
   }
 
   /**
-   * Backpressure: when the buffer is full, every assigned partition stops fetching, so no more
-   * batches pile up in memory behind the one waiting for room; they resume once the buffer has
-   * drained to three quarters. Waiting for room (tickets) still bounds what is accepted.
+   * Backpressure: when the buffer is full, the batch in hand waits for room with a ticket
+   * (acceptBatch), which holds kafkajs' fetch loop: it fetches again only once every batch of its
+   * last fetch was handed back. So beyond the buffer at most one fetch response is held (one batch
+   * per partition, maxBytesPerPartition each), as when fetching was paused here before.
+   *
+   * Fetching is deliberately not paused for it: kafkajs 2.2.4 answers a fetch that finds every
+   * partition paused with a sleep of maxWaitTime that no resume interrupts
+   * (consumerGroup.fetch), so the first fetch after the buffer drained came up to maxWaitTime late
+   * (test/bus/resume-latency.int-spec.ts). Unpaused, that fetch is a long poll answered as soon as
+   * data arrives, and its batches take room the moment it frees. The flag and counter only report.
    */
-  private pauseForBackpressure(): void {
+  private noteBackpressure(): void {
     if (this.backpressured || this.stopping) return;
     this.backpressured = true;
     this.backpressurePauseCount++;
-    try {
-      this.consumer.pausePartitions(this.assignment);
-    } catch (error) {
-      this.logger.debug('could not pause for backpressure', { error });
-    }
   }
 
-  private resumeAfterBackpressure(pendingNow: number): void {
-    if (!this.backpressured || pendingNow > Math.floor(this.scheduler.maxPending * 0.75)) return;
-    this.backpressured = false;
-    if (this.stopping) return;
-    // Partitions with a stalled message stay paused until it recovers.
-    const resume = this.assignment
-      .map((a) => ({ topic: a.topic, partitions: a.partitions.filter((p) => !this.stalledPartitions.has(partitionId(a.topic, p))) }))
-      .filter((a) => a.partitions.length > 0);
-    try {
-      if (resume.length > 0) this.consumer.resumePartitions(resume);
-    } catch (error) {
-      this.logger.debug('could not resume after backpressure', { error });
-    }
+  private clearBackpressure(pendingNow: number): void {
+    if (pendingNow <= Math.floor(this.scheduler.maxPending * 0.75)) this.backpressured = false;
   }
 
-  /** A message stalled on a dependency: its partition stops fetching until no stalled message is left in it. */
+  /**
+   * A message stalled on a dependency: its partition takes nothing new until no stalled message is
+   * left in it. Normally it is paused in kafkajs. The last assigned partition to stall is held
+   * instead (left unpaused, its next batch waits in acceptBatch): with every partition paused,
+   * kafkajs 2.2.4 sleeps maxWaitTime per fetch and a resume does not wake it, so the recovery would
+   * wait out that sleep. A held batch is at most one (maxBytesPerPartition).
+   */
   private onStall(message: InboundMessage): void {
     this.stalledCount++;
     this.stallCount++;
@@ -225,6 +230,11 @@ export class ConsumerRunner<K extends TopicKey> {
       return;
     }
     this.stalledPartitions.set(id, { topic: message.topic, partition: message.partition, stalled: 1 });
+    if (this.heldPartition === undefined && this.isAssigned(id) && this.everyAssignedStalled()) {
+      this.heldPartition = id;
+      this.logger.warn('partition held (takes nothing new): a message is stalled on a dependency', { topic: message.topic, partition: message.partition });
+      return;
+    }
     try {
       this.consumer.pausePartitions([{ topic: message.topic, partitions: [message.partition] }]);
       this.logger.warn('partition paused: a message is stalled on a dependency', { topic: message.topic, partition: message.partition });
@@ -241,12 +251,93 @@ export class ConsumerRunner<K extends TopicKey> {
     entry.stalled--;
     if (entry.stalled > 0) return;
     this.stalledPartitions.delete(id);
+    if (this.heldPartition === id) {
+      // Never paused in kafkajs: its waiting batch goes on.
+      this.heldPartition = undefined;
+      this.wakeHeld();
+      this.logger.info('partition resumed', { topic: message.topic, partition: message.partition });
+      return;
+    }
     if (this.stopping) return;
     try {
       this.consumer.resumePartitions([{ topic: message.topic, partitions: [message.partition] }]);
       this.logger.info('partition resumed', { topic: message.topic, partition: message.partition });
     } catch (error) {
       this.logger.warn('could not resume a partition', { error, topic: message.topic, partition: message.partition });
+    }
+    // Another partition fetches again: a held one can be paused for real now.
+    this.reconcileHold();
+  }
+
+  /** Keeps the hold invariant after a change: a partition is held only while every assigned partition is stalled. */
+  private reconcileHold(): void {
+    const held = this.heldPartition;
+    const allStalled = this.everyAssignedStalled();
+    if (held !== undefined && (!allStalled || !this.isAssigned(held) || !this.stalledPartitions.has(held))) {
+      this.heldPartition = undefined;
+      const entry = this.stalledPartitions.get(held);
+      if (entry) {
+        try {
+          this.consumer.pausePartitions([{ topic: entry.topic, partitions: [entry.partition] }]);
+        } catch (error) {
+          this.logger.warn('could not pause a stalled partition', { error, topic: entry.topic, partition: entry.partition });
+        }
+      }
+      this.wakeHeld();
+    }
+    if (this.heldPartition === undefined && allStalled && !this.stopping) {
+      const first = this.assignment.find((a) => a.partitions.length > 0)!;
+      const partition = first.partitions[0]!;
+      try {
+        this.consumer.resumePartitions([{ topic: first.topic, partitions: [partition] }]);
+        this.heldPartition = partitionId(first.topic, partition);
+      } catch (error) {
+        this.logger.warn('could not hold a stalled partition', { error, topic: first.topic, partition });
+      }
+    }
+  }
+
+  private isAssigned(id: string): boolean {
+    return this.assignment.some((a) => a.partitions.some((p) => partitionId(a.topic, p) === id));
+  }
+
+  private everyAssignedStalled(): boolean {
+    let any = false;
+    for (const a of this.assignment) {
+      for (const p of a.partitions) {
+        if (!this.stalledPartitions.has(partitionId(a.topic, p))) return false;
+        any = true;
+      }
+    }
+    return any;
+  }
+
+  /** Resolves when the hold changes, on wakeHeld(), or after maxWaitMs. */
+  private heldChanged(maxWaitMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, maxWaitMs);
+      const waiters = this.heldWaiters;
+      function done(): void {
+        clearTimeout(timer);
+        const at = waiters.indexOf(done);
+        if (at >= 0) waiters.splice(at, 1);
+        resolve();
+      }
+      waiters.push(done);
+    });
+  }
+
+  private wakeHeld(): void {
+    const waiters = this.heldWaiters;
+    this.heldWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** While the batch's partition is held, waits (heartbeating) until that changes or the batch may no longer be accepted. */
+  private async waitWhileHeld(generation: number, batch: FetchedBatch, id: string): Promise<void> {
+    while (this.heldPartition === id && !this.stopping && generation === this.generation && batch.isActive()) {
+      await this.heldChanged(this.deps.config.consumer.heartbeatIntervalMs);
+      if (this.heldPartition === id && !this.stopping) await batch.heartbeat();
     }
   }
 
@@ -276,11 +367,14 @@ export class ConsumerRunner<K extends TopicKey> {
     const generation = this.generation;
     const offsets = this.offsetsFor(batch.topic, batch.partition);
     const topicKey = topicKeyOf(batch.topic, this.deps.config.topicPrefix) as K;
+    const id = partitionId(batch.topic, batch.partition);
     for (const message of batch.messages) {
+      // Returning would fetch the held partition again at once; waiting holds the fetch loop instead.
+      if (this.heldPartition === id) await this.waitWhileHeld(generation, batch, id);
       if (!this.mayAccept(generation, batch)) return;
       const ticket = this.scheduler.requestRoom();
       try {
-        if (!this.scheduler.hasRoom()) this.pauseForBackpressure();
+        if (!this.scheduler.hasRoom()) this.noteBackpressure();
         while (!(await ticket.wait(this.deps.config.consumer.heartbeatIntervalMs))) {
           if (!this.mayAccept(generation, batch)) break;
           await batch.heartbeat();
@@ -312,7 +406,7 @@ export class ConsumerRunner<K extends TopicKey> {
     // A window from an older generation is no longer in `partitions`, so this cannot reach a commit.
     offsets.finish(message.offset);
     // This task still counts as pending until it returns.
-    if (this.backpressured) this.resumeAfterBackpressure(this.scheduler.pending - 1);
+    if (this.backpressured) this.clearBackpressure(this.scheduler.pending - 1);
   }
 
   private offsetsFor(topic: string, partition: number): PartitionOffsets {
@@ -331,6 +425,7 @@ export class ConsumerRunner<K extends TopicKey> {
     this.assignment = assignment;
     this.rebalancing = false;
     this.scheduler.wake();
+    this.reconcileHold();
     this.logger.info('joined group', { generation: this.generation, assignment: assignment.map((a) => `${a.topic}[${a.partitions.join(',')}]`) });
   }
 
@@ -340,6 +435,7 @@ export class ConsumerRunner<K extends TopicKey> {
     void this.commitFinished({ evenWhileRebalancing: true });
     this.rebalancing = true;
     this.scheduler.wake();
+    this.wakeHeld();
     this.logger.info('group is rebalancing', { generation: this.generation, running: this.scheduler.running });
   }
 
@@ -391,6 +487,7 @@ export class ConsumerRunner<K extends TopicKey> {
     this.stopping = true;
     // Stalled messages will not recover within the deadline: they stop now and are redelivered.
     this.draining.abort(new Error('shutting down'));
+    this.wakeHeld();
     try {
       await this.startPromise;
     } catch {
