@@ -312,10 +312,23 @@ async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Pro
   const plan = (name: string): LaunchPlan =>
     planFrom(config, { datasetName: dataset.name, seed: 10_000 + phaseNumber++, runId: `bench-bound-${name}-${suffix}` });
 
+  // As deployed for many games in flight: the player roles hold C handlers calling the endpoint
+  // plus a quarter more (each running handler holds its built request, images included); the
+  // other games wait in Kafka (backpressure), not in memory.
+  const memoryInFlight = String(C + Math.ceil(C / 4));
+  const restartPlayersForMemory = async (): Promise<void> => {
+    await stopRoles(['questioner', 'answerer']);
+    await startRole('questioner', 'questioner', roleEnv({ DG_MAX_IN_FLIGHT: memoryInFlight }));
+    await startRole('answerer', 'answerer', roleEnv({ DG_MAX_IN_FLIGHT: memoryInFlight }));
+  };
+
   if (options.soak) {
     const soakMs = 10 * 60_000;
     const samples: Record<string, number[]> = {};
-    ctx.progress(`soak: ${options.memoryGames} games in flight for ${soakMs / 60_000} minutes, RSS sampled every 5 s`);
+    await restartPlayersForMemory();
+    ctx.progress(
+      `soak: ${options.memoryGames} games in flight for ${soakMs / 60_000} minutes, RSS sampled every 5 s (questioner and answerer with DG_MAX_IN_FLIGHT=${memoryInFlight})`,
+    );
     await streamGames(ctx, {
       ch,
       bus,
@@ -363,13 +376,7 @@ async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Pro
   ctx.progress(`streaming: ${describePhase(result.streaming)}`);
 
   if (!ctx.quick && options.memoryGames > 0) {
-    // As deployed for many games in flight: the player roles hold C handlers calling the endpoint
-    // plus a quarter more (each running handler holds its built request, images included); the
-    // other games wait in Kafka (backpressure), not in memory.
-    const memoryInFlight = String(C + Math.ceil(C / 4));
-    await stopRoles(['questioner', 'answerer']);
-    await startRole('questioner', 'questioner', roleEnv({ DG_MAX_IN_FLIGHT: memoryInFlight }));
-    await startRole('answerer', 'answerer', roleEnv({ DG_MAX_IN_FLIGHT: memoryInFlight }));
+    await restartPlayersForMemory();
     ctx.progress(`memory: ${options.memoryGames} games in flight (questioner and answerer restarted with DG_MAX_IN_FLIGHT=${memoryInFlight})`);
     const peaks: Record<string, number> = {};
     const phase = await streamGames(ctx, {
