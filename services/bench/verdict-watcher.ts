@@ -1,4 +1,5 @@
 import type { EventBus, Subscription } from '../core/bus';
+import { ChangeSignal } from '../core/bus/change-signal';
 
 /**
  * The referee's verdicts as the bound bench's launcher sees them: games judged per run, read from
@@ -9,7 +10,7 @@ import type { EventBus, Subscription } from '../core/bus';
  */
 export class VerdictWatcher {
   private readonly judged = new Map<string, Set<string>>();
-  private waiters: Array<() => void> = [];
+  private readonly verdicts = new ChangeSignal();
   private subscription: Subscription | undefined;
 
   constructor(
@@ -27,7 +28,7 @@ export class VerdictWatcher {
         let ids = this.judged.get(runId);
         if (!ids) this.judged.set(runId, (ids = new Set()));
         ids.add(gameId);
-        this.wake();
+        this.verdicts.notify();
       },
     });
   }
@@ -39,27 +40,11 @@ export class VerdictWatcher {
 
   /** Resolves at the next verdict or after `timeoutMs`, whichever comes first. */
   changed(timeoutMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, timeoutMs);
-      const waiters = this.waiters;
-      function done(): void {
-        clearTimeout(timer);
-        const i = waiters.indexOf(done);
-        if (i >= 0) waiters.splice(i, 1);
-        resolve();
-      }
-      waiters.push(done);
-    });
+    return this.verdicts.wait(timeoutMs);
   }
 
   async stop(): Promise<void> {
     await this.subscription?.stop();
-    this.wake();
-  }
-
-  private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w();
+    this.verdicts.notify();
   }
 }

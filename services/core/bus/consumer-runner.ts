@@ -6,6 +6,7 @@ import type { BusConfig } from './bus-config';
 import type { EventHandler } from './handler';
 import type { BusHooks } from './hooks';
 import type { CommitOffset, FetchedBatch, InboundMessage, KafkaClient, KafkaConsumerPort, TopicPartitions } from './kafka-client';
+import { ChangeSignal } from './change-signal';
 import { KeyedScheduler } from './keyed-scheduler';
 import { MessageProcessor } from './message-processor';
 import { PartitionOffsets } from './partition-offsets';
@@ -106,7 +107,8 @@ export class ConsumerRunner<K extends TopicKey> {
    * partition resumes (then it is paused for real).
    */
   private heldPartition: string | undefined;
-  private heldWaiters: Array<() => void> = [];
+  /** Notified when the hold changes (or a rebalance or shutdown starts): a held batch looks again. */
+  private readonly holdChanged = new ChangeSignal();
   private partitions = new Map<string, PartitionOffsets>();
   private assignment: TopicPartitions[] = [];
   private generation = 0;
@@ -254,7 +256,7 @@ export class ConsumerRunner<K extends TopicKey> {
     if (this.heldPartition === id) {
       // Never paused in kafkajs: its waiting batch goes on.
       this.heldPartition = undefined;
-      this.wakeHeld();
+      this.holdChanged.notify();
       this.logger.info('partition resumed', { topic: message.topic, partition: message.partition });
       return;
     }
@@ -283,7 +285,7 @@ export class ConsumerRunner<K extends TopicKey> {
           this.logger.warn('could not pause a stalled partition', { error, topic: entry.topic, partition: entry.partition });
         }
       }
-      this.wakeHeld();
+      this.holdChanged.notify();
     }
     if (this.heldPartition === undefined && allStalled && !this.stopping) {
       const first = this.assignment.find((a) => a.partitions.length > 0)!;
@@ -312,31 +314,10 @@ export class ConsumerRunner<K extends TopicKey> {
     return any;
   }
 
-  /** Resolves when the hold changes, on wakeHeld(), or after maxWaitMs. */
-  private heldChanged(maxWaitMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, maxWaitMs);
-      const waiters = this.heldWaiters;
-      function done(): void {
-        clearTimeout(timer);
-        const at = waiters.indexOf(done);
-        if (at >= 0) waiters.splice(at, 1);
-        resolve();
-      }
-      waiters.push(done);
-    });
-  }
-
-  private wakeHeld(): void {
-    const waiters = this.heldWaiters;
-    this.heldWaiters = [];
-    for (const wake of waiters) wake();
-  }
-
   /** While the batch's partition is held, waits (heartbeating) until that changes or the batch may no longer be accepted. */
   private async waitWhileHeld(generation: number, batch: FetchedBatch, id: string): Promise<void> {
     while (this.heldPartition === id && !this.stopping && generation === this.generation && batch.isActive()) {
-      await this.heldChanged(this.deps.config.consumer.heartbeatIntervalMs);
+      await this.holdChanged.wait(this.deps.config.consumer.heartbeatIntervalMs);
       if (this.heldPartition === id && !this.stopping) await batch.heartbeat();
     }
   }
@@ -435,7 +416,7 @@ export class ConsumerRunner<K extends TopicKey> {
     void this.commitFinished({ evenWhileRebalancing: true });
     this.rebalancing = true;
     this.scheduler.wake();
-    this.wakeHeld();
+    this.holdChanged.notify();
     this.logger.info('group is rebalancing', { generation: this.generation, running: this.scheduler.running });
   }
 
@@ -487,7 +468,7 @@ export class ConsumerRunner<K extends TopicKey> {
     this.stopping = true;
     // Stalled messages will not recover within the deadline: they stop now and are redelivered.
     this.draining.abort(new Error('shutting down'));
-    this.wakeHeld();
+    this.holdChanged.notify();
     try {
       await this.startPromise;
     } catch {

@@ -1,3 +1,5 @@
+import { ChangeSignal } from './change-signal';
+
 /** A place in line for room in the scheduler; granted in request order. */
 export interface RoomTicket {
   /** True once a slot is held for the caller; false when maxWaitMs passed or wake() was called first (the caller keeps its place). */
@@ -55,7 +57,7 @@ export class KeyedScheduler {
   private pendingCount = 0;
   private unkeyedSequence = 0;
   private starting = true;
-  private waiters: Array<() => void> = [];
+  private readonly changes = new ChangeSignal();
 
   constructor(
     readonly maxRunning: number,
@@ -118,19 +120,12 @@ export class KeyedScheduler {
 
   /** Resolves on the next finished task, after `maxWaitMs`, or on wake(); callers re-check their condition. */
   changed(maxWaitMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, maxWaitMs);
-      this.waiters.push(done);
-      function done(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
+    return this.changes.wait(maxWaitMs);
   }
 
   /** Releases everyone waiting in changed() or on a ticket (tickets keep their place in line). */
   wake(): void {
-    this.notifyChanged();
+    this.changes.notify();
     for (const ticket of this.roomLine) ticket.settle(false);
   }
 
@@ -195,12 +190,6 @@ export class KeyedScheduler {
     else if (this.starting) this.ready.push(key);
     this.pump();
     this.grantRoom();
-    this.notifyChanged();
-  }
-
-  private notifyChanged(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const waiter of waiters) waiter();
+    this.changes.notify();
   }
 }
