@@ -1,6 +1,7 @@
 import { loadConfig } from '../core/config';
 import { DEFAULT_PORTS, STACK_ENV_VARS, stackAddresses, stackSettingsFromEnv } from './settings';
 import { brokerJvmFlags } from './components/kafka';
+import { commandLineSafeToken } from './components/kafka-tls';
 
 describe('stackSettingsFromEnv', () => {
   const root = '/repo';
@@ -32,6 +33,14 @@ describe('stackSettingsFromEnv', () => {
     expect(full.some((flag) => flag.startsWith('-XX:TieredStopAtLevel'))).toBe(false);
     expect(full).toContain('-Xmx512m');
     expect(() => stackSettingsFromEnv({ DG_STACK_KAFKA_JIT: 'c2' }, root)).toThrow(/DG_STACK_KAFKA_JIT/);
+  });
+
+  it('draws cluster ids and store passwords that a tool cannot take for an option (no leading -), 16 bytes as base64url', () => {
+    // Plain base64url starts with '-' once in 64 draws: 2,000 draws would almost surely show one.
+    const tokens = Array.from({ length: 2_000 }, () => commandLineSafeToken(16));
+    expect(tokens.filter((t) => t.startsWith('-'))).toEqual([]);
+    for (const token of tokens.slice(0, 50)) expect(Buffer.from(token, 'base64url')).toHaveLength(16);
+    expect(new Set(tokens).size).toBe(tokens.length);
   });
 
   it('names the variable of a bad port', () => {

@@ -55,6 +55,18 @@ async function keytool(javaHome: string, args: string[], what: string): Promise<
  * Makes a self-signed CA in `dir` (ca.p12 with its key, ca.pem): the stack's CA, or in tests a CA
  * that signed nothing the broker has. Returns the PEM path.
  */
+/**
+ * `bytes` random bytes in base64url, redrawn while the text starts with '-' (1 draw in 64): the
+ * Kafka and JDK tools it is passed to as an argument would read it as an option. Kafka's own
+ * Uuid.randomUuid redraws for the same reason.
+ */
+export function commandLineSafeToken(bytes: number): string {
+  let token: string;
+  do token = randomBytes(bytes).toString('base64url');
+  while (token.startsWith('-'));
+  return token;
+}
+
 export async function makeCertificateAuthority(javaHome: string, dir: string, password: string, commonName = 'dg local stack CA'): Promise<string> {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const store = path.join(dir, 'ca.p12');
@@ -82,7 +94,7 @@ export async function ensureKafkaTlsMaterial(settings: Pick<StackSettings, 'stac
   fs.mkdirSync(path.dirname(dir), { recursive: true });
   const scratch = fs.mkdtempSync(`${dir}.tmp-`);
   try {
-    const password = randomBytes(18).toString('base64url');
+    const password = commandLineSafeToken(18);
     const made = { ...materialIn(scratch), password };
     const { javaHome } = settings;
     await makeCertificateAuthority(javaHome, scratch, password);

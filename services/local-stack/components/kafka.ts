@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { StackComponent } from '../component';
 import { ensureJavaAndMaven, installDirectoryOnce, mavenCopyDependencies, runCommand } from '../installers';
 import { kafkaAnswers } from '../probes';
-import { ensureKafkaTlsMaterial, kafkaTlsProperties } from './kafka-tls';
+import { commandLineSafeToken, ensureKafkaTlsMaterial, kafkaTlsProperties } from './kafka-tls';
 import { StackError } from '../stack-error';
 import { KAFKA_SCALA_VERSION, KAFKA_VERSION, type StackSettings } from '../settings';
 
@@ -86,7 +85,7 @@ log4j.logger.state.change.logger=WARN
 
   async function formatStorageOnce(log: (line: string) => void): Promise<void> {
     if (fs.existsSync(path.join(dataDir, 'meta.properties'))) return;
-    const clusterId = randomBytes(16).toString('base64url');
+    const clusterId = commandLineSafeToken(16);
     log(`kafka: formatting storage (cluster id ${clusterId})`);
     const result = await runCommand(java, [
       ...SMALL_JVM_FLAGS,
