@@ -64,6 +64,8 @@ export interface RoleFigures {
   external_mib: number;
   loop_delay_p99_ms: number;
   hop: HopFigures;
+  /** Publish call → broker acknowledgement of the records this process published (the producer's share of a hop). */
+  publish_ack?: HopFigures;
   /** How long the main thread (the event loop) was runnable but had no core: CPU queueing. */
   run_queue?: RunQueueFigures | null;
   /**
@@ -86,6 +88,8 @@ export interface StreamingPhase {
   games_per_s: number;
   /** Publish → handler start over every role process. */
   hop: HopFigures;
+  /** Publish → broker acknowledgement over every role process: how much of a hop is the producer's and the broker's append. */
+  publish_ack?: HopFigures;
   roles: Record<string, RoleFigures>;
   simulator_cpu_cores: number;
   /** Simulator process (both endpoints' servers) CPU ms per model call. */
@@ -492,7 +496,7 @@ function describePhase(p: StreamingPhase): string {
     .join(', ');
   const q = p.endpoints.questioner;
   const a = p.endpoints.answerer;
-  return `${p.model_calls_per_s} calls/s of bound ${p.bound_calls_per_s} (utilisation ${p.utilisation}; mean latency ${q.mean_latency_ms}/${a.mean_latency_ms} ms, of which handling ${q.mean_upstream_latency_ms}/${a.mean_upstream_latency_ms} ms; of the configured mean's bound ${q.utilisation_of_configured}/${a.utilisation_of_configured}), hop p50/p99 ${p.hop.p50_ms}/${p.hop.p99_ms} ms; CPU cores: ${cpu}, simulator ${p.simulator_cpu_cores}; CPU ms per model call: ${perCall}, simulator ${p.simulator_cpu_ms_per_call ?? '-'} (loop p99 ${p.simulator_loop_delay_p99_ms ?? '-'} ms); load ${p.host_load_1m}`;
+  return `${p.model_calls_per_s} calls/s of bound ${p.bound_calls_per_s} (utilisation ${p.utilisation}; mean latency ${q.mean_latency_ms}/${a.mean_latency_ms} ms, of which handling ${q.mean_upstream_latency_ms}/${a.mean_upstream_latency_ms} ms; of the configured mean's bound ${q.utilisation_of_configured}/${a.utilisation_of_configured}), hop p50/p99 ${p.hop.p50_ms}/${p.hop.p99_ms} ms (publish→acked ${p.publish_ack?.p50_ms ?? '-'}/${p.publish_ack?.p99_ms ?? '-'}); CPU cores: ${cpu}, simulator ${p.simulator_cpu_cores}; CPU ms per model call: ${perCall}, simulator ${p.simulator_cpu_ms_per_call ?? '-'} (loop p99 ${p.simulator_loop_delay_p99_ms ?? '-'} ms); load ${p.host_load_1m}`;
 }
 
 async function simStats(sim: Child, reset = false): Promise<SimProcessStats> {
@@ -665,11 +669,13 @@ async function streamingPhase(
     name === 'questioner' ? endpoints.questioner.calls_per_s : name.startsWith('answerer') ? endpoints.answerer.calls_per_s : totalPerS;
   const roles: Record<string, RoleFigures> = {};
   const allHops: number[] = [];
+  const allPublishAcks: number[] = [];
   for (const [name, after] of Object.entries(outcome.rolesAfter)) {
     const before = outcome.rolesBefore[name];
     if (!before) continue;
     const roleWindow = after.atMs - before.atMs;
-    allHops.push(...after.hops.samples);
+    for (const sample of after.hops.samples) allHops.push(sample);
+    for (const sample of after.publishAcks.samples) allPublishAcks.push(sample);
     const cores = cpuCores(before.cpu, after.cpu, roleWindow);
     roles[name] = {
       cpu_cores: cores,
@@ -680,6 +686,7 @@ async function streamingPhase(
       external_mib: significant(after.externalBytes / 1_048_576, 3),
       loop_delay_p99_ms: significant(after.loopDelayMs.p99, 3),
       hop: hopFigures(after.hops.samples),
+      publish_ack: hopFigures(after.publishAcks.samples),
       run_queue: roundedRunQueue(runQueueFigures(before.runQueue, after.runQueue, roleWindow)),
     };
   }
@@ -695,6 +702,7 @@ async function streamingPhase(
     call_mix: callMixFigures(endpoints.questioner, endpoints.answerer),
     games_per_s: significant(perSecond(outcome.finishedInWindow, outcome.windowMs)),
     hop: hopFigures(allHops),
+    publish_ack: hopFigures(allPublishAcks),
     roles,
     simulator_cpu_cores: cpuCores(outcome.simBefore.cpu, outcome.simAfter.cpu, outcome.windowMs),
     simulator_cpu_ms_per_call: cpuMsPerCall(

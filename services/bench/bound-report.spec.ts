@@ -216,6 +216,7 @@ describe('bound bench table', () => {
         },
         games_per_s: 40,
         hop: { count: 10, p50_ms: 2, p99_ms: 20, max_ms: 30 },
+        publish_ack: { count: 8, p50_ms: 1, p99_ms: 9, max_ms: 12 },
         roles: {
           sink: {
             cpu_cores: 0.1,
@@ -224,6 +225,7 @@ describe('bound bench table', () => {
             external_mib: 5,
             loop_delay_p99_ms: 12,
             hop: { count: 2, p50_ms: 1, p99_ms: 2, max_ms: 2 },
+            publish_ack: { count: 2, p50_ms: 1, p99_ms: 3, max_ms: 3 },
             cpu_ms_per_call: 0.208,
             run_queue: { wait_ms_per_s: 120, wait_ms_per_slice: 1.5 },
           },
@@ -271,6 +273,8 @@ describe('bound bench table', () => {
     expect(rows.find((r) => r.figure.startsWith('target: per-hop p99'))).toMatchObject({ measured: '20', baseline: 'met' });
     expect(rows.find((r) => r.figure.startsWith('target: RSS'))).toMatchObject({ baseline: 'not measured' });
     expect(renderTable(rows)).toContain('sink: CPU cores, RSS MiB, loop p99 ms');
+    expect(rows.find((r) => r.figure === 'of which publish→acked p50 / p99 ms')).toMatchObject({ measured: '1 / 9' });
+    expect(rows.find((r) => r.figure.startsWith('sink: CPU cores'))).toMatchObject({ baseline: 'hop p50/p99 1/2; its publishes acked p50/p99 1/3' });
     expect(rows.find((r) => r.figure === 'sink: CPU ms per model call')).toMatchObject({ measured: '0.208', baseline: 'per call of both endpoints' });
     expect(rows.find((r) => r.figure.startsWith('questioner: served latency'))).toMatchObject({
       measured: '300 (280; 20)',

@@ -160,12 +160,19 @@ function boundRows(r: BoundBenchResult, add: (bench: string, figure: string, mea
     }
     add(b, 'games/s', f(s.games_per_s));
     add(b, 'per-hop publish→handler p50 / p99 ms', `${f(s.hop.p50_ms)} / ${f(s.hop.p99_ms)}`, 'target 5 / 25');
+    if (s.publish_ack)
+      add(
+        b,
+        'of which publish→acked p50 / p99 ms',
+        `${f(s.publish_ack.p50_ms)} / ${f(s.publish_ack.p99_ms)}`,
+        "producer's share: behind the request in flight, then the produce round trip",
+      );
     for (const [name, role] of Object.entries(s.roles)) {
       add(
         b,
         `${name}: CPU cores, RSS MiB, loop p99 ms`,
         `${f(role.cpu_cores)}, ${f(role.peak_rss_mib)}, ${f(role.loop_delay_p99_ms)}`,
-        `hop p50/p99 ${f(role.hop.p50_ms)}/${f(role.hop.p99_ms)}`,
+        `hop p50/p99 ${f(role.hop.p50_ms)}/${f(role.hop.p99_ms)}${role.publish_ack ? `; its publishes acked p50/p99 ${f(role.publish_ack.p50_ms)}/${f(role.publish_ack.p99_ms)}` : ''}`,
       );
       if (role.cpu_ms_per_call !== undefined)
         add(

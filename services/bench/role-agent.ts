@@ -1,5 +1,5 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { hopStats, type HopSnapshot } from '../core/bus/hop-stats';
+import { hopStats, publishAckStats, type HopSnapshot } from '../core/bus/hop-stats';
 import { readMainThreadRunQueue, type RunQueueSample } from './host-cpu';
 
 /**
@@ -20,6 +20,8 @@ export interface RoleProcessStats {
   /** Event-loop delay since the last reset (ms). */
   loopDelayMs: { p50: number; p99: number; max: number };
   hops: HopSnapshot;
+  /** Publish call → broker acknowledgement of each record this process published (the producer's share of a hop). */
+  publishAcks: HopSnapshot;
   /** Run-queue counters of the main thread (null off Linux). */
   runQueue: RunQueueSample | null;
 }
@@ -42,10 +44,12 @@ if (process.send) {
       externalBytes: memory.external,
       loopDelayMs: { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
       hops: message.hops ? hopStats.snapshot() : { ...hopStats.snapshot(0) },
+      publishAcks: message.hops ? publishAckStats.snapshot() : { ...publishAckStats.snapshot(0) },
       runQueue: readMainThreadRunQueue(),
     };
     if (message.reset) {
       hopStats.reset();
+      publishAckStats.reset();
       loop.reset();
     }
     process.send!({ type: 'stats', id: message.id, stats } satisfies RoleAgentReply);

@@ -8,6 +8,9 @@ import type { TopicKey } from '../../schemas/topics';
 import type { DgConfig } from '../core/config';
 import { ColdFences, type ColdFence } from './journal-cold-store';
 
+/** A journal fetch gathering this much is answered before its wait ends (catch-up reads stay full-speed). */
+const JOURNAL_READ_MIN_BYTES = 512 * 1024;
+
 /** What a role decided for one turn, as the journal keeps it. */
 export type JournalEntry = Omit<ModelCallRecorded, 'nonce'>;
 
@@ -50,6 +53,14 @@ export interface ModelCallJournalOptions {
    * position (default 2 min). 0: never held in full once its position is known (tests the read-back).
    */
   holdInFullMs?: number;
+  /**
+   * How long the reader lets records gather before the broker answers its fetch (default 250 ms; 0:
+   * each record is fetched as it lands). The reader only learns positions and other instances'
+   * entries, which nothing waits for except a barrier after a rebalance, so it waits instead of
+   * fetching once per record: a fetch round trip per journal record cost both players and the
+   * broker as much as fetching their input.
+   */
+  readWaitMs?: number;
   /** How long reading a cold entry back from the topic may take before the turn is retried (default 30 s). */
   readBackTimeoutMs?: number;
   /** How long a barrier waits for its marker before the handler is retried (default 120 s: a restarted instance reads up to an hour of journal first). */
@@ -69,6 +80,7 @@ export function modelCallJournalFromConfig(
     role,
     graceAfterDeadlineMs: config.journal.graceAfterDeadlineMs,
     holdInFullMs: config.journal.holdInFullMs,
+    readWaitMs: config.journal.readWaitMs,
   });
 }
 
@@ -112,6 +124,7 @@ export class ModelCallJournal {
   private readonly holdInFullMs: number;
   private readonly readBackTimeoutMs: number;
   private readonly barrierTimeoutMs: number;
+  private readonly readWaitMs: number;
   private readonly now: () => number;
   private subscription: Subscription | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -125,6 +138,7 @@ export class ModelCallJournal {
     this.holdInFullMs = options.holdInFullMs ?? 2 * 60_000;
     this.readBackTimeoutMs = options.readBackTimeoutMs ?? 30_000;
     this.barrierTimeoutMs = options.barrierTimeoutMs ?? 120_000;
+    this.readWaitMs = options.readWaitMs ?? 250;
     this.now = options.now ?? Date.now;
   }
 
@@ -137,6 +151,12 @@ export class ModelCallJournal {
       topics: ['modelCalls'],
       fromBeginning: true,
       handler: async (event, ctx) => this.apply(event, ctx),
+      // Journal records are not a game's hop between roles, and wait readWaitMs here on purpose.
+      recordHops: false,
+      // A barrier marker passes only with every earlier record of its partition applied: other
+      // games' records must not overtake it (they would, keyed by game id, in a large batch).
+      inOffsetOrder: true,
+      ...(this.readWaitMs > 0 ? { fetch: { minBytes: JOURNAL_READ_MIN_BYTES, maxWaitTimeMs: this.readWaitMs } } : {}),
     });
     this.sweepTimer = setInterval(() => this.sweep(), Math.min(30_000, Math.max(1_000, this.holdInFullMs / 4)));
     this.sweepTimer.unref();

@@ -1,8 +1,18 @@
 import { DecodeError, RetriableError } from '../errors';
 import { createLogger } from '../logging';
 import { resolveBusConfig } from './bus-config';
-import { ConsumerRunner } from './consumer-runner';
-import type { CommitOffset, ConsumerListener, FetchedBatch, InboundMessage, KafkaClient, KafkaConsumerPort, TopicPartitions } from './kafka-client';
+import { ConsumerRunner, type SubscriptionOptions } from './consumer-runner';
+import { hopStats } from './hop-stats';
+import type {
+  CommitOffset,
+  ConsumerGroupSettings,
+  ConsumerListener,
+  FetchedBatch,
+  InboundMessage,
+  KafkaClient,
+  KafkaConsumerPort,
+  TopicPartitions,
+} from './kafka-client';
 import type { WireCodec } from './wire-codec';
 
 const TOPIC = 't.game-requested';
@@ -124,8 +134,16 @@ async function eventually(check: () => boolean, timeoutMs = 2000): Promise<void>
   }
 }
 
-function setup(options: { maxInFlight?: number; maxBuffered?: number; shutdownTimeoutMs?: number } = {}) {
+function setup(
+  options: {
+    maxInFlight?: number;
+    maxBuffered?: number;
+    shutdownTimeoutMs?: number;
+    subscription?: Pick<SubscriptionOptions<'gameRequested'>, 'fetch' | 'recordHops' | 'inOffsetOrder'>;
+  } = {},
+) {
   const consumer = new FakeConsumer();
+  const consumerSettings: ConsumerGroupSettings[] = [];
   const client: KafkaClient = {
     admin: () => {
       throw new Error('not used');
@@ -133,7 +151,10 @@ function setup(options: { maxInFlight?: number; maxBuffered?: number; shutdownTi
     producer: () => {
       throw new Error('not used');
     },
-    consumer: () => consumer,
+    consumer: (settings) => {
+      consumerSettings.push(settings);
+      return consumer;
+    },
     readAt: () => {
       throw new Error('not used');
     },
@@ -146,9 +167,15 @@ function setup(options: { maxInFlight?: number; maxBuffered?: number; shutdownTi
   });
   const runner = new ConsumerRunner(
     { client, codec, publishDeadLetter: async () => {}, config, logger: createLogger('test') },
-    { groupId: 'g', topics: ['gameRequested'], handler: gated.handler, ...(options.maxBuffered ? { maxBuffered: options.maxBuffered } : {}) },
+    {
+      groupId: 'g',
+      topics: ['gameRequested'],
+      handler: gated.handler,
+      ...(options.maxBuffered ? { maxBuffered: options.maxBuffered } : {}),
+      ...options.subscription,
+    },
   );
-  return { consumer, gated, runner, commitNow: () => (runner as unknown as { commitFinished(): Promise<void> }).commitFinished() };
+  return { consumer, consumerSettings, gated, runner, commitNow: () => (runner as unknown as { commitFinished(): Promise<void> }).commitFinished() };
 }
 
 beforeAll(() => {
@@ -157,6 +184,29 @@ beforeAll(() => {
 afterAll(() => jest.restoreAllMocks());
 
 describe('ConsumerRunner', () => {
+  it('fetches each record as it lands and counts its hop, unless the subscription batches its fetches as a side reader', async () => {
+    const pipeline = setup();
+    const side = setup({ subscription: { fetch: { minBytes: 4096, maxWaitTimeMs: 250 }, recordHops: false } });
+    expect(pipeline.consumerSettings[0]).toMatchObject({ maxWaitTimeMs: 1_000 });
+    expect(pipeline.consumerSettings[0]!.minBytes).toBeUndefined();
+    expect(side.consumerSettings[0]).toMatchObject({ minBytes: 4096, maxWaitTimeMs: 250 });
+
+    const hops = (): number => hopStats.snapshot(0).count;
+    for (const { consumer, gated, runner } of [pipeline, side]) {
+      await runner.start();
+      const before = hops();
+      await consumer.listener.onBatch(
+        batchOf(0, [[0, 'a']], {
+          messages: [{ topic: TOPIC, partition: 0, offset: '0', key: Buffer.from('a'), value: Buffer.from('0'), headers: [], timestamp: String(Date.now()) }],
+        }),
+      );
+      await eventually(() => gated.started.length === 1);
+      expect(hops() - before).toBe(consumer === pipeline.consumer ? 1 : 0);
+      gated.release('0:0');
+      await runner.stop();
+    }
+  });
+
   it('commits per partition only below the lowest unfinished message', async () => {
     const { consumer, gated, runner, commitNow } = setup();
     await runner.start();
@@ -183,6 +233,30 @@ describe('ConsumerRunner', () => {
     const commitsBefore = consumer.commits.length;
     await commitNow();
     expect(consumer.commits.length).toBe(commitsBefore);
+    await runner.stop();
+  });
+
+  it('handles a partition strictly in offset order when the subscription asks for it, whatever the keys', async () => {
+    const { consumer, gated, runner } = setup({ subscription: { inOffsetOrder: true } });
+    await runner.start();
+    await consumer.listener.onBatch(
+      batchOf(0, [
+        [0, 'a'],
+        [1, 'b'],
+        [2, 'a'],
+      ]),
+    );
+    await consumer.listener.onBatch(batchOf(1, [[7, 'c']]));
+    // Partition 1 runs beside partition 0; within partition 0, 'b' waits for 'a' although its key differs.
+    await eventually(() => gated.started.length === 2);
+    expect(gated.started).toEqual(['0:0', '1:7']);
+    gated.release('0:0');
+    await eventually(() => gated.started.length === 3);
+    expect(gated.started.at(-1)).toBe('0:1');
+    gated.release('0:1');
+    await eventually(() => gated.started.length === 4);
+    expect(gated.started.at(-1)).toBe('0:2');
+    gated.release('0:2', '1:7');
     await runner.stop();
   });
 

@@ -24,6 +24,23 @@ export interface SubscriptionOptions<K extends TopicKey> {
   fromBeginning?: boolean;
   /** The client gave up on this consumer for good (it will not restart by itself). */
   onFatalError?: (error: Error) => void;
+  /**
+   * Batched fetching, for readers that need not see each record the moment it lands (the model-call
+   * journal's reader): the broker answers once minBytes are ready or maxWaitTimeMs has passed, so a
+   * steady trickle costs one fetch per wait instead of one per record on both ends.
+   */
+  fetch?: { minBytes: number; maxWaitTimeMs: number };
+  /**
+   * Whether this subscription's messages count in the process's per-hop figure (default true).
+   * False for side readers whose records are not a game moving between roles (the journal's).
+   */
+  recordHops?: boolean;
+  /**
+   * Handles each partition's messages one after another in offset order (default false: one key's
+   * messages in order, different keys overlap). For readers where a marker's handler must find
+   * every earlier message of its partition applied (the model-call journal's barrier).
+   */
+  inOffsetOrder?: boolean;
 }
 
 export interface ConsumerRunnerDeps {
@@ -137,8 +154,9 @@ export class ConsumerRunner<K extends TopicKey> {
       sessionTimeoutMs: config.consumer.sessionTimeoutMs,
       rebalanceTimeoutMs: config.consumer.rebalanceTimeoutMs,
       heartbeatIntervalMs: config.consumer.heartbeatIntervalMs,
-      maxWaitTimeMs: config.consumer.maxWaitTimeMs,
+      maxWaitTimeMs: options.fetch?.maxWaitTimeMs ?? config.consumer.maxWaitTimeMs,
       maxBytesPerPartition: config.consumer.maxBytesPerPartition,
+      ...(options.fetch ? { minBytes: options.fetch.minBytes } : {}),
       // One batch per partition per fetch, so more workers than partitions only cost kafkajs a
       // wake-up per worker per fetch (visible in profiles at maxInFlight 256).
       partitionsConcurrently: Math.max(1, Math.min(maxInFlight, declaredPartitions(options.topics))),
@@ -151,6 +169,7 @@ export class ConsumerRunner<K extends TopicKey> {
       heartbeat: () => this.heartbeatQuietly(),
       handlerRetry: config.handlerRetry,
       deadLetterBackoff: config.deadLetterBackoff,
+      recordHops: options.recordHops !== false,
       logger: this.logger,
       signal: this.abort.signal,
       draining: this.draining.signal,
@@ -373,8 +392,14 @@ export class ConsumerRunner<K extends TopicKey> {
         continue;
       }
       batch.markFetched(message.offset);
-      this.scheduler.submit(message.key === null ? null : message.key.toString('latin1'), () => this.handle(message, topicKey, offsets), ticket);
+      this.scheduler.submit(this.schedulingKey(message), () => this.handle(message, topicKey, offsets), ticket);
     }
+  }
+
+  /** What orders a message behind others: its key (a game's events in order), or its partition (offset order). */
+  private schedulingKey(message: InboundMessage): string | null {
+    if (this.options.inOffsetOrder) return `${message.topic}|${message.partition}`;
+    return message.key === null ? null : message.key.toString('latin1');
   }
 
   private async handle(message: InboundMessage, topicKey: K, offsets: PartitionOffsets): Promise<void> {

@@ -1,4 +1,5 @@
 import { EventPublisher } from './event-publisher';
+import { publishAckStats } from './hop-stats';
 import type { KafkaProducerPort, OutboundRecord, ProducedRecord } from './kafka-client';
 import type { WireCodec } from './wire-codec';
 import type { TopicEvent } from '../../../schemas/topics';
@@ -33,6 +34,32 @@ const event = (id: string) => ({ id }) as unknown as TopicEvent<'gameRequested'>
 const flush = () => new Promise((r) => setImmediate(r));
 
 describe('EventPublisher', () => {
+  it("records each publish's wait for the broker's acknowledgement, including the wait behind the request in flight", async () => {
+    const producer = new ManualProducer();
+    const publisher = new EventPublisher(producer, codec, 't.');
+    publishAckStats.reset();
+    let now = 1_000;
+    const clock = jest.spyOn(Date, 'now').mockImplementation(() => now);
+    try {
+      const first = publisher.publish('gameRequested', 'g0', event('0'));
+      await flush();
+      now = 1_010;
+      const second = publisher.publish('gameRequested', 'g1', event('1'));
+      await flush();
+      now = 1_030;
+      producer.complete();
+      await first;
+      await flush();
+      now = 1_050;
+      producer.complete();
+      await second;
+      // First: sent at once, acked after 30 ms. Second: waited 20 ms behind it, then its own round trip.
+      expect(publishAckStats.snapshot().samples).toEqual([30, 40]);
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
   it('sends at once when idle, and coalesces what is published while a request is in flight, in order', async () => {
     const producer = new ManualProducer();
     const publisher = new EventPublisher(producer, codec, 't.');

@@ -1,6 +1,7 @@
 import { topicName, type TopicEvent, type TopicKey } from '../../../schemas/topics';
 import type { KafkaProducerPort, OutboundRecord, ProducedRecord } from './kafka-client';
 import type { WireCodec } from './wire-codec';
+import { publishAckStats } from './hop-stats';
 
 export interface PublishRecord<K extends TopicKey = TopicKey> {
   topic: K;
@@ -44,13 +45,14 @@ export class EventPublisher {
   async publish<K extends TopicKey>(topic: K, key: string | Buffer | null, value: TopicEvent<K>, headers?: Record<string, string | Buffer>): Promise<void> {
     // The record's CreateTime is the publish call, so a consumer's hop measure (core/bus/hop-stats)
     // includes the time a record waits here for the produce request in flight.
-    const publishedAt = String(Date.now());
+    const publishedAt = Date.now();
     const record = await this.encode({ topic, key, value, ...(headers ? { headers } : {}) });
-    record.timestamp = publishedAt;
+    record.timestamp = String(publishedAt);
     await new Promise<void>((resolve, reject) => {
       this.queue.push({ record, resolve, reject });
       if (!this.sending) void this.drain();
     });
+    publishAckStats.record(Date.now() - publishedAt);
   }
 
   private async drain(): Promise<void> {

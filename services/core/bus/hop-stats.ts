@@ -48,3 +48,10 @@ class HopStats {
 
 /** The process's hop recorder (one per process, shared by every consumer). */
 export const hopStats = new HopStats();
+
+/**
+ * The producer's share of a hop, per record this process published: milliseconds from the publish
+ * call to the broker's acknowledgement (the wait behind the produce request in flight plus its own
+ * round trip). A hop minus this is, roughly, the broker's fetch answer and the consumer's side.
+ */
+export const publishAckStats = new HopStats();

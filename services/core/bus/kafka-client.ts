@@ -67,6 +67,8 @@ export interface ConsumerGroupSettings {
   heartbeatIntervalMs: number;
   maxWaitTimeMs: number;
   maxBytesPerPartition: number;
+  /** Least data a fetch waits for, up to maxWaitTimeMs (default 1 byte: answered as soon as anything arrives). */
+  minBytes?: number;
   /** Partition batches handed over at once (each may wait for room in the scheduler). */
   partitionsConcurrently: number;
 }
@@ -456,6 +458,7 @@ class KafkajsConsumer implements KafkaConsumerPort {
       heartbeatInterval: settings.heartbeatIntervalMs,
       maxWaitTimeInMs: settings.maxWaitTimeMs,
       maxBytesPerPartition: settings.maxBytesPerPartition,
+      ...(settings.minBytes === undefined ? {} : { minBytes: settings.minBytes }),
       allowAutoTopicCreation: false,
     });
   }

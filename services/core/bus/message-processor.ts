@@ -39,6 +39,8 @@ export interface MessageProcessorDeps<K extends TopicKey> {
   draining?: AbortSignal;
   /** How often a stalled message repeats its alarm log line (default 30 s). */
   stallAlarmIntervalMs?: number;
+  /** Records each message's hop in the process's hop stats (default true; false for side readers such as the journal's). */
+  recordHops?: boolean;
   /** Injected by tests. */
   now?: () => number;
 }
@@ -90,7 +92,7 @@ export class MessageProcessor<K extends TopicKey> {
 
     let attempts = 1;
     try {
-      hopStats.record(Date.now() - Number(message.timestamp));
+      if (this.deps.recordHops !== false) hopStats.record(Date.now() - Number(message.timestamp));
       try {
         await this.deps.handler(decoded.value as TopicEvent<K>, this.context(message, topicKey, decoded, 1, logger));
       } catch (firstError) {

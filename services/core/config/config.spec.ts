@@ -39,6 +39,8 @@ describe('loadConfig', () => {
     expect(loadConfig({ DG_JOURNAL_GRACE_MS: '60000' }).journal.graceAfterDeadlineMs).toBe(60000);
     expect(config.journal.holdInFullMs).toBe(120000);
     expect(loadConfig({ DG_JOURNAL_HOLD_IN_FULL_MS: '5000' }).journal.holdInFullMs).toBe(5000);
+    expect(config.journal.readWaitMs).toBe(250);
+    expect(loadConfig({ DG_JOURNAL_READ_WAIT_MS: '0' }).journal.readWaitMs).toBe(0);
     expect(config.models.questioner).toMatchObject({
       baseUrl: 'http://127.0.0.1:8000/v1',
       model: 'sim-vlm',
@@ -106,6 +108,7 @@ describe('loadConfig', () => {
     ['DG_GAME_DEADLINE_MS', '10', 'expected an integer >= 1000'],
     ['DG_JOURNAL_GRACE_MS', '-5', 'expected an integer >= 0'],
     ['DG_JOURNAL_HOLD_IN_FULL_MS', '1.5', 'expected an integer >= 0'],
+    ['DG_JOURNAL_READ_WAIT_MS', '60000', 'expected an integer'],
   ])('%s=%j is rejected by name', (variable, value, expected) => {
     const issues = issuesOf(() => loadConfig({ [variable]: value }));
     expect(issues).toHaveLength(1);

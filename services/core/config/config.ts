@@ -196,6 +196,7 @@ const VARIABLES = {
   DG_GAME_DEADLINE_MS: variable(integer(1000), '600000'),
   DG_JOURNAL_GRACE_MS: variable(integer(0), '600000'),
   DG_JOURNAL_HOLD_IN_FULL_MS: variable(integer(0), '120000'),
+  DG_JOURNAL_READ_WAIT_MS: variable(integer(0, 10_000), '250'),
   // 5000: a backlog of 256+ games (~11 rows each) drains in few inserts (sink bench: 0.09 -> 0.61 of one raw insert).
   DG_SINK_BATCH_SIZE: variable(integer(1, 1_000_000), '5000'),
   // 1000: at ~80 games/s, 4x fewer and larger inserts than 250 ms (ClickHouse merges each small part into the partition's big one).
@@ -359,9 +360,10 @@ export interface DgConfigShape {
   game: { deadlineMs: number };
   /**
    * How long the players remember a game's model-call journal entry after its deadline, and how long
-   * they hold an entry in full before keeping only its fence and topic position.
+   * they hold an entry in full before keeping only its fence and topic position; how long the
+   * journal's reader lets records gather before fetching them (0: fetch each as it lands).
    */
-  journal: { graceAfterDeadlineMs: number; holdInFullMs: number };
+  journal: { graceAfterDeadlineMs: number; holdInFullMs: number; readWaitMs: number };
   images: {
     maxSidePx: number;
     maxBytes: number;
@@ -509,7 +511,7 @@ function buildConfig(p: Parsed): DgConfigShape {
     log: { level: p.DG_LOG_LEVEL, format: p.DG_LOG_FORMAT },
     paths: { dataDir: p.DG_DATA_DIR, datasetsDir: p.DG_DATASETS_DIR },
     game: { deadlineMs: p.DG_GAME_DEADLINE_MS },
-    journal: { graceAfterDeadlineMs: p.DG_JOURNAL_GRACE_MS, holdInFullMs: p.DG_JOURNAL_HOLD_IN_FULL_MS },
+    journal: { graceAfterDeadlineMs: p.DG_JOURNAL_GRACE_MS, holdInFullMs: p.DG_JOURNAL_HOLD_IN_FULL_MS, readWaitMs: p.DG_JOURNAL_READ_WAIT_MS },
     images: {
       maxSidePx: p.DG_IMAGE_MAX_SIDE_PX,
       maxBytes: p.DG_IMAGE_MAX_BYTES,
