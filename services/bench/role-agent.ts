@@ -36,6 +36,8 @@ if (process.send) {
   process.on('message', (message: RoleAgentRequest) => {
     if (message?.type !== 'stats') return;
     const memory = process.memoryUsage();
+    // Totals always; the samples themselves (large) only when asked for.
+    const samplesShipped = message.hops ? undefined : 0;
     const stats: RoleProcessStats = {
       atMs: Date.now(),
       cpu: process.cpuUsage(),
@@ -43,8 +45,8 @@ if (process.send) {
       heapUsedBytes: memory.heapUsed,
       externalBytes: memory.external,
       loopDelayMs: { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
-      hops: message.hops ? hopStats.snapshot() : { ...hopStats.snapshot(0) },
-      publishAcks: message.hops ? publishAckStats.snapshot() : { ...publishAckStats.snapshot(0) },
+      hops: hopStats.snapshot(samplesShipped),
+      publishAcks: publishAckStats.snapshot(samplesShipped),
       runQueue: readMainThreadRunQueue(),
     };
     if (message.reset) {
