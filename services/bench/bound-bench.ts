@@ -66,6 +66,8 @@ export interface RoleFigures {
   hop: HopFigures;
   /** Publish call → broker acknowledgement of the records this process published (the producer's share of a hop). */
   publish_ack?: HopFigures;
+  /** Round trip of each produce request this process's publisher sent (one sample per request). */
+  produce_request?: HopFigures;
   /** How long the main thread (the event loop) was runnable but had no core: CPU queueing. */
   run_queue?: RunQueueFigures | null;
   /**
@@ -90,6 +92,8 @@ export interface StreamingPhase {
   hop: HopFigures;
   /** Publish → broker acknowledgement over every role process: how much of a hop is the producer's and the broker's append. */
   publish_ack?: HopFigures;
+  /** Round trip of each produce request over every role process: a publish's ack minus this is its wait behind the request in flight. */
+  produce_request?: HopFigures;
   roles: Record<string, RoleFigures>;
   simulator_cpu_cores: number;
   /** Simulator process (both endpoints' servers) CPU ms per model call. */
@@ -496,7 +500,7 @@ function describePhase(p: StreamingPhase): string {
     .join(', ');
   const q = p.endpoints.questioner;
   const a = p.endpoints.answerer;
-  return `${p.model_calls_per_s} calls/s of bound ${p.bound_calls_per_s} (utilisation ${p.utilisation}; mean latency ${q.mean_latency_ms}/${a.mean_latency_ms} ms, of which handling ${q.mean_upstream_latency_ms}/${a.mean_upstream_latency_ms} ms; of the configured mean's bound ${q.utilisation_of_configured}/${a.utilisation_of_configured}), hop p50/p99 ${p.hop.p50_ms}/${p.hop.p99_ms} ms (publish→acked ${p.publish_ack?.p50_ms ?? '-'}/${p.publish_ack?.p99_ms ?? '-'}); CPU cores: ${cpu}, simulator ${p.simulator_cpu_cores}; CPU ms per model call: ${perCall}, simulator ${p.simulator_cpu_ms_per_call ?? '-'} (loop p99 ${p.simulator_loop_delay_p99_ms ?? '-'} ms); load ${p.host_load_1m}`;
+  return `${p.model_calls_per_s} calls/s of bound ${p.bound_calls_per_s} (utilisation ${p.utilisation}; mean latency ${q.mean_latency_ms}/${a.mean_latency_ms} ms, of which handling ${q.mean_upstream_latency_ms}/${a.mean_upstream_latency_ms} ms; of the configured mean's bound ${q.utilisation_of_configured}/${a.utilisation_of_configured}), hop p50/p99 ${p.hop.p50_ms}/${p.hop.p99_ms} ms (publish→acked ${p.publish_ack?.p50_ms ?? '-'}/${p.publish_ack?.p99_ms ?? '-'}, produce request ${p.produce_request?.p50_ms ?? '-'}/${p.produce_request?.p99_ms ?? '-'}); CPU cores: ${cpu}, simulator ${p.simulator_cpu_cores}; CPU ms per model call: ${perCall}, simulator ${p.simulator_cpu_ms_per_call ?? '-'} (loop p99 ${p.simulator_loop_delay_p99_ms ?? '-'} ms); load ${p.host_load_1m}`;
 }
 
 async function simStats(sim: Child, reset = false): Promise<SimProcessStats> {
@@ -670,12 +674,14 @@ async function streamingPhase(
   const roles: Record<string, RoleFigures> = {};
   const allHops: number[] = [];
   const allPublishAcks: number[] = [];
+  const allProduceRequests: number[] = [];
   for (const [name, after] of Object.entries(outcome.rolesAfter)) {
     const before = outcome.rolesBefore[name];
     if (!before) continue;
     const roleWindow = after.atMs - before.atMs;
     for (const sample of after.hops.samples) allHops.push(sample);
     for (const sample of after.publishAcks.samples) allPublishAcks.push(sample);
+    for (const sample of after.produceRequests.samples) allProduceRequests.push(sample);
     const cores = cpuCores(before.cpu, after.cpu, roleWindow);
     roles[name] = {
       cpu_cores: cores,
@@ -687,6 +693,7 @@ async function streamingPhase(
       loop_delay_p99_ms: significant(after.loopDelayMs.p99, 3),
       hop: hopFigures(after.hops.samples),
       publish_ack: hopFigures(after.publishAcks.samples),
+      produce_request: hopFigures(after.produceRequests.samples),
       run_queue: roundedRunQueue(runQueueFigures(before.runQueue, after.runQueue, roleWindow)),
     };
   }
@@ -703,6 +710,7 @@ async function streamingPhase(
     games_per_s: significant(perSecond(outcome.finishedInWindow, outcome.windowMs)),
     hop: hopFigures(allHops),
     publish_ack: hopFigures(allPublishAcks),
+    produce_request: hopFigures(allProduceRequests),
     roles,
     simulator_cpu_cores: cpuCores(outcome.simBefore.cpu, outcome.simAfter.cpu, outcome.windowMs),
     simulator_cpu_ms_per_call: cpuMsPerCall(

@@ -217,6 +217,7 @@ describe('bound bench table', () => {
         games_per_s: 40,
         hop: { count: 10, p50_ms: 2, p99_ms: 20, max_ms: 30 },
         publish_ack: { count: 8, p50_ms: 1, p99_ms: 9, max_ms: 12 },
+        produce_request: { count: 5, p50_ms: 1, p99_ms: 6, max_ms: 7 },
         roles: {
           sink: {
             cpu_cores: 0.1,
@@ -274,6 +275,7 @@ describe('bound bench table', () => {
     expect(rows.find((r) => r.figure.startsWith('target: RSS'))).toMatchObject({ baseline: 'not measured' });
     expect(renderTable(rows)).toContain('sink: CPU cores, RSS MiB, loop p99 ms');
     expect(rows.find((r) => r.figure === 'of which publish→acked p50 / p99 ms')).toMatchObject({ measured: '1 / 9' });
+    expect(rows.find((r) => r.figure === 'produce request round trip p50 / p99 ms')).toMatchObject({ measured: '1 / 6' });
     expect(rows.find((r) => r.figure.startsWith('sink: CPU cores'))).toMatchObject({ baseline: 'hop p50/p99 1/2; its publishes acked p50/p99 1/3' });
     expect(rows.find((r) => r.figure === 'sink: CPU ms per model call')).toMatchObject({ measured: '0.208', baseline: 'per call of both endpoints' });
     expect(rows.find((r) => r.figure.startsWith('questioner: served latency'))).toMatchObject({

@@ -167,12 +167,19 @@ function boundRows(r: BoundBenchResult, add: (bench: string, figure: string, mea
         `${f(s.publish_ack.p50_ms)} / ${f(s.publish_ack.p99_ms)}`,
         "producer's share: behind the request in flight, then the produce round trip",
       );
+    if (s.produce_request)
+      add(
+        b,
+        'produce request round trip p50 / p99 ms',
+        `${f(s.produce_request.p50_ms)} / ${f(s.produce_request.p99_ms)}`,
+        'one sample per coalesced request; an ack above this waited behind the request in flight',
+      );
     for (const [name, role] of Object.entries(s.roles)) {
       add(
         b,
         `${name}: CPU cores, RSS MiB, loop p99 ms`,
         `${f(role.cpu_cores)}, ${f(role.peak_rss_mib)}, ${f(role.loop_delay_p99_ms)}`,
-        `hop p50/p99 ${f(role.hop.p50_ms)}/${f(role.hop.p99_ms)}${role.publish_ack ? `; its publishes acked p50/p99 ${f(role.publish_ack.p50_ms)}/${f(role.publish_ack.p99_ms)}` : ''}`,
+        `hop p50/p99 ${f(role.hop.p50_ms)}/${f(role.hop.p99_ms)}${role.publish_ack ? `; its publishes acked p50/p99 ${f(role.publish_ack.p50_ms)}/${f(role.publish_ack.p99_ms)}` : ''}${role.produce_request?.count ? `; produce requests p50/p99 ${f(role.produce_request.p50_ms)}/${f(role.produce_request.p99_ms)}` : ''}`,
       );
       if (role.cpu_ms_per_call !== undefined)
         add(

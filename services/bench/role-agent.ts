@@ -1,5 +1,5 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { hopStats, publishAckStats, type HopSnapshot } from '../core/bus/hop-stats';
+import { hopStats, produceRequestStats, publishAckStats, type HopSnapshot } from '../core/bus/hop-stats';
 import { readMainThreadRunQueue, type RunQueueSample } from './host-cpu';
 
 /**
@@ -22,6 +22,8 @@ export interface RoleProcessStats {
   hops: HopSnapshot;
   /** Publish call → broker acknowledgement of each record this process published (the producer's share of a hop). */
   publishAcks: HopSnapshot;
+  /** Round trip of each produce request the publisher sent (a publish's ack time minus its wait behind the one in flight). */
+  produceRequests: HopSnapshot;
   /** Run-queue counters of the main thread (null off Linux). */
   runQueue: RunQueueSample | null;
 }
@@ -47,11 +49,13 @@ if (process.send) {
       loopDelayMs: { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
       hops: hopStats.snapshot(samplesShipped),
       publishAcks: publishAckStats.snapshot(samplesShipped),
+      produceRequests: produceRequestStats.snapshot(samplesShipped),
       runQueue: readMainThreadRunQueue(),
     };
     if (message.reset) {
       hopStats.reset();
       publishAckStats.reset();
+      produceRequestStats.reset();
       loop.reset();
     }
     process.send!({ type: 'stats', id: message.id, stats } satisfies RoleAgentReply);

@@ -1,5 +1,5 @@
 import { EventPublisher } from './event-publisher';
-import { publishAckStats } from './hop-stats';
+import { produceRequestStats, publishAckStats } from './hop-stats';
 import type { KafkaProducerPort, OutboundRecord, ProducedRecord } from './kafka-client';
 import type { WireCodec } from './wire-codec';
 import type { TopicEvent } from '../../../schemas/topics';
@@ -34,10 +34,11 @@ const event = (id: string) => ({ id }) as unknown as TopicEvent<'gameRequested'>
 const flush = () => new Promise((r) => setImmediate(r));
 
 describe('EventPublisher', () => {
-  it("records each publish's wait for the broker's acknowledgement, including the wait behind the request in flight", async () => {
+  it("records each publish's wait for the broker's acknowledgement, including the wait behind the request in flight, and each request's round trip", async () => {
     const producer = new ManualProducer();
     const publisher = new EventPublisher(producer, codec, 't.');
     publishAckStats.reset();
+    produceRequestStats.reset();
     let now = 1_000;
     const clock = jest.spyOn(Date, 'now').mockImplementation(() => now);
     try {
@@ -55,6 +56,8 @@ describe('EventPublisher', () => {
       await second;
       // First: sent at once, acked after 30 ms. Second: waited 20 ms behind it, then its own round trip.
       expect(publishAckStats.snapshot().samples).toEqual([30, 40]);
+      // Two requests: the first's round trip 30 ms (1,000 → 1,030), the second's 20 ms (1,030 → 1,050).
+      expect(produceRequestStats.snapshot().samples).toEqual([30, 20]);
     } finally {
       clock.mockRestore();
     }

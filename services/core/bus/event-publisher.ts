@@ -1,7 +1,7 @@
 import { topicName, type TopicEvent, type TopicKey } from '../../../schemas/topics';
 import type { KafkaProducerPort, OutboundRecord, ProducedRecord } from './kafka-client';
 import type { WireCodec } from './wire-codec';
-import { publishAckStats } from './hop-stats';
+import { produceRequestStats, publishAckStats } from './hop-stats';
 
 export interface PublishRecord<K extends TopicKey = TopicKey> {
   topic: K;
@@ -61,7 +61,9 @@ export class EventPublisher {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, MAX_COALESCED_RECORDS);
         try {
+          const sentAt = Date.now();
           await this.producer.send(batch.map((p) => p.record));
+          produceRequestStats.record(Date.now() - sentAt);
           for (const p of batch) p.resolve();
         } catch (error) {
           for (const p of batch) p.reject(error);

@@ -55,3 +55,10 @@ export const hopStats = new HopStats();
  * round trip). A hop minus this is, roughly, the broker's fetch answer and the consumer's side.
  */
 export const publishAckStats = new HopStats();
+
+/**
+ * The round trip of each produce request this process's publisher sent (producer.send → its
+ * acknowledgement), one sample per request however many records it carried. A publish's ack time
+ * minus this is its wait behind the request in flight.
+ */
+export const produceRequestStats = new HopStats();

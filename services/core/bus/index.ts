@@ -10,5 +10,5 @@ export { createKafkaClient } from './kafka-client';
 export type { InboundMessage, KafkaAdminPort, KafkaClient, MessageHeader, OutboundRecord, ProducedRecord } from './kafka-client';
 export * from './topic-admin';
 export type { DecodedValue, WireCodec } from './wire-codec';
-export { hopStats, publishAckStats, HOP_SAMPLE_CAPACITY, type HopSnapshot } from './hop-stats';
+export { hopStats, publishAckStats, produceRequestStats, HOP_SAMPLE_CAPACITY, type HopSnapshot } from './hop-stats';
 export * from './role-names';
