@@ -54,6 +54,8 @@ export interface BoundBenchOptions {
   soak: boolean;
   /** Write V8 CPU profiles of every role process here (node --cpu-prof). */
   profileDir?: string;
+  /** Node/V8 flags of the role processes instead of ROLE_NODE_FLAGS (to measure your own NODE_OPTIONS). */
+  roleNodeFlags?: readonly string[];
 }
 
 export interface RoleFigures {
@@ -116,6 +118,8 @@ export interface BoundBenchResult {
   concurrency: number;
   latency_ms: number;
   jitter_ms: number;
+  /** The role processes' Node/V8 flags (ROLE_NODE_FLAGS unless --role-node-options). */
+  role_node_flags?: string[];
   streaming?: StreamingPhase;
   scale_out?: StreamingPhase & { answerer_processes: number };
   lock_step?: {
@@ -285,7 +289,7 @@ async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Pro
   const children = new Map<string, Child>();
   const startRole = async (role: RoleName, name: string, env: NodeJS.ProcessEnv): Promise<Child> => {
     const log = await open(join(workDir, `${name}.log`), 'a');
-    const execArgv = [...ROLE_NODE_FLAGS, '--require', join(__dirname, 'role-agent.js')];
+    const execArgv = [...(options.roleNodeFlags ?? ROLE_NODE_FLAGS), '--require', join(__dirname, 'role-agent.js')];
     if (options.profileDir) execArgv.push('--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=${name}.${suffix}.cpuprofile`);
     // `dg run <role>` (dg-run.js is bin/dg without its rebuild check; the bench's own start built dist/).
     const child = new Child(name, fork(join(__dirname, 'dg-run.js'), ['run', role], { env, execArgv, stdio: ['ignore', log.fd, log.fd, 'ipc'] }));
@@ -315,7 +319,13 @@ async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Pro
   await verdicts.start();
   ctx.defer('verdict watcher', () => verdicts.stop());
 
-  const result: BoundBenchResult = { concurrency: C, latency_ms: options.latencyMs, jitter_ms: options.jitterMs, targets: [] };
+  const result: BoundBenchResult = {
+    concurrency: C,
+    latency_ms: options.latencyMs,
+    jitter_ms: options.jitterMs,
+    role_node_flags: [...(options.roleNodeFlags ?? ROLE_NODE_FLAGS)],
+    targets: [],
+  };
   let phaseNumber = 0;
   const plan = (name: string): LaunchPlan =>
     planFrom(config, { datasetName: dataset.name, seed: 10_000 + phaseNumber++, runId: `bench-bound-${name}-${suffix}` });

@@ -199,6 +199,7 @@ describe('bound bench table', () => {
       concurrency: 64,
       latency_ms: 250,
       jitter_ms: 50,
+      role_node_flags: ['--max-semi-space-size=16', '--max-old-space-size=160'],
       streaming: {
         games_in_flight: 256,
         window_s: 30,
@@ -276,6 +277,10 @@ describe('bound bench table', () => {
     expect(renderTable(rows)).toContain('sink: CPU cores, RSS MiB, loop p99 ms');
     expect(rows.find((r) => r.figure === 'of which publish→acked p50 / p99 ms')).toMatchObject({ measured: '1 / 9' });
     expect(rows.find((r) => r.figure === 'produce request round trip p50 / p99 ms')).toMatchObject({ measured: '1 / 6' });
+    expect(rows.find((r) => r.figure === 'set-up')).toMatchObject({
+      measured: 'C=64 per endpoint, latency 250±50 ms',
+      baseline: 'role processes: --max-semi-space-size=16 --max-old-space-size=160',
+    });
     expect(rows.find((r) => r.figure.startsWith('sink: CPU cores'))).toMatchObject({ baseline: 'hop p50/p99 1/2; its publishes acked p50/p99 1/3' });
     expect(rows.find((r) => r.figure === 'sink: CPU ms per model call')).toMatchObject({ measured: '0.208', baseline: 'per call of both endpoints' });
     expect(rows.find((r) => r.figure.startsWith('questioner: served latency'))).toMatchObject({

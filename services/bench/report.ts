@@ -117,7 +117,12 @@ export function tableRows(report: BenchReport): TableRow[] {
 function boundRows(r: BoundBenchResult, add: (bench: string, figure: string, measured: string, baseline?: string, ratio?: string) => void): void {
   const f = formatFigure;
   const b = 'bound';
-  add(b, 'set-up', `C=${r.concurrency} per endpoint, latency ${r.latency_ms}±${r.jitter_ms} ms`);
+  add(
+    b,
+    'set-up',
+    `C=${r.concurrency} per endpoint, latency ${r.latency_ms}±${r.jitter_ms} ms`,
+    r.role_node_flags ? `role processes: ${r.role_node_flags.join(' ')}` : '',
+  );
   const s = r.streaming;
   if (s) {
     add(b, `model calls/s, ${s.games_in_flight} games in flight`, f(s.model_calls_per_s), `Little's law C/latency ${f(s.bound_calls_per_s)}`, f(s.utilisation));

@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from 'commander';
 import { questionModeNames } from '../game/variants';
 import type { QuestionMode } from '../../schemas/generated/events';
+import { splitNodeFlags } from './node-flags';
 
 /** A commander argument parser for an integer flag with a lower bound; the error names the flag. */
 export function integerArg(flag: string, min: number): (value: string) => number {
@@ -17,5 +18,16 @@ export function questionModeArg(flag: string): (value: string) => QuestionMode {
     const names = questionModeNames();
     if (!names.includes(value)) throw new InvalidArgumentError(`${flag} must be ${names.join(' or ')}, got "${value}"`);
     return value as QuestionMode;
+  };
+}
+
+/** A commander argument parser for Node/V8 flags given as one quoted string (see splitNodeFlags). */
+export function nodeFlagsArg(flag: string): (value: string) => string[] {
+  return (value: string): string[] => {
+    try {
+      return splitNodeFlags(value);
+    } catch (error) {
+      throw new InvalidArgumentError(`${flag} ${(error as Error).message}`);
+    }
   };
 }

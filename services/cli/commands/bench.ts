@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { integerArg } from '../args';
+import { integerArg, nodeFlagsArg } from '../args';
 import { BENCH_NAMES, renderTable, runBenches, tableRows, type BenchName } from '../../bench';
 import { loadConfig, loadConfigOrExit, type ConfigOverrides } from '../../core/config';
 import { stackAddresses, stackDown, stackSettingsFromEnv, stackStatus, stackUp } from '../../local-stack';
@@ -20,6 +20,7 @@ interface BenchOptions {
   memoryGames: number;
   soak?: boolean;
   profile?: string;
+  roleNodeOptions?: string[];
 }
 
 function benchList(value: string): BenchName[] {
@@ -55,6 +56,11 @@ export function register(program: Command): void {
     .option('--memory-games <n>', 'bound bench: games in flight of the memory phase (0 skips it)', integerArg('--memory-games', 0), 1000)
     .option('--soak', 'bound bench only: 10 minutes at --memory-games games in flight, RSS per role sampled (flat-memory check)')
     .option('--profile <dir>', 'bound bench: write V8 CPU profiles of every role process to this folder')
+    .option(
+      '--role-node-options <flags>',
+      'bound bench: Node/V8 flags of the role processes instead of the recommended ones (quote them)',
+      nodeFlagsArg('--role-node-options'),
+    )
     .option('--no-stack', 'do not check or start the local stack (use KAFKA_BROKERS etc. as configured)')
     .action(async (opts: BenchOptions) => {
       const settings = stackSettingsFromEnv(process.env);
@@ -99,6 +105,7 @@ export function register(program: Command): void {
             memoryGames: opts.memoryGames,
             soak: opts.soak === true,
             ...(opts.profile === undefined ? {} : { profileDir: resolve(opts.profile) }),
+            ...(opts.roleNodeOptions === undefined ? {} : { roleNodeFlags: opts.roleNodeOptions }),
           },
           config,
           configWith,
