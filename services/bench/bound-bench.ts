@@ -223,6 +223,7 @@ class Child {
 
 async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Promise<BoundBenchResult> {
   const C = options.concurrency;
+  const roleNodeFlags = options.roleNodeFlags ?? ROLE_NODE_FLAGS;
   const gamesInFlight = options.gamesInFlight ?? 4 * C;
   const warmupMs = ctx.quick ? 8_000 : 15_000;
   const windowMs = ctx.quick ? 12_000 : 30_000;
@@ -289,7 +290,7 @@ async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Pro
   const children = new Map<string, Child>();
   const startRole = async (role: RoleName, name: string, env: NodeJS.ProcessEnv): Promise<Child> => {
     const log = await open(join(workDir, `${name}.log`), 'a');
-    const execArgv = [...(options.roleNodeFlags ?? ROLE_NODE_FLAGS), '--require', join(__dirname, 'role-agent.js')];
+    const execArgv = [...roleNodeFlags, '--require', join(__dirname, 'role-agent.js')];
     if (options.profileDir) execArgv.push('--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=${name}.${suffix}.cpuprofile`);
     // `dg run <role>` (dg-run.js is bin/dg without its rebuild check; the bench's own start built dist/).
     const child = new Child(name, fork(join(__dirname, 'dg-run.js'), ['run', role], { env, execArgv, stdio: ['ignore', log.fd, log.fd, 'ipc'] }));
@@ -323,7 +324,7 @@ async function runBoundBench(ctx: BenchContext, options: BoundBenchOptions): Pro
     concurrency: C,
     latency_ms: options.latencyMs,
     jitter_ms: options.jitterMs,
-    role_node_flags: [...(options.roleNodeFlags ?? ROLE_NODE_FLAGS)],
+    role_node_flags: [...roleNodeFlags],
     targets: [],
   };
   let phaseNumber = 0;
