@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import OpenAI from 'openai';
 import { CALLER_SIGNAL, isNodeHttpFetch, nodeHttpFetch } from './node-http-fetch';
 
 /**
@@ -169,5 +170,26 @@ describe('nodeHttpFetch', () => {
     const pending = fetchNode(`${base}/x`, { signal: during.signal });
     setTimeout(() => during.abort(new Error('stop during')), 20);
     await expect(pending).rejects.toThrow('stop during');
+  });
+
+  it('rejects a plain abort() with an Error of this realm named AbortError, so the openai client tells its own timeout by it', async () => {
+    // Under jest this module runs in a VM context: abort()'s DOMException comes from Node's realm
+    // and is no `Error` here; the openai client would cast it to `new Error('{}')` and call its
+    // timeout a connection failure.
+    const aborted = new AbortController();
+    aborted.abort();
+    const before = await fetchNode(`${base}/x`, { signal: aborted.signal }).catch((e: unknown) => e);
+    expect(before).toBeInstanceOf(Error);
+    expect(before).toMatchObject({ name: 'AbortError', message: 'This operation was aborted', cause: aborted.signal.reason });
+    handler = () => undefined; // never answers
+    const during = new AbortController();
+    const pending = fetchNode(`${base}/x`, { signal: during.signal }).catch((e: unknown) => e);
+    setTimeout(() => during.abort(), 20);
+    expect(await pending).toMatchObject({ name: 'AbortError' });
+    expect(await pending).toBeInstanceOf(Error);
+
+    const client = new OpenAI({ apiKey: 'k', baseURL: `${base}/v1`, fetch: fetchNode, timeout: 100, maxRetries: 0 });
+    const timedOut = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    expect(timedOut).toBeInstanceOf(OpenAI.APIConnectionTimeoutError);
   });
 });

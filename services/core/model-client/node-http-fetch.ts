@@ -35,6 +35,21 @@ export function isNodeHttpFetch(fetchImpl: unknown): boolean {
   return typeof fetchImpl === 'function' && (fetchImpl as { [NODE_HTTP_FETCH]?: boolean })[NODE_HTTP_FETCH] === true;
 }
 
+/**
+ * The signal's reason, as fetch rejects with it; except a reason that is not an Error of this
+ * realm (the DOMException of `abort()` when this module runs in a VM context, as under jest) becomes
+ * one with the same name and message. The openai client casts a non-Error to `new Error(JSON)`,
+ * losing the name `AbortError` by which it tells its own timeout from a connection failure.
+ */
+function abortReason(signal: AbortSignal): unknown {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error || typeof reason !== 'object' || reason === null) return reason;
+  const { name, message } = reason as { name?: unknown; message?: unknown };
+  const error = new Error(typeof message === 'string' ? message : 'This operation was aborted', { cause: reason });
+  error.name = typeof name === 'string' ? name : 'AbortError';
+  return error;
+}
+
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 /** Decodes like Response.text() (UTF-8, BOM stripped, invalid bytes replaced). */
 const UTF8 = new TextDecoder();
@@ -182,8 +197,8 @@ export function nodeHttpFetch(options: NodeHttpFetchOptions = {}): typeof fetch 
     if (target === undefined) return fallback(input, init);
     const signal = init.signal ?? undefined;
     const callerSignal = (init as { [CALLER_SIGNAL]?: AbortSignal })[CALLER_SIGNAL];
-    if (callerSignal?.aborted) return Promise.reject(callerSignal.reason);
-    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (callerSignal?.aborted) return Promise.reject(abortReason(callerSignal));
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
     const headers: OutgoingHttpHeaders = {};
     const given = init.headers;
     if (given instanceof Headers) given.forEach((value, name) => (headers[name] = value));
@@ -202,7 +217,7 @@ export function nodeHttpFetch(options: NodeHttpFetchOptions = {}): typeof fetch 
         reject(error);
       };
       const onAbort = (): void => {
-        const reason: unknown = callerSignal?.aborted ? callerSignal.reason : signal!.reason;
+        const reason = abortReason(callerSignal?.aborted ? callerSignal : signal!);
         // The reason travels to node:http's error channel too (metrics tell aborted/timeout from network).
         req.destroy(reason instanceof Error ? reason : undefined);
         fail(reason);
