@@ -333,8 +333,8 @@ export class ModelClient {
    */
   private toModelError(error: unknown, model: string, elapsedMs: number): Error {
     if (error instanceof OpenAI.APIUserAbortError) return new AbortedError(`${this.where(model)}: request aborted`, { cause: error });
-    // The client recognises its own timeout by the abort error's name, which can get lost when the
-    // abort crosses realms (e.g. under a test VM); the elapsed time tells the same story.
+    // The client recognises its own timeout by the abort error's name. Our node:http fetch keeps it
+    // across realms (a test VM); the global fetch may not, and then the elapsed time tells the story.
     const timedOut = error instanceof OpenAI.APIConnectionError && elapsedMs >= this.options.settings.timeoutMs;
     if (error instanceof OpenAI.APIConnectionTimeoutError || timedOut) {
       return new ModelError(`${this.where(model)}: no response within ${this.options.settings.timeoutMs} ms`, { cause: error, errorClass: 'timeout' });
