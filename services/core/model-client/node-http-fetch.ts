@@ -9,9 +9,10 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
  *
  * Scope: what the model client sends — string / bytes bodies, non-streaming answers. Anything else
  * (a FormData or stream body, a non-http URL) goes to the global fetch unchanged. Aborting the
- * signal destroys the request and rejects with the signal's reason, as fetch does; a socket error
- * rejects with a TypeError('fetch failed') whose `cause` is the system error, as undici's does, so
- * the client's connection-error handling sees the same shape.
+ * signal destroys the request and rejects with the signal's reason, as fetch does (made an Error of
+ * this realm when it is not one: see abortReason); a socket error rejects with a TypeError('fetch
+ * failed') whose `cause` is the system error, as undici's does, so the client's connection-error
+ * handling sees the same shape.
  */
 export interface NodeHttpFetchOptions {
   /** Most sockets per origin (default: unlimited; the model client's limiter bounds requests). */
@@ -197,8 +198,10 @@ export function nodeHttpFetch(options: NodeHttpFetchOptions = {}): typeof fetch 
     if (target === undefined) return fallback(input, init);
     const signal = init.signal ?? undefined;
     const callerSignal = (init as { [CALLER_SIGNAL]?: AbortSignal })[CALLER_SIGNAL];
-    if (callerSignal?.aborted) return Promise.reject(abortReason(callerSignal));
-    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    // The caller's signal wins when both have fired.
+    const firedSignal = (): AbortSignal | undefined => (callerSignal?.aborted ? callerSignal : signal?.aborted ? signal : undefined);
+    const firedBefore = firedSignal();
+    if (firedBefore) return Promise.reject(abortReason(firedBefore));
     const headers: OutgoingHttpHeaders = {};
     const given = init.headers;
     if (given instanceof Headers) given.forEach((value, name) => (headers[name] = value));
@@ -217,7 +220,7 @@ export function nodeHttpFetch(options: NodeHttpFetchOptions = {}): typeof fetch 
         reject(error);
       };
       const onAbort = (): void => {
-        const reason = abortReason(callerSignal?.aborted ? callerSignal : signal!);
+        const reason = abortReason(firedSignal()!);
         // The reason travels to node:http's error channel too (metrics tell aborted/timeout from network).
         req.destroy(reason instanceof Error ? reason : undefined);
         fail(reason);
